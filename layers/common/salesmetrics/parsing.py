@@ -1,0 +1,293 @@
+"""Streaming reader of a sales export: bytes in, validated sales and rejected lines out.
+
+Memory stays flat in the file size: lines are decoded one at a time and only the sale being
+assembled is held.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .columns import LABELS, ColumnMap, Field, HeaderError, looks_like_header, map_header
+from .dates import DateError, parse_sale_date
+from .money import AmountError, parse_amount
+from .sales import Sale, SaleLine
+
+MAX_FIELD_CHARS = 1_000
+MAX_ID_CHARS = 64
+MAX_SALE_LINES = 500
+MAX_LINE_BYTES = 16 * 1024 * 1024
+HEADER_SEARCH_ROWS = 20
+_BOM = b"\xef\xbb\xbf"
+_GROUPED_ID = re.compile(r"\d{1,3}(?:,\d{3})+\Z")
+
+# One field may legitimately be large (a 10 MB note): let csv read it, then reject the row with a
+# reason rather than failing the whole file on csv's default 128 KiB limit.
+csv.field_size_limit(MAX_LINE_BYTES)
+
+
+class ExportError(ValueError):
+    """The file as a whole is unusable (empty, binary, not a sales export)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line_no: int
+    sale_id: str
+    reason: str
+    cells: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ReadStats:
+    rows_total: int = 0
+    rows_ingested: int = 0
+    rows_rejected: int = 0
+    blank_rows: int = 0
+    repeated_headers: int = 0
+
+
+def _decoded_lines(raw_lines: Iterable[bytes], undecodable: set[int]) -> Iterator[str]:
+    """UTF-8 (BOM or not); a line that is not valid UTF-8 is read as Windows-1252.
+
+    Deciding per line keeps the reader streaming: a Windows-1252 export is not valid UTF-8 on
+    exactly the lines that hold non-ASCII bytes, and ASCII lines read the same either way.
+    """
+    for number, raw in enumerate(raw_lines, start=1):
+        if number == 1:
+            if raw.startswith(_BOM):
+                raw = raw[3:]
+            if b"\x00" in raw:
+                raise ExportError("the file is binary (NUL bytes), not a CSV export")
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                yield raw.decode("cp1252")
+            except UnicodeDecodeError:
+                undecodable.add(number)
+                yield raw.decode("cp1252", errors="replace")
+
+
+def iter_byte_lines(stream: object) -> Iterator[bytes]:
+    """Physical lines of a binary stream, each cut at MAX_LINE_BYTES so memory stays bounded."""
+    readline = getattr(stream, "readline")
+    while True:
+        line: bytes = readline(MAX_LINE_BYTES)
+        if not line:
+            return
+        yield line
+
+
+def _normalise_id(raw: str) -> str:
+    value = raw.strip()
+    if "," in value and _GROUPED_ID.match(value):
+        value = value.replace(",", "")
+    return value
+
+
+class ExportReader:
+    """Iterate a sales export as `Sale` (valid, complete) and `Rejection` (one per rejected line).
+
+    A sale is the run of consecutive lines with one Sale ID; any invalid line takes the whole
+    sale out, every line of it reported with a reason.
+    """
+
+    def __init__(self, raw_lines: Iterable[bytes]) -> None:
+        self.stats = ReadStats()
+        self._undecodable: set[int] = set()
+        self._lines = _decoded_lines(raw_lines, self._undecodable)
+        self._rows = csv.reader(self._lines, strict=False)
+        self.columns = self._find_header()
+
+    def _find_header(self) -> ColumnMap:
+        seen = 0
+        first_cells: list[str] | None = None
+        for cells in self._rows:
+            if not any(c.strip() for c in cells):
+                continue
+            first_cells = first_cells or cells
+            if looks_like_header(cells):
+                try:
+                    return map_header(cells)
+                except HeaderError as exc:
+                    raise ExportError(str(exc)) from exc
+            seen += 1
+            if seen >= HEADER_SEARCH_ROWS:
+                break
+        if first_cells is None:
+            raise ExportError("the file is empty")
+        try:
+            map_header(first_cells)
+        except HeaderError as exc:
+            raise ExportError(str(exc)) from exc
+        raise ExportError("not a sales export: no header row found")  # pragma: no cover
+
+    def __iter__(self) -> Iterator[Sale | Rejection]:
+        cols = self.columns
+        pos = cols.positions
+        width = cols.width
+        i_date, i_id, i_total = pos[Field.SALE_DATE], pos[Field.SALE_ID], pos[Field.ITEM_TOTAL]
+        optional = [pos.get(f) for f in (
+            Field.ITEM_NAME, Field.QUANTITY, Field.ITEM_PRICE, Field.SUBTOTAL,
+            Field.DISCOUNT_AMOUNT, Field.TAX, Field.PAYMENT_METHOD, Field.LOCATION, Field.CLIENT_ID)]
+        i_name, i_qty, i_price, i_sub, i_disc, i_tax, i_pay, i_loc, i_client = optional
+        numeric = [(Field.QUANTITY, i_qty), (Field.ITEM_PRICE, i_price), (Field.SUBTOTAL, i_sub),
+                   (Field.DISCOUNT_AMOUNT, i_disc), (Field.TAX, i_tax)]
+        personal = cols.personal_positions()
+        stats = self.stats
+        undecodable = self._undecodable
+        rows = self._rows
+        group = _Group()
+        last_line = rows.line_num
+
+        for cells in rows:
+            line_no = last_line + 1
+            last_line = rows.line_num
+            n = len(cells)
+            if n <= 1 and not (cells and cells[0].strip()):
+                stats.blank_rows += 1
+                continue
+            if personal:
+                cells = [("" if i in personal else c) for i, c in enumerate(cells)]
+            kept = tuple(cells)
+            stats.rows_total += 1
+            reason: str | None = None
+            if n != width and not (n > width and not any(c.strip() for c in cells[width:])):
+                if looks_like_header(cells):
+                    stats.rows_total -= 1
+                    stats.repeated_headers += 1
+                    continue
+                reason = f"row has {n} fields but the header has {width}"
+                cells = cells + [""] * (width - n) if n < width else cells
+            sale_id = _normalise_id(cells[i_id])
+            if not sale_id:
+                if looks_like_header(cells):
+                    stats.rows_total -= 1
+                    stats.repeated_headers += 1
+                    continue
+                yield from group.orphan(Rejection(line_no, "", reason or "Sale ID is empty", kept))
+                continue
+            if reason is None:
+                if len(sale_id) > MAX_ID_CHARS:
+                    reason = f"Sale ID is longer than {MAX_ID_CHARS} characters"
+                elif max(map(len, cells)) > MAX_FIELD_CHARS:
+                    longest = max(range(n), key=lambda i: len(cells[i]))
+                    name = cols.header[longest].strip() if longest < width else f"column {longest + 1}"
+                    reason = f"field '{name}' is longer than {MAX_FIELD_CHARS} characters"
+                elif line_no in undecodable or (last_line != line_no and
+                                                any(n in undecodable for n in range(line_no, last_line + 1))):
+                    reason = "line is neither UTF-8 nor Windows-1252 text"
+            line: SaleLine | None = None
+            day: date | None = None
+            if reason is None:
+                try:
+                    day = parse_sale_date(cells[i_date])
+                    total = parse_amount(cells[i_total])
+                    if total is None:
+                        raise AmountError("is empty")
+                except DateError as exc:
+                    reason = f"Sale Date {exc}"
+                except AmountError as exc:
+                    reason = f"Item Total {exc}"
+                else:
+                    values: list[Decimal | None] = []
+                    for fld, idx in numeric:
+                        if idx is None:
+                            values.append(None)
+                            continue
+                        try:
+                            values.append(parse_amount(cells[idx]))
+                        except AmountError as exc:
+                            reason = f"{LABELS[fld]} {exc}"
+                            break
+                    if reason is None:
+                        qty, price, sub, disc, tax = values
+                        line = SaleLine(
+                            line_no,
+                            cells[i_name].strip() if i_name is not None else "",
+                            qty, price, sub, disc, tax, total,
+                            cells[i_pay].strip() if i_pay is not None else "",
+                            cells[i_loc].strip() if i_loc is not None else "",
+                        )
+            client = _normalise_id(cells[i_client]) if i_client is not None else ""
+            yield from group.add(sale_id, day, client, line, line_no, reason, kept)
+        yield from group.finish()
+
+    def count(self, item: Sale | Rejection) -> None:
+        if isinstance(item, Sale):
+            self.stats.rows_ingested += len(item.lines)
+        else:
+            self.stats.rows_rejected += 1
+
+
+@dataclass(slots=True)
+class _Group:
+    """The sale being assembled, plus lines without a Sale ID seen since its last line."""
+
+    sale_id: str = ""
+    day: date | None = None
+    client: str = ""
+    lines: list[SaleLine] = field(default_factory=list)
+    rows: list[tuple[int, tuple[str, ...], str | None]] = field(default_factory=list)
+    bad: bool = False
+    overflowed: bool = False
+    orphans: list[Rejection] = field(default_factory=list)
+
+    def orphan(self, rejection: Rejection) -> Iterator[Rejection]:
+        self.orphans.append(rejection)
+        return iter(())
+
+    def add(self, sale_id: str, day: date | None, client: str, line: SaleLine | None,
+            line_no: int, reason: str | None, cells: tuple[str, ...]) -> Iterator[Sale | Rejection]:
+        if sale_id != self.sale_id:
+            yield from self.finish()
+            self.sale_id, self.day, self.client = sale_id, day, client
+        elif self.orphans:
+            # A line without a Sale ID inside this sale's run: the sale may be missing a line.
+            self.bad = True
+            for o in self.orphans:
+                self.rows.append((o.line_no, o.cells, o.reason + f" (inside sale {sale_id})"))
+            self.orphans.clear()
+        if self.overflowed:
+            yield Rejection(line_no, sale_id, f"sale {sale_id} has more than {MAX_SALE_LINES} lines", cells)
+            return
+        if reason is None and line is not None:
+            if self.day is None:
+                self.day = day
+            elif day != self.day:
+                reason = f"Sale Date differs from the sale's first line ({self.day.isoformat()})"
+        if reason is not None:
+            self.bad = True
+        elif line is not None:
+            self.lines.append(line)
+        self.rows.append((line_no, cells, reason))
+        if len(self.rows) > MAX_SALE_LINES:
+            self.overflowed = True
+            why = f"sale {sale_id} has more than {MAX_SALE_LINES} lines"
+            for n, c, r in self.rows:
+                yield Rejection(n, sale_id, r or why, c)
+            self.rows.clear()
+            self.lines.clear()
+
+    def finish(self) -> Iterator[Sale | Rejection]:
+        for o in self.orphans:
+            yield o
+        self.orphans.clear()
+        if self.rows:
+            if self.bad or self.day is None:
+                first_bad = next(n for n, _, r in self.rows if r is not None)
+                why = f"sale {self.sale_id} rejected: its line {first_bad} is invalid"
+                for n, c, r in self.rows:
+                    yield Rejection(n, self.sale_id, r or why, c)
+            else:
+                yield Sale.build(self.sale_id, self.day, self.client, tuple(self.lines))
+        self.sale_id, self.day, self.client = "", None, ""
+        self.lines = []
+        self.rows = []
+        self.bad = self.overflowed = False

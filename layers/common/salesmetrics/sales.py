@@ -1,0 +1,145 @@
+"""Sales and their contribution to a day's figures (SPEC: Semantics)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .money import ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class SaleLine:
+    """One sold line item, as far as the service keeps it (no client name, no free-text notes)."""
+
+    line_no: int
+    item_name: str
+    quantity: Decimal | None
+    item_price: Decimal | None
+    subtotal: Decimal | None
+    discount_amount: Decimal | None
+    tax: Decimal | None
+    item_total: Decimal
+    payment_method: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    sale_id: str
+    sale_date: date
+    client_id: str
+    lines: tuple[SaleLine, ...]
+    total: Decimal
+    tax: Decimal
+    discounts: Decimal
+    content_hash: str
+
+    @property
+    def first_line(self) -> int:
+        return self.lines[0].line_no
+
+    @property
+    def net(self) -> Decimal:
+        return self.total - self.tax
+
+    @classmethod
+    def build(cls, sale_id: str, sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> Sale:
+        total = sum((ln.item_total for ln in lines), ZERO)
+        tax = sum((ln.tax for ln in lines if ln.tax is not None), ZERO)
+        discounts = sum((ln.discount_amount for ln in lines if ln.discount_amount is not None), ZERO)
+        return cls(sale_id, sale_date, client_id, lines, total, tax, discounts,
+                   content_hash(sale_date, client_id, lines))
+
+
+def content_hash(sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> str:
+    """A digest of what a sale says, independent of where in a file it stood.
+
+    Decimals are normalised so that `34.880` and `34.88` are the same content.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{sale_date.isoformat()}\x1f{client_id}\x1e".encode())
+    for ln in lines:
+        parts = (ln.item_name, _d(ln.quantity), _d(ln.item_price), _d(ln.subtotal),
+                 _d(ln.discount_amount), _d(ln.tax), _d(ln.item_total), ln.payment_method, ln.location)
+        h.update("\x1f".join(parts).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _d(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """Additive figures of one day; a sale contributes one of these, aggregates hold their sum."""
+
+    revenue: Decimal = ZERO
+    net: Decimal = ZERO
+    tax: Decimal = ZERO
+    discounts: Decimal = ZERO
+    order_count: int = 0
+    order_value: Decimal = ZERO
+    refund_count: int = 0
+    refunds: Decimal = ZERO
+    sales_count: int = 0
+
+    @classmethod
+    def of(cls, total: Decimal, tax: Decimal, discounts: Decimal) -> DayTotals:
+        """What one sale adds to its day: an order when total > 0, a refund when < 0."""
+        return cls(
+            revenue=total,
+            net=total - tax,
+            tax=tax,
+            discounts=discounts,
+            order_count=1 if total > 0 else 0,
+            order_value=total if total > 0 else ZERO,
+            refund_count=1 if total < 0 else 0,
+            refunds=total if total < 0 else ZERO,
+            sales_count=1,
+        )
+
+    def __add__(self, other: DayTotals) -> DayTotals:
+        return DayTotals(
+            self.revenue + other.revenue, self.net + other.net, self.tax + other.tax,
+            self.discounts + other.discounts, self.order_count + other.order_count,
+            self.order_value + other.order_value, self.refund_count + other.refund_count,
+            self.refunds + other.refunds, self.sales_count + other.sales_count,
+        )
+
+    def __neg__(self) -> DayTotals:
+        return DayTotals(
+            -self.revenue, -self.net, -self.tax, -self.discounts, -self.order_count,
+            -self.order_value, -self.refund_count, -self.refunds, -self.sales_count,
+        )
+
+    def __sub__(self, other: DayTotals) -> DayTotals:
+        return self + (-other)
+
+    def is_zero(self) -> bool:
+        return not any((self.revenue, self.net, self.tax, self.discounts, self.order_count,
+                        self.order_value, self.refund_count, self.refunds, self.sales_count))
+
+
+ZERO_TOTALS = DayTotals()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSale:
+    """What storage holds of a sale: enough to undo its contribution and to order versions."""
+
+    sale_id: str
+    sale_date: date
+    version: str
+    content_hash: str
+    total: Decimal
+    tax: Decimal
+    discounts: Decimal
+    import_id: str
+    first_import_id: str
+
+    def totals(self) -> DayTotals:
+        return DayTotals.of(self.total, self.tax, self.discounts)
