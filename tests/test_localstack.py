@@ -1,0 +1,479 @@
+"""The local stack: template reading and intrinsics, resources created from template.yaml, the S3
+event as real S3 sends it, the notification filter, Lambda-like invocation and the drop folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+import threading
+import uuid
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.parser.models import S3Model
+
+from devtools.dropfolder import DropFolder
+from devtools.localstack import LocalStack
+from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
+from devtools.template import Resolver, Template, TemplateError, load_yaml, merge_globals
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --------------------------------------------------------------------------- a probe template
+
+PROBE_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage: {Type: String, Default: dev, AllowedPattern: "^[a-z0-9-]{1,16}$"}
+  UploadsPrefix: {Type: String, Default: uploads/}
+  WithQueue: {Type: String, Default: "yes", AllowedValues: ["yes", "no"]}
+Mappings:
+  Sizes: {dev: {Memory: 256}, prod: {Memory: 1024}}
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+  NotProd: !Not [!Condition IsProd]
+  HasQueue: !Equals [!Ref WithQueue, "yes"]
+  QueueOutsideProd: !And [!Condition HasQueue, !Condition NotProd]
+Globals:
+  Function:
+    Runtime: python3.13
+    Timeout: 10
+    Layers: [!Ref ProbeLayer]
+    Environment:
+      Variables:
+        TABLE_NAME: !Ref ProbeTable
+        MODE: !If [IsProd, strict, relaxed]
+        SHARED: from-globals
+Resources:
+  ProbeLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layer/}
+  ProbeBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "probe-${Stage}-${AWS::AccountId}-${AWS::Region}"
+      VersioningConfiguration: {Status: Enabled}
+  ProbeTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: pk, AttributeType: S}
+        - {AttributeName: sk, AttributeType: S}
+        - {AttributeName: g1, AttributeType: S}
+      KeySchema:
+        - {AttributeName: pk, KeyType: HASH}
+        - {AttributeName: sk, KeyType: RANGE}
+      GlobalSecondaryIndexes:
+        - IndexName: byG1
+          KeySchema: [{AttributeName: g1, KeyType: HASH}]
+          Projection: {ProjectionType: KEYS_ONLY}
+      TimeToLiveSpecification: {AttributeName: expires_at, Enabled: true}
+  ProbeQueue:
+    Type: AWS::SQS::Queue
+    Condition: HasQueue
+    Properties: {MessageRetentionPeriod: 3600}
+  ProdOnlyQueue:
+    Type: AWS::SQS::Queue
+    Condition: IsProd
+  ProbeFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Handler: {module}.handler
+      MemorySize: !FindInMap [Sizes, !Ref Stage, Memory]
+      Environment:
+        Variables:
+          SHARED: from-function
+          BUCKET_NAME: !Ref ProbeBucket
+          QUEUE_URL: !If [HasQueue, !Ref ProbeQueue, !Ref AWS::NoValue]
+          QUEUE_ARN: !GetAtt ProbeQueue.Arn
+          TABLE_ARN: !GetAtt [ProbeTable, Arn]
+          SUBBED: !Sub
+            - "${Name}:${AWS::StackName}:${!Literal}:${ProbeBucket.Arn}"
+            - {Name: !Select [1, !Split [",", "a,b,c"]]}
+          JOINED: !Join ["-", [!Ref Stage, !Ref AWS::Region, !Ref AWS::Partition]]
+          OUTSIDE: !If [QueueOutsideProd, "true", "false"]
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        DestinationConfig:
+          OnFailure: {Type: SQS, Destination: !GetAtt ProbeQueue.Arn}
+      Events:
+        Upload:
+          Type: S3
+          Properties:
+            Bucket: !Ref ProbeBucket
+            Events: s3:ObjectCreated:*
+            Filter:
+              S3Key:
+                Rules:
+                  - {Name: prefix, Value: !Ref UploadsPrefix}
+                  - {Name: suffix, Value: .csv}
+  OtherFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Handler: {module}.other
+      Timeout: 3
+"""
+
+PROBE_HANDLER = '''\
+import os
+import probe_layer_lib
+
+CALLS = []
+
+def handler(event, context):
+    CALLS.append(event)
+    if event.get("fail"):
+        raise RuntimeError("asked to fail")
+    return {
+        "env": {k: os.environ.get(k) for k in ("SHARED", "BUCKET_NAME", "TABLE_NAME", "MODE",
+                "AWS_ENDPOINT_URL", "AWS_LAMBDA_FUNCTION_NAME", "AWS_SAM_LOCAL")},
+        "remaining": context.get_remaining_time_in_millis(),
+        "request_id": context.aws_request_id,
+        "layer": probe_layer_lib.VALUE,
+        "event": event,
+    }
+
+def other(event, context):
+    return {"BUCKET_NAME": os.environ.get("BUCKET_NAME"), "SHARED": os.environ.get("SHARED")}
+'''
+
+
+@pytest.fixture(scope="module")
+def probe_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("probe")
+    module = f"probe_{uuid.uuid4().hex[:8]}_handler"
+    (root / "template.yaml").write_text(PROBE_TEMPLATE.replace("{module}", module), encoding="utf-8")
+    (root / "fn").mkdir()
+    (root / "fn" / f"{module}.py").write_text(PROBE_HANDLER, encoding="utf-8")
+    (root / "layer").mkdir()
+    (root / "layer" / "probe_layer_lib.py").write_text("VALUE = 'from-layer'\n", encoding="utf-8")
+    return root, module
+
+
+@pytest.fixture(scope="module")
+def probe_stack(probe_dir: tuple[Path, str]):
+    root, _ = probe_dir
+    with LocalStack(root / "template.yaml") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def real_stack():
+    with LocalStack(ROOT / "template.yaml") as stack:
+        yield stack
+
+
+# --------------------------------------------------------------------------- loading and resolving
+
+
+def test_short_tags_become_the_long_form() -> None:
+    data = load_yaml(textwrap.dedent("""\
+        a: !Ref X
+        b: !GetAtt Res.Arn
+        c: !Sub "x-${Y}"
+        d: !If [Cond, 1, 2]
+        e: !Condition Cond
+        f: !Join [",", [a, b]]
+        g: !Base64 text
+        h: !GetAZs ""
+        i: !Cidr ["10.0.0.0/16", 2, 8]
+        j: !ImportValue shared
+        k: 2010-09-09
+        """))
+    assert data["a"] == {"Ref": "X"}
+    assert data["b"] == {"Fn::GetAtt": ["Res", "Arn"]}
+    assert data["c"] == {"Fn::Sub": "x-${Y}"}
+    assert data["d"] == {"Fn::If": ["Cond", 1, 2]}
+    assert data["e"] == {"Condition": "Cond"}
+    assert data["f"] == {"Fn::Join": [",", ["a", "b"]]}
+    assert data["g"] == {"Fn::Base64": "text"}
+    assert data["h"] == {"Fn::GetAZs": ""}
+    assert data["i"] == {"Fn::Cidr": ["10.0.0.0/16", 2, 8]}
+    assert data["j"] == {"Fn::ImportValue": "shared"}
+    assert data["k"] == "2010-09-09"  # no timestamps
+
+
+def test_intrinsics_with_parameters_pseudo_parameters_and_conditions(probe_dir) -> None:
+    root, _ = probe_dir
+    fn = Template(root / "template.yaml").function("ProbeFunction")
+    env = fn.environment
+    assert env["BUCKET_NAME"] == "probe-dev-123456789012-us-east-1"
+    assert env["TABLE_NAME"] == "sales-metrics-local-ProbeTable"  # Globals, Ref without a name
+    assert env["MODE"] == "relaxed"
+    assert env["SHARED"] == "from-function"  # the function's variable wins over Globals
+    assert env["QUEUE_ARN"] == "arn:aws:sqs:us-east-1:123456789012:sales-metrics-local-ProbeQueue"
+    assert env["TABLE_ARN"] == "arn:aws:dynamodb:us-east-1:123456789012:table/sales-metrics-local-ProbeTable"
+    assert env["SUBBED"] == ("b:sales-metrics-local:${Literal}:arn:aws:s3:::probe-dev-123456789012-us-east-1")
+    assert env["JOINED"] == "dev-us-east-1-aws"
+    assert env["OUTSIDE"] == "true"
+    assert fn.memory_size == 256  # FindInMap
+    assert fn.timeout == 10  # Globals
+    assert [layer.logical_id for layer in fn.layers] == ["ProbeLayer"]
+    assert fn.layers[0].content_uri == (root / "layer").resolve()
+    assert fn.maximum_retry_attempts == 1
+    assert fn.on_failure_arn == env["QUEUE_ARN"]
+    [s3] = fn.s3_events
+    assert s3.bucket_logical_id == "ProbeBucket"
+    assert s3.rules == (("prefix", "uploads/"), ("suffix", ".csv"))
+
+
+def test_parameters_and_conditions_change_what_exists(probe_dir) -> None:
+    root, _ = probe_dir
+    prod = Template(root / "template.yaml", parameters={"Stage": "prod", "WithQueue": "no"},
+                    stack_name="other")
+    assert prod.resolver.conditions() == {
+        "IsProd": True, "NotProd": False, "HasQueue": False, "QueueOutsideProd": False}
+    fn = prod.function("OtherFunction")
+    assert fn.environment["MODE"] == "strict"
+    assert fn.environment["TABLE_NAME"] == "other-ProbeTable"
+    assert [q.logical_id for q in prod.queues()] == ["ProdOnlyQueue"]
+    assert prod.buckets()[0].name == "probe-prod-123456789012-us-east-1"
+    with pytest.raises(TemplateError):
+        Template(root / "template.yaml", parameters={"Stage": "Not Valid!"})
+    with pytest.raises(TemplateError):
+        Template(root / "template.yaml", parameters={"Nope": "x"})
+
+
+def test_resolver_on_its_own() -> None:
+    resolver = Resolver({"Parameters": {"P": {"Type": "String", "Default": "v"}}}, region="eu-west-1")
+    sub = {"Fn::Sub": "${P}/${AWS::Region}/${AWS::URLSuffix}"}
+    assert resolver.resolve(sub) == "v/eu-west-1/amazonaws.com"
+    assert resolver.resolve({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}) == ["10.0.0.0/24", "10.0.1.0/24"]
+    assert resolver.resolve({"Fn::Base64": "hi"}) == "aGk="
+    assert resolver.resolve({"Fn::Select": [0, {"Fn::GetAZs": ""}]}) == "eu-west-1a"
+    assert resolver.resolve([1, {"Ref": "AWS::NoValue"}, 2]) == [1, 2]
+    with pytest.raises(TemplateError):
+        resolver.resolve({"Fn::ImportValue": "missing"})
+
+
+def test_globals_merge_the_sam_way() -> None:
+    assert merge_globals({"A": 1, "B": {"x": 1}}, {"B": {"y": 2}}) == {"A": 1, "B": {"x": 1, "y": 2}}
+    assert merge_globals([1], [2]) == [1, 2]
+    assert merge_globals({"Ref": "X"}, {"Ref": "Y"}) == {"Ref": "Y"}
+    assert merge_globals(30, 900) == 900
+
+
+def test_the_real_template_reads_completely() -> None:
+    template = Template(ROOT / "template.yaml")
+    functions = {fn.logical_id: fn for fn in template.functions()}
+    ingest = functions["IngestFunction"]
+    assert ingest.handler == "ingest_handler.handler"
+    assert "BUCKET_NAME" not in ingest.environment  # the ingest function learns it from events
+    assert ingest.environment["TABLE_NAME"] == template.tables()[0].name
+    [s3] = ingest.s3_events
+    assert s3.bucket_name == template.buckets()[0].name
+    assert s3.matches("s3:ObjectCreated:Put", "uploads/a.csv")
+    assert not s3.matches("s3:ObjectCreated:Put", "uploads/a.txt")
+    assert not s3.matches("s3:ObjectCreated:Put", "elsewhere/a.csv")
+    assert not s3.matches("s3:ObjectRemoved:Delete", "uploads/a.csv")
+    routes = {(route.method, route.path): route.auth for _, route in template.http_routes()}
+    assert routes[("GET", "/health")] == "NONE"
+    assert routes[("GET", "/metrics/revenue")] == "AWS_IAM"
+
+
+# --------------------------------------------------------------------------- resources from template.yaml
+
+
+def test_resources_match_the_template(real_stack: LocalStack) -> None:
+    template = Template(ROOT / "template.yaml")
+    [table_spec] = template.tables()
+    table = real_stack.client("dynamodb").describe_table(TableName=table_spec.name)["Table"]
+    assert table["KeySchema"] == table_spec.key_schema
+    assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        table_spec.attribute_definitions, key=lambda a: a["AttributeName"])
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    gsis = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
+    for spec in table_spec.global_secondary_indexes:
+        assert gsis[spec["IndexName"]]["KeySchema"] == spec["KeySchema"]
+        assert gsis[spec["IndexName"]]["Projection"] == spec["Projection"]
+    ttl = real_stack.client("dynamodb").describe_time_to_live(TableName=table_spec.name)
+    assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
+
+    [bucket] = template.buckets()
+    s3 = real_stack.client("s3")
+    assert s3.get_bucket_versioning(Bucket=bucket.name)["Status"] == "Enabled"
+    assert bucket.name == "sales-metrics-dev-123456789012-us-east-1"
+
+    for queue in template.queues():
+        url = real_stack.client("sqs").get_queue_url(QueueName=queue.name)["QueueUrl"]
+        assert url == real_stack.queue(queue.logical_id).url
+        attributes = real_stack.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        for name, value in queue.attributes.items():
+            assert attributes[name] == value
+
+
+def test_the_environment_points_at_the_local_stack(real_stack: LocalStack) -> None:
+    assert real_stack.endpoint_url.startswith("http://127.0.0.1:")
+    assert os.environ["AWS_ENDPOINT_URL"] == real_stack.endpoint_url
+    env = real_stack.environment("HealthFunction")
+    assert env["BUCKET_NAME"] == real_stack.bucket().name
+    assert env["TABLE_NAME"] == real_stack.table().name
+    assert env["AWS_ACCESS_KEY_ID"] == "testing"
+    # The queue's Ref is the URL the moto server gave.
+    assert real_stack.template is not None
+    outputs = real_stack.template.outputs()
+    assert outputs["IngestDeadLetterQueueUrl"].startswith(real_stack.endpoint_url)
+
+
+def test_stop_restores_the_environment(probe_dir) -> None:
+    root, _ = probe_dir
+    before = os.environ.get("AWS_ENDPOINT_URL")
+    stack = LocalStack(root / "template.yaml").start()
+    assert os.environ["AWS_ENDPOINT_URL"] == stack.endpoint_url
+    stack.stop()
+    assert os.environ.get("AWS_ENDPOINT_URL") == before
+
+
+# --------------------------------------------------------------------------- the S3 event
+
+
+def test_keys_are_encoded_as_real_s3_does() -> None:
+    assert encode_key("uploads/Sales March 2025.csv") == "uploads/Sales+March+2025.csv"
+    assert encode_key("uploads/a+b.csv") == "uploads/a%2Bb.csv"
+    assert encode_key("uploads/ümlaut (1).csv") == "uploads/%C3%BCmlaut+%281%29.csv"
+    for key in ("uploads/a b+c.csv", "uploads/x/y=z&1.csv", "uploads/%41.csv"):
+        assert unquote_plus(encode_key(key)) == key
+
+
+def test_event_shape() -> None:
+    event = build_put_event(bucket="bkt", key="uploads/a b.csv", size=10, etag='"abc"', version_id="v1")
+    [record] = event["Records"]
+    assert record["eventVersion"] == "2.1"
+    assert record["eventSource"] == "aws:s3"
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert record["eventTime"].endswith("Z") and len(record["eventTime"]) == len("2025-03-01T10:00:00.000Z")
+    assert set(record["responseElements"]) == {"x-amz-request-id", "x-amz-id-2"}
+    assert record["userIdentity"]["principalId"]
+    assert record["requestParameters"]["sourceIPAddress"] == "127.0.0.1"
+    obj = record["s3"]["object"]
+    assert obj == {"key": "uploads/a+b.csv", "size": 10, "eTag": "abc", "versionId": "v1",
+                   "sequencer": obj["sequencer"]}
+    assert record["s3"]["bucket"] == {"name": "bkt", "ownerIdentity": {"principalId": record["s3"]["bucket"]
+                                      ["ownerIdentity"]["principalId"]}, "arn": "arn:aws:s3:::bkt"}
+    assert record["s3"]["s3SchemaVersion"] == "1.0" and record["s3"]["configurationId"]
+    sequencers = [next_sequencer() for _ in range(50)]
+    assert sequencers == sorted(sequencers) and len(set(sequencers)) == 50
+
+
+def test_powertools_reads_the_event_like_a_real_one() -> None:
+    event = build_put_event(bucket="bkt", key="uploads/a b+c.csv", size=10, etag="abc", version_id="v1")
+    assert S3Event(event).object_key == "uploads/a b+c.csv"
+    S3Model(**event)  # the strict model rejects moto's own events (PITFALLS)
+
+
+# --------------------------------------------------------------------------- invoking and notifying
+
+
+def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalStack) -> None:
+    handler_module = probe_stack.handler_module("ProbeFunction")
+    handler_module.CALLS.clear()
+    key = "uploads/March sales+refunds.csv"
+    notified = upload_and_notify(probe_stack, b"Sale Date,Sale ID,Item Total\n", key)
+    assert notified.ingested
+    [call] = handler_module.CALLS
+    obj = call["Records"][0]["s3"]["object"]
+    assert obj["key"] == "uploads/March+sales%2Brefunds.csv"
+    assert obj["versionId"] == notified.version_id and notified.version_id
+    assert obj["size"] == len(b"Sale Date,Sale ID,Item Total\n")
+    head = probe_stack.client("s3").head_object(Bucket=probe_stack.bucket().name, Key=key)
+    assert obj["eTag"] == head["ETag"].strip('"')
+    assert call["Records"][0]["s3"]["bucket"]["name"] == "probe-dev-123456789012-us-east-1"
+
+    for ignored in ("uploads/notes.txt", "other/sales.csv", "uploads.csv"):
+        skipped = upload_and_notify(probe_stack, b"x", ignored)
+        assert skipped.invocations == [] and not skipped.ingested
+    assert len(handler_module.CALLS) == 1
+
+
+def test_invoke_applies_the_functions_own_environment(probe_stack: LocalStack) -> None:
+    result = probe_stack.invoke("ProbeFunction", {"hello": 1})
+    assert result["env"]["SHARED"] == "from-function"
+    assert result["env"]["BUCKET_NAME"] == "probe-dev-123456789012-us-east-1"
+    assert result["env"]["MODE"] == "relaxed"
+    assert result["env"]["AWS_ENDPOINT_URL"] == probe_stack.endpoint_url
+    assert result["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "sales-metrics-local-ProbeFunction"
+    assert result["env"]["AWS_SAM_LOCAL"] == "true"
+    assert 0 < result["remaining"] <= 10_000
+    assert result["layer"] == "from-layer"
+    # Another function does not see variables only ProbeFunction defines, even if set outside.
+    os.environ["BUCKET_NAME"] = "leaked"
+    try:
+        assert probe_stack.invoke("OtherFunction", {}) == {"BUCKET_NAME": None, "SHARED": "from-globals"}
+    finally:
+        del os.environ["BUCKET_NAME"]
+    assert "SHARED" not in os.environ
+
+
+def test_invocations_are_serialised_across_threads(probe_stack: LocalStack) -> None:
+    results: list[dict] = []
+
+    def call(name: str) -> None:
+        results.append(probe_stack.invoke(name, {}))
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in ["ProbeFunction", "OtherFunction"] * 5]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 10
+    for result in results:
+        if "env" in result:
+            assert result["env"]["SHARED"] == "from-function"
+        else:
+            assert result == {"BUCKET_NAME": None, "SHARED": "from-globals"}
+
+
+def test_async_failures_retry_then_go_to_the_destination(probe_stack: LocalStack) -> None:
+    module = probe_stack.handler_module("ProbeFunction")
+    module.CALLS.clear()
+    outcome = probe_stack.invoke_async("ProbeFunction", {"fail": True})
+    assert not outcome.ok and outcome.attempts == 2  # MaximumRetryAttempts: 1
+    assert len({id(c) for c in module.CALLS}) == 1 and len(module.CALLS) == 2
+    queue = probe_stack.queue("ProbeQueue")
+    assert outcome.dead_lettered_to == queue.arn
+    messages = probe_stack.client("sqs").receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10)
+    [message] = messages["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["requestId"] == outcome.request_id
+    assert record["requestPayload"] == {"fail": True}
+    assert record["responsePayload"]["errorType"] == "RuntimeError"
+
+
+# --------------------------------------------------------------------------- the drop folder
+
+
+def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_path: Path) -> None:
+    module = probe_stack.handler_module("ProbeFunction")
+    module.CALLS.clear()
+    seen = []
+    folder = DropFolder(probe_stack, tmp_path / "drop", interval=0.01, on_import=seen.append)
+    assert folder.key_prefix == "uploads/drop/"
+    (folder.folder / "march export.csv").write_bytes(b"a,b\n")
+    (folder.folder / "notes.txt").write_bytes(b"x")
+    (folder.folder / ".hidden.csv").write_bytes(b"x")
+    assert folder.poll() == []  # first sighting: maybe still being written
+    (folder.folder / "march export.csv").write_bytes(b"a,b\n1,2\n")  # still growing
+    assert folder.poll() == []
+    [result] = folder.poll()
+    assert result.key == "uploads/drop/march export.csv"
+    assert folder.poll() == []  # unchanged: not again
+    assert len(module.CALLS) == 1
+    assert module.CALLS[0]["Records"][0]["s3"]["object"]["key"] == "uploads/drop/march+export.csv"
+    body = probe_stack.client("s3").get_object(Bucket=probe_stack.bucket().name, Key=result.key)["Body"]
+    assert body.read() == b"a,b\n1,2\n"
+    assert seen == [result]
+    # Changed content is a new upload.
+    (folder.folder / "march export.csv").write_bytes(b"a,b\n1,2\n3,4\n")
+    assert folder.poll() == []
+    assert len(folder.poll()) == 1
+    assert len(module.CALLS) == 2
