@@ -1,0 +1,874 @@
+"""Properties the deployed template must keep: runtime, logging, safe deployments, auth, storage
+protection, least-privilege IAM, alarms.
+
+Each property is a `check_*` function over the parsed template. `test_*` runs it on template.yaml;
+`test_check_fails_when_property_removed` runs it again on a copy with that property removed and
+expects it to fail, so a check that silently passes on anything is caught too.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+
+FUNCTIONS = ["IngestFunction", "RedriveFunction", "ReconcileFunction", "MetricsFunction", "HealthFunction"]
+API_FUNCTIONS = ["MetricsFunction", "HealthFunction"]
+BUCKET = "UploadsBucket"
+TABLE = "SalesTable"
+DLQ = "IngestDeadLetterQueue"
+TOPIC = "AlarmTopic"
+# The uploads bucket's ARN as the ingest path must spell it (!Sub on the bucket's own name).
+BUCKET_ARN_SUB = "arn:${AWS::Partition}:s3:::sales-metrics-${Stage}-${AWS::AccountId}-${AWS::Region}"
+
+# Allow statements whose Action is a whole service ("kms:*", "*") or whose Resource is "*", each
+# with the reason it is there. Anything else with a wildcard fails test_no_wildcard_allows.
+DOCUMENTED_WILDCARDS = {
+    (
+        "AlarmTopicKey",
+        "AllowAccountAdministration",
+    ): "key policy: the account must be able to administer the key; Resource * means this key",
+    (
+        "AlarmTopicKey",
+        "AllowCloudWatchAlarmsToPublish",
+    ): "key policy: Resource * means this key; CloudWatch encrypts alarm messages for the topic",
+}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader with CloudFormation's short tags turned into the long form ({"Ref": x}, ...)."""
+
+
+def _construct_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def resources(t: dict[str, Any], type_: str | None = None) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in t["Resources"].items() if type_ is None or v.get("Type") == type_}
+
+
+def props(t: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return t["Resources"][logical_id].get("Properties") or {}
+
+
+def function_props(t: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """A function's properties with Globals.Function merged the way SAM merges them."""
+    merged = copy.deepcopy((t.get("Globals") or {}).get("Function") or {})
+    for key, value in props(t, logical_id).items():
+        if key == "Environment" and "Environment" in merged:
+            variables = dict(merged["Environment"].get("Variables") or {})
+            variables.update(value.get("Variables") or {})
+            merged["Environment"] = {"Variables": variables}
+        elif key == "Layers" and "Layers" in merged:
+            merged["Layers"] = [*merged["Layers"], *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def is_ref(value: Any, target: str) -> bool:
+    return value == {"Ref": target}
+
+
+def is_getatt(value: Any, target: str, attribute: str | None = None) -> bool:
+    if not isinstance(value, dict) or "Fn::GetAtt" not in value:
+        return False
+    resource, attr = value["Fn::GetAtt"][0], ".".join(value["Fn::GetAtt"][1:])
+    return resource == target and (attribute is None or attr == attribute)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def references(value: Any) -> Iterator[str]:
+    """Every logical id or parameter a value names through Ref, GetAtt or a ${...} in Sub."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                yield inner
+            elif key == "Fn::GetAtt":
+                yield inner[0]
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                for name in re.findall(r"\$\{([^}!]+)\}", text):
+                    yield name.split(".", 1)[0]
+                if isinstance(inner, list):
+                    yield from references(inner[1])
+            else:
+                yield from references(inner)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item)
+
+
+def sub_text(value: Any) -> str:
+    """The template string of a !Sub (plain strings pass through)."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        inner = value["Fn::Sub"]
+        return inner[0] if isinstance(inner, list) else inner
+    assert isinstance(value, str), f"expected a string or !Sub, got {value!r}"
+    return value
+
+
+def evaluate_condition(t: dict[str, Any], name: str, overrides: dict[str, Any] | None = None) -> bool:
+    """Evaluate a Condition with the parameters' defaults (plus overrides)."""
+    params = {k: v.get("Default") for k, v in (t.get("Parameters") or {}).items()}
+    params.update(overrides or {})
+    for key, spec in (t.get("Parameters") or {}).items():
+        if spec.get("Type") == "CommaDelimitedList" and isinstance(params[key], str):
+            params[key] = [part.strip() for part in params[key].split(",")]
+
+    def ev(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, arg),) = node.items()
+            if fn == "Ref":
+                return params[arg]
+            if fn == "Condition":
+                return ev(t["Conditions"][arg])
+            if fn == "Fn::Equals":
+                return str(ev(arg[0])) == str(ev(arg[1]))
+            if fn == "Fn::Not":
+                return not ev(arg[0])
+            if fn == "Fn::And":
+                return all(ev(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(ev(a) for a in arg)
+            if fn == "Fn::Join":
+                return arg[0].join(str(x) for x in as_list(ev(arg[1])))
+        return node
+
+    return bool(ev(t["Conditions"][name]))
+
+
+def statements_of(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(logical id, statement) for every policy statement in the template."""
+    for logical_id, resource in t["Resources"].items():
+        p = resource.get("Properties") or {}
+        kind = resource.get("Type")
+        if kind == "AWS::Serverless::Function":
+            for policy in as_list(p.get("Policies") or []):
+                if isinstance(policy, dict) and "Statement" in policy:
+                    for statement in policy["Statement"]:
+                        yield logical_id, statement
+        documents = [p.get("PolicyDocument"), p.get("KeyPolicy"), p.get("AssumeRolePolicyDocument")]
+        for policy in p.get("Policies") or [] if kind == "AWS::IAM::Role" else []:
+            documents.append(policy.get("PolicyDocument"))
+        for document in documents:
+            if isinstance(document, dict):
+                for statement in as_list(document.get("Statement") or []):
+                    yield logical_id, statement
+
+
+def function_statements(t: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    return [s for owner, s in statements_of(t) if owner == logical_id]
+
+
+def grants(t: dict[str, Any], logical_id: str) -> set[tuple[str, str]]:
+    """(action, resource description) pairs a function's Allow statements grant."""
+    out = set()
+    for statement in function_statements(t, logical_id):
+        assert statement.get("Effect") == "Allow", statement
+        for action in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                out.add((action, describe_resource(resource)))
+    return out
+
+
+def describe_resource(resource: Any) -> str:
+    """A stable description of a policy Resource: "table", "table/index/gsi1", "bucket",
+    "uploads-prefix", "rejects-prefix", "dlq" - or the raw value when unrecognised."""
+    if is_getatt(resource, TABLE, "Arn"):
+        return "table"
+    if is_getatt(resource, BUCKET, "Arn"):
+        return "bucket"
+    if is_getatt(resource, DLQ, "Arn"):
+        return "dlq"
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = sub_text(resource)
+        if text == "${SalesTable.Arn}/index/gsi1":
+            return "table/index/gsi1"
+        for bucket_arn in (BUCKET_ARN_SUB, "${UploadsBucket.Arn}"):
+            if text == bucket_arn + "/${UploadsPrefix}*":
+                return "uploads-prefix"
+            if text == bucket_arn + "/${RejectsPrefix}*":
+                return "rejects-prefix"
+    return repr(resource)
+
+
+def bucket_name_sub(t: dict[str, Any]) -> str:
+    return sub_text(props(t, BUCKET)["BucketName"])
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_function_runtime(t: dict[str, Any]) -> None:
+    assert set(FUNCTIONS) <= set(resources(t, "AWS::Serverless::Function"))
+    for name in resources(t, "AWS::Serverless::Function"):
+        p = function_props(t, name)
+        assert p.get("Runtime") == "python3.13", name
+        assert p.get("Architectures") == ["arm64"], name
+        assert p.get("Tracing") == "Active", name
+        assert {"Ref": "CommonLayer"} in (p.get("Layers") or []), name
+
+
+def check_function_handlers(t: dict[str, Any]) -> None:
+    expected = {
+        "IngestFunction": ("functions/ingest/", "ingest_handler.handler"),
+        "RedriveFunction": ("functions/ingest/", "redrive_handler.handler"),
+        "ReconcileFunction": ("functions/ingest/", "reconcile_handler.handler"),
+        "MetricsFunction": ("functions/metrics/", "metrics_handler.handler"),
+        "HealthFunction": ("functions/health/", "health_handler.handler"),
+    }
+    for name, (code_uri, handler) in expected.items():
+        p = props(t, name)
+        assert (p.get("CodeUri"), p.get("Handler")) == (code_uri, handler), name
+    assert function_props(t, "IngestFunction")["Timeout"] == 900
+    assert function_props(t, "RedriveFunction")["Timeout"] == 900
+
+
+def check_function_log_groups(t: dict[str, Any]) -> None:
+    for name in resources(t, "AWS::Serverless::Function"):
+        p = function_props(t, name)
+        logging = p.get("LoggingConfig") or {}
+        assert logging.get("LogFormat") == "JSON", name
+        group = logging.get("LogGroup")
+        assert isinstance(group, dict) and "Ref" in group, (
+            f"{name}: LoggingConfig.LogGroup must !Ref a log group"
+        )
+        group_resource = t["Resources"][group["Ref"]]
+        assert group_resource["Type"] == "AWS::Logs::LogGroup", name
+        group_props = group_resource["Properties"]
+        assert is_ref(group_props.get("RetentionInDays"), "LogRetentionDays"), name
+        assert sub_text(group_props["LogGroupName"]) == "/aws/lambda/" + sub_text(p["FunctionName"]), name
+    assert t["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+def check_safe_deployments(t: dict[str, Any]) -> None:
+    alarms = resources(t, "AWS::CloudWatch::Alarm")
+    for name in resources(t, "AWS::Serverless::Function"):
+        p = function_props(t, name)
+        assert p.get("AutoPublishAlias") == "live", name
+        assert p.get("AutoPublishAliasAllProperties") is True, f"{name}: layer updates would not go live"
+        preference = p.get("DeploymentPreference") or {}
+        assert preference.get("Type"), name
+        rollback = preference.get("Alarms") or []
+        assert rollback, f"{name}: DeploymentPreference needs rollback alarms"
+        for alarm in rollback:
+            assert isinstance(alarm, dict) and alarm.get("Ref") in alarms, (
+                f"{name}: {alarm!r} is not an alarm"
+            )
+            dims = {d["Name"]: d["Value"] for d in alarms[alarm["Ref"]]["Properties"].get("Dimensions", [])}
+            assert is_ref(dims.get("FunctionName"), name), f"{name}: rollback alarm watches another function"
+    for name in API_FUNCTIONS:
+        assert function_props(t, name)["DeploymentPreference"]["Type"] == "Canary10Percent5Minutes", name
+
+
+def check_log_level_parameters(t: dict[str, Any]) -> None:
+    variables = t["Globals"]["Function"]["Environment"]["Variables"]
+    assert is_ref(variables.get("POWERTOOLS_LOG_LEVEL"), "LogLevel")
+    assert "POWERTOOLS_LOGGER_SAMPLE_RATE" in variables
+    for name in resources(t, "AWS::Serverless::Function"):
+        logging = function_props(t, name)["LoggingConfig"]
+        # Lambda's filter must equal Powertools' level, or Lambda silently drops lines.
+        assert is_ref(logging.get("ApplicationLogLevel"), "LogLevel"), name
+
+
+def http_routes(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(function, METHOD, path, event properties) of every HttpApi event."""
+    out = []
+    for name in resources(t, "AWS::Serverless::Function"):
+        for event in (props(t, name).get("Events") or {}).values():
+            if event.get("Type") == "HttpApi":
+                ep = event["Properties"]
+                out.append((name, ep["Method"].upper(), ep["Path"], ep))
+    return out
+
+
+def check_api_auth(t: dict[str, Any]) -> None:
+    api = props(t, "HttpApi")
+    auth = api.get("Auth") or {}
+    assert auth.get("DefaultAuthorizer") == "AWS_IAM"
+    assert auth.get("EnableIamAuthorizer") is True
+    routes = http_routes(t)
+    assert {(m, p) for _, m, p, _ in routes} >= {
+        ("GET", "/metrics/revenue"),
+        ("GET", "/metrics/revenue/daily"),
+        ("GET", "/imports"),
+        ("GET", "/imports/{import_id}"),
+        ("POST", "/uploads"),
+        ("GET", "/swagger"),
+        ("GET", "/health"),
+    }
+    for function, method, path, ep in routes:
+        assert is_ref(ep.get("ApiId"), "HttpApi"), (function, path)
+        authorizer = (ep.get("Auth") or {}).get("Authorizer", auth["DefaultAuthorizer"])
+        if (method, path) == ("GET", "/health"):
+            assert authorizer == "NONE", "/health must be reachable without credentials"
+        else:
+            assert authorizer == "AWS_IAM", f"{method} {path} must require IAM"
+
+
+def check_api_throttling_and_access_logs(t: dict[str, Any]) -> None:
+    api = props(t, "HttpApi")
+    route_settings = api.get("DefaultRouteSettings") or {}
+    assert is_ref(route_settings.get("ThrottlingBurstLimit"), "ApiThrottleBurst")
+    assert is_ref(route_settings.get("ThrottlingRateLimit"), "ApiThrottleRate")
+    logs = api.get("AccessLogSettings") or {}
+    destination = logs.get("DestinationArn")
+    assert isinstance(destination, dict) and "Fn::GetAtt" in destination
+    group = t["Resources"][destination["Fn::GetAtt"][0]]
+    assert group["Type"] == "AWS::Logs::LogGroup" and "RetentionInDays" in group["Properties"]
+    for variable in (
+        "$context.requestId",
+        "$context.routeKey",
+        "$context.status",
+        "$context.responseLatency",
+    ):
+        assert variable in logs.get("Format", ""), variable
+
+
+def check_cors_closed_by_default(t: dict[str, Any]) -> None:
+    assert t["Parameters"]["CorsAllowedOrigins"]["Type"] == "CommaDelimitedList"
+    assert t["Parameters"]["CorsAllowedOrigins"].get("Default") == ""
+    for logical_id in ("HttpApi", BUCKET):
+        cors = props(t, logical_id).get("CorsConfiguration")
+        if cors is None:
+            continue
+        assert isinstance(cors, dict) and "Fn::If" in cors, f"{logical_id}: CORS must depend on a condition"
+        condition, _, otherwise = cors["Fn::If"]
+        assert otherwise == {"Ref": "AWS::NoValue"}, logical_id
+        assert not evaluate_condition(t, condition), f"{logical_id}: CORS must be off by default"
+        assert evaluate_condition(t, condition, {"CorsAllowedOrigins": "https://app.example.com"})
+
+
+def check_bucket(t: dict[str, Any]) -> None:
+    p = props(t, BUCKET)
+    assert p.get("VersioningConfiguration") == {"Status": "Enabled"}
+    rules = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rules and rules[0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    block = p.get("PublicAccessBlockConfiguration") or {}
+    for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        assert block.get(key) is True, key
+    assert {"ObjectOwnership": "BucketOwnerEnforced"} in p["OwnershipControls"]["Rules"]
+    assert bucket_name_sub(t) == "sales-metrics-${Stage}-${AWS::AccountId}-${AWS::Region}"
+    lifecycle = p["LifecycleConfiguration"]["Rules"]
+    rejects = [
+        r for r in lifecycle if is_ref(r.get("Prefix"), "RejectsPrefix") and r.get("Status") == "Enabled"
+    ]
+    assert rejects and is_ref(rejects[0].get("ExpirationInDays"), "RejectsExpirationDays")
+    assert any(
+        r.get("Status") == "Enabled"
+        and "Prefix" not in r
+        and is_ref(
+            (r.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"),
+            "NoncurrentVersionExpirationDays",
+        )
+        for r in lifecycle
+    ), "noncurrent versions must expire"
+
+
+def check_bucket_tls_only(t: dict[str, Any]) -> None:
+    policies = [
+        p
+        for p in (r.get("Properties") for r in resources(t, "AWS::S3::BucketPolicy").values())
+        if is_ref(p.get("Bucket"), BUCKET)
+    ]
+    assert policies, "the uploads bucket needs a bucket policy"
+    covered = set()
+    for policy in policies:
+        for s in as_list(policy["PolicyDocument"]["Statement"]):
+            secure = ((s.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+            if s.get("Effect") == "Deny" and s.get("Principal") == "*" and str(secure).lower() == "false":
+                assert as_list(s["Action"]) in (["s3:*"], ["*"])
+                covered |= {
+                    describe_resource(r) if not isinstance(r, dict) or "Fn::Sub" not in r else sub_text(r)
+                    for r in as_list(s["Resource"])
+                }
+    assert {"bucket", "${UploadsBucket.Arn}/*"} <= covered, "deny non-TLS on the bucket and its objects"
+
+
+def check_table(t: dict[str, Any]) -> None:
+    p = props(t, TABLE)
+    assert p["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    gsi = {g["IndexName"]: g for g in p["GlobalSecondaryIndexes"]}
+    assert gsi["gsi1"]["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert gsi["gsi1"]["Projection"] == {"ProjectionType": "ALL"}
+    assert p["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"]["SSEEnabled"] is True
+    assert is_ref(p.get("DeletionProtectionEnabled"), "TableDeletionProtection")
+    assert t["Parameters"]["TableDeletionProtection"]["Default"] == "true"
+
+
+def check_ingest_failure_destination(t: dict[str, Any]) -> None:
+    config = props(t, "IngestFunction")["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    on_failure = config["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS" and is_getatt(on_failure["Destination"], DLQ, "Arn")
+    queue = props(t, DLQ)
+    assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
+    events = props(t, "IngestFunction")["Events"]
+    s3 = [e["Properties"] for e in events.values() if e["Type"] == "S3"]
+    assert s3 and is_ref(s3[0]["Bucket"], BUCKET)
+    assert s3[0]["Filter"]["S3Key"]["Rules"] == [
+        {"Name": "prefix", "Value": {"Ref": "UploadsPrefix"}},
+        {"Name": "suffix", "Value": ".csv"},
+    ]
+
+
+def check_ingest_never_references_bucket(t: dict[str, Any]) -> None:
+    """bucket -> notification -> function -> policy/env -> bucket is a circular dependency."""
+    p = dict(props(t, "IngestFunction"))
+    p.pop("Events")  # the S3 event itself names the bucket: that is how SAM wires it
+    named = set(references(p))
+    assert BUCKET not in named, "IngestFunction must build the bucket ARN with !Sub, never !Ref/!GetAtt"
+    assert BUCKET not in set(references((t.get("Globals") or {}).get("Function") or {}))
+
+
+INGEST_GRANTS = {
+    *(
+        ("dynamodb:" + a, "table")
+        for a in ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
+    ),
+    ("s3:GetObject", "uploads-prefix"),
+    ("s3:GetObjectVersion", "uploads-prefix"),
+    ("s3:PutObject", "rejects-prefix"),
+}
+
+
+def check_least_privilege(t: dict[str, Any]) -> None:
+    for name in FUNCTIONS:
+        for policy in as_list(props(t, name).get("Policies") or []):
+            assert isinstance(policy, dict) and set(policy) == {"Statement"}, (
+                f"{name}: only explicit statements (no SAM policy templates or managed policies)"
+            )
+    assert grants(t, "IngestFunction") == INGEST_GRANTS
+    assert grants(t, "RedriveFunction") == INGEST_GRANTS | {
+        (a, "dlq")
+        for a in (
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueAttributes",
+        )
+    }
+    assert grants(t, "ReconcileFunction") == {
+        ("dynamodb:" + a, "table") for a in ("Scan", "Query", "GetItem", "UpdateItem", "PutItem")
+    }
+    assert grants(t, "MetricsFunction") == {
+        ("dynamodb:Query", "table"),
+        ("dynamodb:GetItem", "table"),
+        ("dynamodb:Query", "table/index/gsi1"),
+        ("s3:PutObject", "uploads-prefix"),
+    }
+    assert grants(t, "HealthFunction") == {("dynamodb:DescribeTable", "table"), ("s3:ListBucket", "bucket")}
+    for name in FUNCTIONS:
+        # the rejects prefix and the uploads prefix must name the bucket the template creates
+        for statement in function_statements(t, name):
+            for resource in as_list(statement["Resource"]):
+                text = sub_text(resource) if isinstance(resource, dict) and "Fn::Sub" in resource else ""
+                if text.startswith("arn:${AWS::Partition}:s3:::"):
+                    assert text.startswith(f"arn:${{AWS::Partition}}:s3:::{bucket_name_sub(t)}/"), text
+
+
+def check_no_wildcard_allows(t: dict[str, Any]) -> None:
+    for owner, statement in statements_of(t):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = as_list(statement.get("Action") or [])
+        wildcard_action = any(a == "*" or a.endswith(":*") for a in actions)
+        wildcard_resource = "*" in as_list(statement.get("Resource") or [])
+        if wildcard_action or wildcard_resource:
+            key = (owner, statement.get("Sid"))
+            assert key in DOCUMENTED_WILDCARDS, f"{owner}: undocumented wildcard in {statement!r}"
+
+
+def check_alarms_notify_topic(t: dict[str, Any]) -> None:
+    alarms = resources(t, "AWS::CloudWatch::Alarm")
+    assert alarms
+    for name, alarm in alarms.items():
+        assert {"Ref": TOPIC} in (alarm["Properties"].get("AlarmActions") or []), name
+    topic = props(t, TOPIC)
+    assert "KmsMasterKeyId" in topic, "the alarm topic must be encrypted"
+    subscription = [
+        r
+        for r in resources(t, "AWS::SNS::Subscription").values()
+        if is_ref(r["Properties"]["TopicArn"], TOPIC)
+    ]
+    assert subscription and subscription[0].get("Condition") == "HasAlarmEmail"
+    assert not evaluate_condition(t, "HasAlarmEmail")
+
+
+def _alarms_on(t: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+    out = []
+    for alarm in resources(t, "AWS::CloudWatch::Alarm").values():
+        p = alarm["Properties"]
+        named = [p.get("MetricName")] + [
+            (m.get("MetricStat") or {}).get("Metric", {}).get("MetricName") for m in p.get("Metrics") or []
+        ]
+        if metric in named:
+            out.append(p)
+    return out
+
+
+def check_required_alarms(t: dict[str, Any]) -> None:
+    def dims(p: dict[str, Any]) -> list[dict[str, Any]]:
+        return p.get("Dimensions") or [
+            d
+            for m in p.get("Metrics") or []
+            for d in (m.get("MetricStat") or {}).get("Metric", {}).get("Dimensions", [])
+        ]
+
+    def watches(p: dict[str, Any], name: str, target: str) -> bool:
+        return any(d["Name"] == name and target in set(references(d["Value"])) for d in dims(p))
+
+    assert any(
+        watches(p, "FunctionName", "IngestFunction") and len(dims(p)) == 1 for p in _alarms_on(t, "Errors")
+    )
+    assert any(watches(p, "QueueName", DLQ) for p in _alarms_on(t, "ApproximateNumberOfMessagesVisible"))
+    assert any(watches(p, "ApiId", "HttpApi") for p in _alarms_on(t, "5xx"))
+    latency = [p for p in _alarms_on(t, "Latency") if watches(p, "ApiId", "HttpApi")]
+    assert latency and latency[0].get("ExtendedStatistic") == "p99" and latency[0]["Threshold"] == 2000
+    for name in FUNCTIONS:
+        assert any(watches(p, "FunctionName", name) for p in _alarms_on(t, "Throttles")), name
+    throttle_metrics = {"ReadThrottleEvents", "WriteThrottleEvents", "ThrottledRequests"}
+    assert any(watches(p, "TableName", TABLE) for m in throttle_metrics for p in _alarms_on(t, m)), (
+        "DynamoDB throttling alarm"
+    )
+
+
+def check_environment_references(t: dict[str, Any]) -> None:
+    for name in FUNCTIONS:
+        variables = function_props(t, name)["Environment"]["Variables"]
+        assert is_ref(variables.get("TABLE_NAME"), TABLE), name
+        if "BUCKET_NAME" in variables:
+            assert is_ref(variables["BUCKET_NAME"], BUCKET), name
+    for name in ("MetricsFunction", "HealthFunction"):
+        assert is_ref(function_props(t, name)["Environment"]["Variables"].get("BUCKET_NAME"), BUCKET), name
+    assert is_ref(function_props(t, "RedriveFunction")["Environment"]["Variables"].get("DLQ_URL"), DLQ)
+
+
+def check_dashboard_and_outputs(t: dict[str, Any]) -> None:
+    dashboards = resources(t, "AWS::CloudWatch::Dashboard")
+    assert len(dashboards) == 1
+    body = sub_text(next(iter(dashboards.values()))["Properties"]["DashboardBody"])
+    for metric in (
+        "ImportsSucceeded",
+        "ImportsPartial",
+        "ImportsFailed",
+        "LinesIngested",
+        "LinesRejected",
+        "IngestDurationMs",
+        "SalesMetrics",
+        "Latency",
+        "5xx",
+        "4xx",
+        "Errors",
+        "Throttles",
+    ):
+        assert metric in body, metric
+    outputs = set(t.get("Outputs") or {})
+    assert outputs >= {
+        "ApiUrl",
+        "UploadsBucketName",
+        "TableName",
+        "IngestDeadLetterQueueUrl",
+        "AlarmTopicArn",
+        "DashboardName",
+    }
+
+
+CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    name.removeprefix("check_"): fn for name, fn in globals().items() if name.startswith("check_")
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_template_property(template: dict[str, Any], name: str) -> None:
+    CHECKS[name](template)
+
+
+# --------------------------------------------------------------------------- mutations
+
+
+def _del(path: str) -> Callable[[dict[str, Any]], None]:
+    """Delete a key given as "Resources.X.Properties.Y" (list indexes allowed)."""
+
+    def mutate(t: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = t
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        del node[int(last) if isinstance(node, list) else last]
+
+    return mutate
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(t: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = t
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[int(last) if isinstance(node, list) else last] = value
+
+    return mutate
+
+
+def _add_statement(function: str, statement: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    def mutate(t: dict[str, Any]) -> None:
+        t["Resources"][function]["Properties"]["Policies"][0]["Statement"].append(statement)
+
+    return mutate
+
+
+F = "Resources.{}.Properties"
+MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
+    ("function_runtime", "no tracing", _del("Globals.Function.Tracing")),
+    ("function_runtime", "x86", _set("Globals.Function.Architectures", ["x86_64"])),
+    ("function_runtime", "no layer", _del("Globals.Function.Layers")),
+    (
+        "function_handlers",
+        "redrive handler",
+        _set(F.format("RedriveFunction") + ".Handler", "ingest_handler.handler"),
+    ),
+    ("function_log_groups", "no log group", _del(F.format("MetricsFunction") + ".LoggingConfig.LogGroup")),
+    ("function_log_groups", "no retention", _del(F.format("IngestLogGroup") + ".RetentionInDays")),
+    (
+        "function_log_groups",
+        "text logs",
+        _set(F.format("HealthFunction") + ".LoggingConfig.LogFormat", "Text"),
+    ),
+    ("safe_deployments", "no alias", _del("Globals.Function.AutoPublishAlias")),
+    (
+        "safe_deployments",
+        "no all-properties",
+        _del(F.format("ReconcileFunction") + ".AutoPublishAliasAllProperties"),
+    ),
+    (
+        "safe_deployments",
+        "no rollback alarms",
+        _del(F.format("IngestFunction") + ".DeploymentPreference.Alarms"),
+    ),
+    (
+        "safe_deployments",
+        "all at once API",
+        _set(F.format("MetricsFunction") + ".DeploymentPreference.Type", "AllAtOnce"),
+    ),
+    (
+        "log_level_parameters",
+        "ALC level fixed",
+        _set(F.format("IngestFunction") + ".LoggingConfig.ApplicationLogLevel", "INFO"),
+    ),
+    ("api_auth", "no default IAM", _del(F.format("HttpApi") + ".Auth.DefaultAuthorizer")),
+    (
+        "api_auth",
+        "open route",
+        _set(F.format("MetricsFunction") + ".Events.Revenue.Properties.Auth", {"Authorizer": "NONE"}),
+    ),
+    ("api_auth", "health needs IAM", _del(F.format("HealthFunction") + ".Events.Health.Properties.Auth")),
+    ("api_auth", "swagger route gone", _del(F.format("MetricsFunction") + ".Events.OpenApi")),
+    ("api_throttling_and_access_logs", "no throttling", _del(F.format("HttpApi") + ".DefaultRouteSettings")),
+    ("api_throttling_and_access_logs", "no access logs", _del(F.format("HttpApi") + ".AccessLogSettings")),
+    (
+        "cors_closed_by_default",
+        "CORS always on",
+        _set(F.format("HttpApi") + ".CorsConfiguration", {"AllowOrigins": ["*"]}),
+    ),
+    (
+        "cors_closed_by_default",
+        "bucket CORS always on",
+        _set(F.format(BUCKET) + ".CorsConfiguration", {"CorsRules": [{"AllowedOrigins": ["*"]}]}),
+    ),
+    ("bucket", "no versioning", _del(F.format(BUCKET) + ".VersioningConfiguration")),
+    ("bucket", "no encryption", _del(F.format(BUCKET) + ".BucketEncryption")),
+    (
+        "bucket",
+        "public policy",
+        _set(F.format(BUCKET) + ".PublicAccessBlockConfiguration.BlockPublicPolicy", False),
+    ),
+    ("bucket", "no ownership controls", _del(F.format(BUCKET) + ".OwnershipControls")),
+    ("bucket", "no rejects expiry", _del(F.format(BUCKET) + ".LifecycleConfiguration.Rules.0")),
+    ("bucket", "no noncurrent expiry", _del(F.format(BUCKET) + ".LifecycleConfiguration.Rules.1")),
+    ("bucket_tls_only", "no bucket policy", _del("Resources.UploadsBucketPolicy")),
+    ("table", "no PITR", _del(F.format(TABLE) + ".PointInTimeRecoverySpecification")),
+    ("table", "no SSE", _del(F.format(TABLE) + ".SSESpecification")),
+    ("table", "no deletion protection", _del(F.format(TABLE) + ".DeletionProtectionEnabled")),
+    ("table", "no TTL", _del(F.format(TABLE) + ".TimeToLiveSpecification")),
+    (
+        "ingest_failure_destination",
+        "no destination",
+        _del(F.format("IngestFunction") + ".EventInvokeConfig.DestinationConfig"),
+    ),
+    ("ingest_failure_destination", "DLQ unencrypted", _del(F.format(DLQ) + ".SqsManagedSseEnabled")),
+    (
+        "ingest_never_references_bucket",
+        "GetAtt in policy",
+        _add_statement(
+            "IngestFunction",
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"},
+            },
+        ),
+    ),
+    (
+        "ingest_never_references_bucket",
+        "Ref in env",
+        _set(F.format("IngestFunction") + ".Environment.Variables.BUCKET_NAME", {"Ref": BUCKET}),
+    ),
+    (
+        "least_privilege",
+        "SAM CRUD template",
+        _set(
+            F.format("IngestFunction") + ".Policies", [{"DynamoDBCrudPolicy": {"TableName": {"Ref": TABLE}}}]
+        ),
+    ),
+    (
+        "least_privilege",
+        "extra action",
+        _add_statement(
+            "MetricsFunction",
+            {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": {"Fn::GetAtt": [TABLE, "Arn"]}},
+        ),
+    ),
+    (
+        "least_privilege",
+        "whole bucket",
+        _add_statement(
+            "IngestFunction",
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": BUCKET_ARN_SUB + "/*"},
+            },
+        ),
+    ),
+    (
+        "no_wildcard_allows",
+        "star action",
+        _add_statement(
+            "HealthFunction",
+            {"Effect": "Allow", "Action": "s3:*", "Resource": {"Fn::GetAtt": [BUCKET, "Arn"]}},
+        ),
+    ),
+    (
+        "no_wildcard_allows",
+        "star resource",
+        _add_statement(
+            "HealthFunction", {"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": "*"}
+        ),
+    ),
+    ("alarms_notify_topic", "alarm without action", _del(F.format("TableThrottlesAlarm") + ".AlarmActions")),
+    ("alarms_notify_topic", "unencrypted topic", _del(F.format(TOPIC) + ".KmsMasterKeyId")),
+    ("alarms_notify_topic", "unconditional email", _del("Resources.AlarmEmailSubscription.Condition")),
+    ("required_alarms", "no DLQ alarm", _del("Resources.IngestDeadLetterQueueAlarm")),
+    ("required_alarms", "no latency alarm", _del("Resources.ApiLatencyP99Alarm")),
+    ("required_alarms", "no 5xx alarm", _del("Resources.Api5xxRateAlarm")),
+    ("required_alarms", "no table throttle alarm", _del("Resources.TableThrottlesAlarm")),
+    ("required_alarms", "no health throttles alarm", _del("Resources.HealthThrottlesAlarm")),
+    ("required_alarms", "no ingest errors alarm", _del("Resources.IngestErrorsAlarm")),
+    (
+        "environment_references",
+        "literal table",
+        _set("Globals.Function.Environment.Variables.TABLE_NAME", "sales"),
+    ),
+    (
+        "environment_references",
+        "literal DLQ",
+        _set(
+            F.format("RedriveFunction") + ".Environment.Variables.DLQ_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+        ),
+    ),
+    (
+        "environment_references",
+        "literal bucket",
+        _set(F.format("HealthFunction") + ".Environment.Variables.BUCKET_NAME", "sales-metrics-dev"),
+    ),
+    ("dashboard_and_outputs", "no dashboard", _del("Resources.OperationsDashboard")),
+    ("dashboard_and_outputs", "no DLQ output", _del("Outputs.IngestDeadLetterQueueUrl")),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "mutation"), [(c, m) for c, m, _ in MUTATIONS], ids=[f"{c}:{m}" for c, m, _ in MUTATIONS]
+)
+def test_check_fails_when_property_removed(template: dict[str, Any], check: str, mutation: str) -> None:
+    mutate = next(fn for c, m, fn in MUTATIONS if (c, m) == (check, mutation))
+    broken = copy.deepcopy(template)
+    mutate(broken)
+    with pytest.raises((AssertionError, KeyError)):
+        CHECKS[check](broken)
+
+
+def test_every_check_has_a_mutation() -> None:
+    assert set(CHECKS) == {c for c, _, _ in MUTATIONS}
+
+
+# --------------------------------------------------------------------------- cfn-lint
+
+
+def _cfn_lint() -> str | None:
+    local = Path(sys.executable).with_name("cfn-lint")
+    return str(local) if local.exists() else shutil.which("cfn-lint")
+
+
+def test_cfn_lint_passes() -> None:
+    cfn_lint = _cfn_lint()
+    if cfn_lint is None:
+        pytest.skip("cfn-lint is not installed (pip install -r requirements/dev.txt)")
+    result = subprocess.run(
+        [cfn_lint, "--", str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
