@@ -1,0 +1,104 @@
+"""GET /health: is storage reachable? 200 {"status": "ok", ...} or 503 {"status": "unavailable", ...}.
+
+Kept lean on purpose (it is the route probes hit cold): no resolver, no pydantic, no Tracer.
+Tracer alone imports aws_xray_sdk (~500 ms, docs/PITFALLS); the function still gets X-Ray's
+Lambda segment from `Tracing: Active`, only without subsegments for the two AWS calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+from salesmetrics.config import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from salesmetrics.storage.base import Storage
+
+CORRELATION_HEADER = "X-Correlation-Id"
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:/=+@-]{1,128}")
+_REASON_LENGTH = 120
+
+logger = Logger()
+_storage: Storage | None = None
+
+
+def get_storage() -> Storage:
+    global _storage  # noqa: PLW0603 - one per Lambda execution environment, on purpose
+    if _storage is None:
+        from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415 - after the mock in tests
+
+        settings = get_settings()
+        _storage = DynamoStorage(settings.table_name, health_timeout=settings.health_timeout_seconds)
+    return _storage
+
+
+def run_checks(storage: Storage, bucket: str) -> dict[str, str]:
+    """Each check: "ok" or "error: <short reason>" (the error's code, never a stack trace).
+
+    Sequential, each bounded by the storage's health timeout (connect/read, one attempt): boto3
+    clients are not safe to create from several threads at once.
+    """
+    checks: dict[str, str] = {}
+    for name, check in (("table", storage.check_table), ("bucket", lambda: storage.check_bucket(bucket))):
+        try:
+            if name == "bucket" and not bucket:
+                raise RuntimeError("BUCKET_NAME is not configured")
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure is "unavailable"; the reason is logged and shown short
+            logger.warning("health check failed", extra={"check": name, "error": _reason(exc)})
+            checks[name] = "error: " + _reason(exc)
+    return checks
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    started = time.perf_counter()
+    correlation_id = _caller_correlation_id(event)
+    if correlation_id:
+        logger.set_correlation_id(correlation_id)
+    correlation_id = correlation_id or str(logger.get_correlation_id() or "")
+
+    checks = run_checks(get_storage(), get_settings().bucket_name)
+    healthy = all(value == "ok" for value in checks.values())
+    status = 200 if healthy else 503
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+    if correlation_id:
+        headers[CORRELATION_HEADER] = correlation_id
+    logger.info("health", extra={"status": status, "checks": checks,
+                                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    return {
+        "statusCode": status,
+        "headers": headers,
+        "body": json.dumps({"status": "ok" if healthy else "unavailable", "checks": checks}),
+        "isBase64Encoded": False,
+    }
+
+
+def _reason(exc: Exception) -> str:
+    # botocore's ClientError carries a code ("ResourceNotFoundException", "NoSuchBucket"); other
+    # failures (timeouts, endpoint errors) are named by their type and first line.
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)[:_REASON_LENGTH]
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return reason[:_REASON_LENGTH]
+
+
+def _caller_correlation_id(event: dict[str, Any]) -> str | None:
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() == CORRELATION_HEADER.lower() and isinstance(value, str):
+            candidate = value.strip()
+            return candidate if _CORRELATION_ID.fullmatch(candidate) else None
+    return None
