@@ -1,0 +1,171 @@
+"""Fixtures for the HTTP API: an in-process moto AWS with the table and bucket, and a client that
+sends API Gateway payload 2.0 events straight to the handlers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devtools.gateway import build_event
+from salesmetrics.config import get_settings
+
+TABLE = "sales-api-test"
+BUCKET = "sales-api-test-bucket"
+
+ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    # Anything escaping the mock fails fast instead of leaving the machine (PITFALLS).
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "TABLE_NAME": TABLE,
+    "BUCKET_NAME": BUCKET,
+    "UPLOADS_PREFIX": "uploads/",
+    "UPLOAD_URL_TTL_SECONDS": "900",
+    "CURRENCY": "SGD",
+    "HEALTH_TIMEOUT_SECONDS": "1",
+    "POWERTOOLS_SERVICE_NAME": "sales-metrics-api-test",
+    "POWERTOOLS_METRICS_NAMESPACE": "SalesMetricsTest",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+def create_table(client: Any, name: str = TABLE) -> None:
+    """The single table of docs/architecture.md: pk/sk, GSI gsi1 (gsi1pk/gsi1sk, ALL), TTL."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "gsi1",
+            "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                          {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    )
+    client.update_time_to_live(TableName=name,
+                               TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+
+
+def handlers() -> tuple[ModuleType, ModuleType]:
+    """(metrics_handler, health_handler), imported on first use: like a Lambda, their module-level
+    Logger/Metrics/Tracer read the environment at import, so it must be set first (api_env)."""
+    import health_handler  # noqa: PLC0415 - see above
+    import metrics_handler  # noqa: PLC0415
+
+    return metrics_handler, health_handler
+
+
+def reset_handlers() -> None:
+    """Forget per-process state (settings, storage) so each test starts like a cold Lambda."""
+    metrics, health = handlers()
+    get_settings.cache_clear()
+    metrics._storage = None
+    health._storage = None
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    reset_handlers()
+    yield
+    reset_handlers()
+
+
+@pytest.fixture
+def aws(api_env: None) -> Iterator[dict[str, Any]]:
+    """moto in-process; clients are made only after the mock started (PITFALLS)."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        s3 = boto3.client("s3")
+        create_table(dynamodb)
+        s3.create_bucket(Bucket=BUCKET)
+        yield {"dynamodb": dynamodb, "s3": s3, "table": boto3.resource("dynamodb").Table(TABLE)}
+
+
+class FakeContext:
+    function_name = "MetricsFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:MetricsFunction"
+    memory_limit_in_mb = 512
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    log_group_name = "/aws/lambda/MetricsFunction"
+    log_stream_name = "2025/03/01/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.raw.get("body") or "")
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+class ApiClient:
+    """Sends payload 2.0 events (built like API Gateway does, devtools.gateway.build_event)."""
+
+    def event(self, method: str, path: str, query: dict[str, Any] | str | None = None,
+              body: Any = None, headers: dict[str, str] | None = None,
+              path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+        raw_query = query if isinstance(query, str) else urlencode(query or {}, doseq=True)
+        hdrs = {"user-agent": "pytest", **(headers or {})}
+        if body is not None and not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+            hdrs.setdefault("content-type", "application/json")
+        payload = body.encode() if isinstance(body, str) else body
+        route_key = f"{method} {path}" if path_parameters is None else "$default"
+        return build_event(method, path, raw_query, list(hdrs.items()), payload,
+                           route_key=route_key, path_parameters=path_parameters, iam=True)
+
+    def send(self, event: dict[str, Any], handler: Any = None) -> Reply:
+        if handler is None:
+            metrics, health = handlers()
+            handler = health.handler if event["rawPath"] == "/health" else metrics.handler
+        result = handler(event, FakeContext())
+        return Reply(result["statusCode"], result.get("headers") or {}, result)
+
+    def get(self, path: str, query: dict[str, Any] | str | None = None, **kw: Any) -> Reply:
+        return self.send(self.event("GET", path, query, **kw))
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.send(self.event("POST", path, body=body, **kw))
+
+
+@pytest.fixture
+def client(aws: dict[str, Any]) -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def offline_client(api_env: None) -> ApiClient:
+    """No AWS at all (a dead proxy): for input the API must refuse before touching storage."""
+    return ApiClient()
