@@ -1,0 +1,1 @@
+"""Developer tools: sample-export generator, local AWS, local gateway, demo, operator CLIs."""

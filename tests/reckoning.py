@@ -1,0 +1,206 @@
+"""An independent reckoner: SPEC's revenue figures from export bytes, with plain csv and Decimal.
+
+This is the oracle the product is checked against, so it is deliberately naive and imports
+nothing from the product (`salesmetrics`) or from the generator (`devtools`). It assumes
+well-formed input: canonical or alias headers, `M/D/YYYY` or ISO dates, amounts that may carry
+`S$` / `$`, thousands separators and a minus sign, `---` or empty for "no value".
+
+    figures = reckon([first_export, corrected_export]).range(date(2025, 3, 1), date(2025, 3, 31))
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+ZERO = Decimal(0)
+
+# Header names (normalised: trimmed, inner spaces collapsed, case-folded) of the columns needed.
+_COLUMNS = {
+    "sale date": "date",
+    "sale id": "sale_id",
+    "item total": "total",
+    "tax": "tax",
+    "discount amount": "discount",
+}
+
+
+@dataclass(frozen=True)
+class ReckonedSale:
+    sale_id: str
+    day: date
+    lines: int
+    total: Decimal
+    tax: Decimal
+    discounts: Decimal
+
+
+@dataclass(frozen=True)
+class RangeFigures:
+    start: date
+    end: date
+    total_revenue: Decimal
+    net_revenue: Decimal
+    tax: Decimal
+    discounts: Decimal
+    order_count: int
+    order_value: Decimal  # sum of the totals of orders (sales with total > 0)
+    average_order_value: Decimal
+    refund_count: int
+    refunds: Decimal  # sum of refund totals: negative
+    sales_count: int
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    revenue: Decimal
+    order_count: int
+    order_value: Decimal
+    average_order_value: Decimal
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round half-up to cents, as SPEC says the API reports money."""
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _average(value: Decimal, count: int) -> Decimal:
+    if count == 0:
+        return ZERO
+    # Far more digits than cents need, so rounding this to cents equals rounding the exact ratio.
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return value / count
+
+
+def parse_amount(text: str) -> Decimal:
+    value = text.strip()
+    if value in ("", "---"):
+        return ZERO
+    negative = "-" in value
+    for noise in ("S$", "$", ",", "-", " "):
+        value = value.replace(noise, "")
+    amount = Decimal(value)
+    return -amount if negative else amount
+
+
+def parse_day(text: str) -> date:
+    value = text.strip()
+    if "-" in value:
+        return date.fromisoformat(value)
+    month, day, year = value.split("/")
+    return date(int(year), int(month), int(day))
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def read_sales(data: bytes) -> list[ReckonedSale]:
+    """The sales of one export, in file order: a sale is a run of consecutive lines with one ID."""
+    rows = csv.reader(io.StringIO(_decode(data), newline=""))
+    header = next(rows)
+    where = {}
+    for index, name in enumerate(header):
+        key = _COLUMNS.get(" ".join(name.split()).casefold())
+        if key is not None:
+            where[key] = index
+    sales: list[ReckonedSale] = []
+    run: list[list[str]] = []
+
+    def close_run() -> None:
+        if run:
+            first = run[0]
+            sales.append(ReckonedSale(
+                sale_id=first[where["sale_id"]].strip().replace(",", ""),
+                day=parse_day(first[where["date"]]),
+                lines=len(run),
+                total=sum((parse_amount(r[where["total"]]) for r in run), ZERO),
+                tax=sum((parse_amount(r[where["tax"]]) for r in run), ZERO) if "tax" in where else ZERO,
+                discounts=(sum((parse_amount(r[where["discount"]]) for r in run), ZERO)
+                           if "discount" in where else ZERO),
+            ))
+            run.clear()
+
+    for row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        sale_id = row[where["sale_id"]].strip().replace(",", "")
+        if run and run[0][where["sale_id"]].strip().replace(",", "") != sale_id:
+            close_run()
+        run.append(row)
+    close_run()
+    return sales
+
+
+class Reckoning:
+    """Every sale's latest version, and SPEC's figures over them."""
+
+    def __init__(self, sales: dict[str, ReckonedSale]) -> None:
+        self.sales = sales
+
+    def range(self, start: date, end: date) -> RangeFigures:
+        sales = [sale for sale in self.sales.values() if start <= sale.day <= end]
+        total = sum((s.total for s in sales), ZERO)
+        tax = sum((s.tax for s in sales), ZERO)
+        orders = [s.total for s in sales if s.total > 0]
+        refunds = [s.total for s in sales if s.total < 0]
+        order_value = sum(orders, ZERO)
+        return RangeFigures(
+            start=start,
+            end=end,
+            total_revenue=total,
+            net_revenue=total - tax,
+            tax=tax,
+            discounts=sum((s.discounts for s in sales), ZERO),
+            order_count=len(orders),
+            order_value=order_value,
+            average_order_value=_average(order_value, len(orders)),
+            refund_count=len(refunds),
+            refunds=sum(refunds, ZERO),
+            sales_count=len(sales),
+        )
+
+    def daily(self, start: date, end: date) -> list[DayFigures]:
+        """Every day of the range in order, zeros where nothing was sold."""
+        by_day: dict[date, list[ReckonedSale]] = {}
+        for sale in self.sales.values():
+            if start <= sale.day <= end:
+                by_day.setdefault(sale.day, []).append(sale)
+        days = []
+        day = start
+        while day <= end:
+            sales = by_day.get(day, [])
+            orders = [s.total for s in sales if s.total > 0]
+            order_value = sum(orders, ZERO)
+            days.append(DayFigures(day, sum((s.total for s in sales), ZERO), len(orders), order_value,
+                                   _average(order_value, len(orders))))
+            day += timedelta(days=1)
+        return days
+
+    def first_day(self) -> date:
+        return min(sale.day for sale in self.sales.values())
+
+    def last_day(self) -> date:
+        return max(sale.day for sale in self.sales.values())
+
+
+def reckon(files: Iterable[bytes]) -> Reckoning:
+    """Exports applied in order: a later version of a sale (later file, or later in the same file)
+    replaces the earlier one; a file never removes sales it does not mention.
+    """
+    latest: dict[str, ReckonedSale] = {}
+    for data in files:
+        for sale in read_sales(data):
+            latest[sale.sale_id] = sale
+    return Reckoning(latest)
