@@ -80,6 +80,17 @@ def test_same_seed_same_bytes_other_seed_other_bytes() -> None:
     assert export(3_000, seed=11) != export(3_000, seed=12)
 
 
+def test_a_longer_export_extends_a_shorter_one() -> None:
+    # Overlapping exports (the demo's second upload) rely on this: more lines, same seed, same
+    # sales first; only the sale the shorter export cut short grows.
+    short = list(generate_sales(seed=21, lines=1_000))
+    longer = list(generate_sales(seed=21, lines=1_500))
+    assert longer[: len(short) - 1] == short[:-1]
+    cut, whole = short[-1], longer[len(short) - 1]
+    assert (cut.sale_id, cut.sale_date) == (whole.sale_id, whole.sale_date)
+    assert whole.lines[: len(cut.lines)] == cut.lines
+
+
 @pytest.mark.parametrize("lines", [0, 1, 2, 7, 1_000, 4_321])
 def test_exactly_the_requested_number_of_lines(lines: int) -> None:
     out = io.BytesIO()
