@@ -6,8 +6,11 @@ it (exact paths before parameterised ones, greedy last), turned into the event A
 send, and given to the handler (`CodeUri` + `Handler`, imported by file path, layers on
 sys.path) with a Lambda-like context. The handler's answer is mapped back to HTTP.
 
-Not enforced locally (said once at start): IAM (SigV4) authorization. Each function serves one
-request at a time, as one Lambda execution environment does; different functions run in parallel.
+Not enforced locally (said once at start): IAM (SigV4) authorization. With
+`require_authorization_header=True` a request to an IAM route without any `Authorization`
+header gets API Gateway's 403 `{"message": "Forbidden"}`; the signature itself is never checked.
+Each function serves one request at a time, as one Lambda execution environment does; different
+functions run in parallel.
 
     python -m devtools.gateway --port 3000
 """
@@ -299,8 +302,9 @@ Invoker = Callable[[FunctionSpec, dict[str, Any]], Any]
 
 class Gateway:
     def __init__(self, template_path: str | Path, *, apply_environment: bool = True,
-                 invoker: Invoker | None = None) -> None:
+                 invoker: Invoker | None = None, require_authorization_header: bool = False) -> None:
         self.template = Template(template_path)
+        self.require_authorization_header = require_authorization_header
         self.routes = load_routes(self.template)
         self._functions: dict[str, LoadedFunction] = {}
         self._load_lock = threading.Lock()
@@ -351,6 +355,10 @@ class Gateway:
             body_out = json.dumps({"message": "Not Found"}).encode()
             return 404, [("Content-Type", "application/json")], body_out, "no route"
         route, params = matched
+        if (self.require_authorization_header and route.spec.auth == "AWS_IAM"
+                and not any(name.lower() == "authorization" and value for name, value in headers)):
+            body_out = json.dumps({"message": "Forbidden"}).encode()
+            return 403, [("Content-Type", "application/json")], body_out, "no authorization header"
         event = build_event(
             method, raw_path, split.query, headers, body, route_key=route.route_key,
             path_parameters=params or None, source_ip=source_ip, iam=route.spec.auth == "AWS_IAM",
@@ -432,17 +440,20 @@ class GatewayServer(ThreadingHTTPServer):
 
 
 def make_server(template_path: str | Path = "template.yaml", host: str = "127.0.0.1", port: int = 3000,
-                *, apply_environment: bool = True, invoker: Invoker | None = None) -> GatewayServer:
+                *, apply_environment: bool = True, invoker: Invoker | None = None,
+                require_authorization_header: bool = False) -> GatewayServer:
     """A gateway bound to host:port (port 0: any free port; see `server.url`). Not yet serving.
 
     By default handlers run in this process with the template's environment variables set where
     the caller has not set them; pass `invoker` to run them another way (e.g. the local stack's).
     """
-    gateway = Gateway(template_path, apply_environment=apply_environment, invoker=invoker)
+    gateway = Gateway(template_path, apply_environment=apply_environment, invoker=invoker,
+                      require_authorization_header=require_authorization_header)
     server = GatewayServer((host, port), gateway)
     iam = sorted(r.route_key for r in server.gateway.routes if r.spec.auth == "AWS_IAM")
     log.warning("local gateway at %s: IAM (SigV4) authorization is NOT enforced locally "
-                "(%d routes require it when deployed)", server.url, len(iam))
+                "(%d routes require it when deployed)%s", server.url, len(iam),
+                "; an Authorization header must be present" if require_authorization_header else "")
     for route in server.gateway.routes:
         log.info("  %-28s -> %s (%s, auth %s)", route.route_key, route.function.handler,
                  route.function.logical_id, route.spec.auth)

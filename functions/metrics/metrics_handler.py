@@ -426,12 +426,19 @@ def _openapi(spec: "OpenAPI") -> "OpenAPI":
     one document covers the whole API. All other routes need IAM (SigV4) when deployed.
     """
     from aws_lambda_powertools.event_handler.openapi.models import PathItem, Schema  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.models import Response as Response_  # noqa: PLC0415
 
+    error_schema = {"$ref": "#/components/schemas/ErrorResponse"}
     for item in (spec.paths or {}).values():
         for operation in (item.get, item.post, item.put, item.delete, item.patch):
             if operation is not None and operation.responses:
                 operation.responses.pop(422, None)
                 operation.security = [{"sigv4": []}]
+                # API Gateway's own answer to a missing or bad signature; the function never sees it.
+                operation.responses[403] = Response_.model_validate({
+                    "description": "Missing or invalid AWS SigV4 signature (answered by API Gateway).",
+                    "content": {"application/json": {"schema": error_schema}},
+                })
     if spec.components is not None and spec.components.schemas is not None:
         for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
             spec.components.schemas.pop(name, None)
