@@ -173,8 +173,9 @@ def test_openapi_says_what_is_returned(offline_client: Any) -> None:
             assert "422" not in codes, (method, path)  # mapped to 400
             if path != "/health":
                 assert "400" in codes and operation["security"] == [{"sigv4": []}], (method, path)
-    assert set(document["paths"]["/uploads"]["post"]["responses"]) == {"201", "400"}
-    assert set(document["paths"]["/imports/{import_id}"]["get"]["responses"]) == {"200", "400", "404"}
+    # 403 is API Gateway's answer to a missing or bad SigV4 signature
+    assert set(document["paths"]["/uploads"]["post"]["responses"]) == {"201", "400", "403"}
+    assert set(document["paths"]["/imports/{import_id}"]["get"]["responses"]) == {"200", "400", "403", "404"}
     assert document["paths"]["/health"]["get"]["security"] == []
     assert "HTTPValidationError" not in schemas
 
