@@ -17,6 +17,10 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from salesmetrics.config import get_settings
 
+# Imported here, not on first use: boto3's ~250 ms then falls in Lambda's INIT phase. No client is
+# made until the first call (so moto's mock, started later in tests, still sees every one).
+from salesmetrics.storage.dynamodb import DynamoStorage
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -33,8 +37,6 @@ _storage: Storage | None = None
 def get_storage() -> Storage:
     global _storage  # noqa: PLW0603 - one per Lambda execution environment, on purpose
     if _storage is None:
-        from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415 - after the mock in tests
-
         settings = get_settings()
         _storage = DynamoStorage(settings.table_name, health_timeout=settings.health_timeout_seconds)
     return _storage

@@ -32,6 +32,10 @@ from salesmetrics.config import get_settings
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.metrics import RangeError, daily_series, money_text, revenue_summary, validate_range
 
+# Imported here, not on first use: boto3's ~250 ms then falls in Lambda's INIT phase. No client is
+# made until the first call (so moto's mock, started later in tests, still sees every one).
+from salesmetrics.storage.dynamodb import DynamoStorage
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -76,8 +80,6 @@ def get_storage() -> "Storage":
     """The storage of this execution environment, made on first use (after moto's mock in tests)."""
     global _storage  # noqa: PLW0603 - one per Lambda execution environment, on purpose
     if _storage is None:
-        from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415 - boto3 only when needed
-
         settings = get_settings()
         _storage = DynamoStorage(settings.table_name, health_timeout=settings.health_timeout_seconds)
     return _storage
