@@ -140,6 +140,8 @@ class StoredSale:
     discounts: Decimal
     import_id: str
     first_import_id: str
+    # What the import that wrote this version did to the sale: created, updated or unchanged.
+    change: str = "updated"
 
     def totals(self) -> DayTotals:
         return DayTotals.of(self.total, self.tax, self.discounts)

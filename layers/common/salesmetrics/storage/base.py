@@ -1,0 +1,77 @@
+"""The one small interface between the domain and AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import BinaryIO, Protocol
+
+from ..imports import ImportRecord
+from ..sales import DayTotals, Sale, StoredSale
+
+
+class TransientStorageError(RuntimeError):
+    """AWS kept refusing (throttling, unprocessed items, conflicts) after bounded retries.
+
+    Raised so the invocation fails and Lambda retries the event (then the DLQ takes it).
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class SaleWrite:
+    """Put `sale` (at `version`) if storage still holds `expected` (None: no such sale yet)."""
+
+    sale: Sale
+    version: str
+    import_id: str
+    first_import_id: str
+    expected: StoredSale | None
+    change: str  # created | updated | unchanged (a newer version with the same content)
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Sale writes and the day-aggregate deltas they cause; stored atomically, or not at all."""
+
+    writes: list[SaleWrite] = field(default_factory=list)
+    day_deltas: dict[date, DayTotals] = field(default_factory=dict)
+
+    def item_count(self) -> int:
+        return len(self.writes) + sum(1 for d in self.day_deltas.values() if not d.is_zero())
+
+
+# Storage.commit's answer: the sales whose expected state was wrong, with what storage holds now
+# (None: the sale does not exist). Empty means the whole batch was written.
+Conflicts = Mapping[str, StoredSale | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DayAggregate:
+    day: date
+    totals: DayTotals
+    rev: int
+
+
+class Storage(Protocol):
+    # sales and aggregates
+    def read_sales(self, sale_ids: Sequence[str]) -> dict[str, StoredSale]: ...
+    def commit(self, batch: WriteBatch) -> Conflicts: ...
+    def day_totals(self, start: date, end: date) -> dict[date, DayTotals]: ...
+    def day_aggregates(self) -> Iterator[DayAggregate]: ...
+    def iter_sales(self) -> Iterator[StoredSale]: ...
+    def replace_day(self, day: date, totals: DayTotals, expected_rev: int | None) -> bool: ...
+
+    # imports
+    def put_import(self, record: ImportRecord) -> None: ...
+    def get_import(self, import_id: str) -> ImportRecord | None: ...
+    def list_imports(self, limit: int, cursor: str | None) -> tuple[list[ImportRecord], str | None]: ...
+
+    # objects
+    def open_object(self, bucket: str, key: str, version_id: str) -> BinaryIO: ...
+    def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None: ...
+    def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str: ...
+
+    # health
+    def check_table(self) -> None: ...
+    def check_bucket(self, bucket: str) -> None: ...
