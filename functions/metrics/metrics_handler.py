@@ -377,6 +377,10 @@ app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
 app.not_found(_unknown_route)
 
 
+# Clearer words than pydantic's where its own would quote a regex at the user.
+_FRIENDLY = {("filename", "string_pattern_mismatch"): "must end with .csv"}
+
+
 def _count(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
@@ -392,6 +396,8 @@ def _error_detail(error: Any) -> dict[str, str]:
         message = "is required" if parameter != "body" else "is required (a JSON object)"
     elif kind == "json_invalid":
         message = "is not valid JSON"
+    elif (parameter, kind) in _FRIENDLY:
+        message = _FRIENDLY[parameter, kind]
     else:
         # pydantic's own words ("Input should be ...", "Value error, expected ..."): no input echoed.
         message = "is invalid: " + str(error.get("msg", "")).removeprefix("Value error, ")
