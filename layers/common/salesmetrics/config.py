@@ -20,6 +20,7 @@ class Settings:
     max_range_days: int
     idempotency_ttl_seconds: int
     health_timeout_seconds: float
+    dlq_url: str  # the re-drive function's queue
 
 
 def _int(name: str, default: int) -> int:
@@ -48,4 +49,5 @@ def get_settings() -> Settings:
         max_range_days=_int("MAX_RANGE_DAYS", 3660),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600),
         health_timeout_seconds=float(os.environ.get("HEALTH_TIMEOUT_SECONDS", "2") or 2),
+        dlq_url=os.environ.get("DLQ_URL", "").strip(),
     )

@@ -1,0 +1,132 @@
+"""S3 ObjectCreated (uploads/*.csv) -> one import per object version. Thin: event -> Ingestor."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from salesmetrics.config import get_settings
+from salesmetrics.events import ObjectRef, UnsupportedEvent, objects_in
+from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
+from salesmetrics.ingest import Ingestor
+from salesmetrics.storage.dynamodb import DynamoStorage
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+# The domain logs through the standard library; give those loggers the same JSON and keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"salesmetrics"})
+
+_STATUS_METRIC = {
+    ImportStatus.SUCCEEDED: "ImportsSucceeded",
+    ImportStatus.PARTIAL: "ImportsPartial",
+    ImportStatus.FAILED: "ImportsFailed",
+}
+
+
+@cache
+def _storage() -> DynamoStorage:
+    return DynamoStorage(get_settings().table_name)
+
+
+@cache
+def _idempotency_config() -> IdempotencyConfig:
+    # One import per object version: a redelivered event returns the finished import's record.
+    return IdempotencyConfig(
+        event_key_jmespath="[bucket, key, version_id, etag]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=get_settings().idempotency_ttl_seconds,
+    )
+
+
+@cache
+def _ingest_once() -> Any:
+    # Built on first use: Powertools creates its boto3 client in the constructor, and a client
+    # made at import time would escape a mock (tests) started later.
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings().table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="IDEMPOTENCY#ingest",
+    )
+    return idempotent_function(
+        data_keyword_argument="obj", persistence_store=persistence, config=_idempotency_config()
+    )(_ingest)
+
+
+def _ingest(obj: dict[str, Any]) -> dict[str, Any]:
+    ref = ObjectRef(**{**obj, "event_time": _parse_time(obj["event_time"])})
+    started = time.perf_counter()
+    record = Ingestor(_storage(), get_settings().rejects_prefix).run(ref)
+    _emit_metrics(record, (time.perf_counter() - started) * 1000)
+    logger.info("import finished", extra={"import": _loggable(record)})
+    return record.to_dict()
+
+
+def _parse_time(raw: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(raw)
+
+
+def _emit_metrics(record: ImportRecord, duration_ms: float) -> None:
+    if record.status in _STATUS_METRIC:
+        metrics.add_metric(name=_STATUS_METRIC[record.status], unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="LinesIngested", unit=MetricUnit.Count, value=record.rows_ingested)
+    metrics.add_metric(name="LinesRejected", unit=MetricUnit.Count, value=record.rows_rejected)
+    metrics.add_metric(name="SalesCreated", unit=MetricUnit.Count, value=record.sales_created)
+    metrics.add_metric(name="SalesUpdated", unit=MetricUnit.Count, value=record.sales_updated)
+    metrics.add_metric(name="SalesUnchanged", unit=MetricUnit.Count, value=record.sales_unchanged)
+    metrics.add_metric(name="IngestDurationMs", unit=MetricUnit.Milliseconds, value=round(duration_ms, 1))
+
+
+def _loggable(record: ImportRecord) -> dict[str, Any]:
+    return {k: v for k, v in record.to_dict().items() if k not in ("bucket", "key", "import_id")}
+
+
+@tracer.capture_method
+def process(ref: ObjectRef, context: LambdaContext) -> dict[str, Any]:
+    import_id = import_id_for(ref.bucket, ref.key, ref.version_id, ref.etag)
+    # One correlation id per import, on every line of it: S3's request id ties the logs to S3's
+    # own records; the import id stands in when an event has none.
+    logger.set_correlation_id(ref.request_id or import_id)
+    logger.append_keys(import_id=import_id, bucket=ref.bucket, key=ref.key)
+    tracer.put_annotation("import_id", import_id)
+    _idempotency_config().register_lambda_context(context)
+    payload = {
+        "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id, "etag": ref.etag,
+        "size": ref.size, "event_time": ref.event_time.isoformat(), "sequencer": ref.sequencer,
+        "request_id": ref.request_id,
+    }
+    result: dict[str, Any] = _ingest_once()(obj=payload)
+    return result
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        refs = list(objects_in(event))
+    except UnsupportedEvent as exc:
+        # Retrying cannot fix the shape of an event: log it and return, so it is not retried.
+        logger.error("unsupported event", extra={"reason": str(exc), "event_keys": sorted(event)})
+        return {"imports": [], "error": str(exc)}
+    settings = get_settings()
+    imports = []
+    for ref in refs:
+        if not ref.key.startswith(settings.uploads_prefix):
+            logger.warning("object outside the uploads prefix ignored", extra={"key": ref.key})
+            continue
+        imports.append(process(ref, context))
+    return {"imports": imports}

@@ -1,0 +1,28 @@
+"""Recompute aggregates from stored sales; `{"repair": true}` also fixes drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from salesmetrics.config import get_settings
+from salesmetrics.reconcile import reconcile
+from salesmetrics.storage.dynamodb import DynamoStorage
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True, correlation_id_path="requestId || id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, Any]:
+    repair = bool((event or {}).get("repair", False))
+    report = reconcile(DynamoStorage(get_settings().table_name), repair=repair)
+    metrics.add_metric(name="AggregateDriftDays", unit=MetricUnit.Count, value=len(report.drift))
+    result = {"repair": repair, **report.to_dict()}
+    (logger.info if report.clean else logger.warning)("reconcile finished", extra={"report": result})
+    return result

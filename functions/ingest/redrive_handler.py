@@ -1,0 +1,49 @@
+"""Re-drive failed imports: re-run each S3 event held in the ingest DLQ, delete it when done."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from ingest_handler import process
+from salesmetrics.config import get_settings
+from salesmetrics.events import UnsupportedEvent, objects_in
+from salesmetrics.storage.queue import DeadLetterQueue
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+_SAFETY_MS = 60_000  # stop taking messages when less than this is left of the invocation
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, Any]:
+    queue = DeadLetterQueue(get_settings().dlq_url)
+    limit = int((event or {}).get("max_messages", 100))
+    done, failed = 0, 0
+    for letter in queue.receive(limit):
+        if context.get_remaining_time_in_millis() < _SAFETY_MS:
+            break
+        try:
+            refs = list(objects_in(json.loads(letter.body)))
+            for ref in refs:
+                process(ref, context)
+        except (UnsupportedEvent, json.JSONDecodeError) as exc:
+            logger.error("dead letter is not an S3 event; left in the queue", extra={
+                "message_id": letter.message_id, "reason": str(exc)})
+            failed += 1
+            continue
+        except Exception:
+            logger.exception("re-drive failed; the message stays in the queue", extra={
+                "message_id": letter.message_id})
+            failed += 1
+            continue
+        queue.delete(letter)
+        done += 1
+    metrics.add_metric(name="ImportsRedriven", unit=MetricUnit.Count, value=done)
+    return {"redriven": done, "failed": failed}
