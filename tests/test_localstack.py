@@ -15,6 +15,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
+from devtools import reconcile, redrive
 from devtools.dropfolder import DropFolder
 from devtools.localstack import LocalStack
 from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
@@ -477,3 +478,43 @@ def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_
     assert folder.poll() == []
     assert len(folder.poll()) == 1
     assert len(module.CALLS) == 2
+
+
+# --------------------------------------------------------------------------- moto transactions
+
+
+def test_transactions_stay_all_or_nothing(real_stack: LocalStack) -> None:
+    """The local stack replaces moto's whole-table rollback backup by item snapshots."""
+    ddb = real_stack.client("dynamodb")
+    table = real_stack.table().name
+
+    def item(pk: str) -> dict | None:
+        return ddb.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": "T"}}).get("Item")
+
+    ddb.put_item(TableName=table, Item={"pk": {"S": "tx-a"}, "sk": {"S": "T"}, "v": {"N": "1"}})
+    put_b = {"Put": {"TableName": table, "Item": {"pk": {"S": "tx-b"}, "sk": {"S": "T"}}}}
+    update_a = {"Update": {"TableName": table, "Key": {"pk": {"S": "tx-a"}, "sk": {"S": "T"}},
+                           "UpdateExpression": "ADD v :one",
+                           "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+    failing = {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "tx-missing"}, "sk": {"S": "T"}},
+                                  "ConditionExpression": "attribute_exists(pk)"}}
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(TransactItems=[put_b, update_a, failing])
+    assert item("tx-b") is None
+    assert item("tx-a")["v"] == {"N": "1"}
+
+    with pytest.raises(ddb.exceptions.ClientError):  # two operations on one item
+        ddb.transact_write_items(TransactItems=[put_b, update_a, {"Delete": {
+            "TableName": table, "Key": {"pk": {"S": "tx-a"}, "sk": {"S": "T"}}}}])
+    assert item("tx-b") is None
+    assert item("tx-a")["v"] == {"N": "1"}
+
+    ddb.transact_write_items(TransactItems=[put_b, update_a])
+    assert item("tx-b") is not None
+    assert item("tx-a")["v"] == {"N": "2"}
+
+
+def test_operator_commands_without_a_running_demo_exit_2(tmp_path: Path, capsys) -> None:
+    assert reconcile.main(["--state-file", str(tmp_path / "none.json")]) == 2
+    assert redrive.main(["--state-file", str(tmp_path / "none.json")]) == 2
+    assert "make demo" in capsys.readouterr().err
