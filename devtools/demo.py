@@ -480,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        log.info("stopped: watcher, gateway and embedded AWS are down")
         if args.report is not None:
             args.report.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return code

@@ -265,7 +265,7 @@ class LocalStack:
     # resources -------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         """A boto3 client bound to the local endpoint (created on demand, never before start)."""
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service, endpoint_url=self.endpoint_url, region_name=self.region,
             aws_access_key_id="testing", aws_secret_access_key="testing",  # nosec B106
         )
@@ -470,13 +470,15 @@ class LocalStack:
 
     def context(self, logical_id: str, request_id: str | None = None) -> LambdaContext:
         fn = self.function(logical_id)
-        return LambdaContext(
+        context = LambdaContext(
             function_name=fn.function_name,
             invoked_function_arn=fn.arn,
             memory_limit_in_mb=fn.memory_size,
             timeout_seconds=fn.timeout,
-            **({"aws_request_id": request_id} if request_id else {}),
         )
+        if request_id:
+            context.aws_request_id = request_id  # retries of one async invocation share it
+        return context
 
     def invoke(self, logical_id: str, event: Any, *, request_id: str | None = None) -> Any:
         """Run the function's handler on `event` (synchronously); its exception propagates."""
@@ -669,8 +671,8 @@ class _ItemLevelTransactionRollback:
             finally:
                 local.active = False
 
-        models.copy = _Copy()
-        backend.transact_write_items = transact_write_items
+        setattr(models, "copy", _Copy())  # noqa: B010 - a module attribute, replaced on purpose
+        setattr(backend, "transact_write_items", transact_write_items)  # noqa: B010
         self._installed = (models, real_copy, original)
 
     def uninstall(self) -> None:

@@ -39,7 +39,7 @@ class TemplateError(ValueError):
 # --------------------------------------------------------------------------- YAML with short tags
 
 
-class CfnLoader(yaml.SafeLoader):
+class CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
     """A SafeLoader that understands CloudFormation's short-form intrinsic tags.
 
     Timestamps stay strings (CloudFormation does not turn `2010-09-09` into a date).
