@@ -9,10 +9,12 @@ expects it to fail, so a check that silently passes on anything is caught too.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -601,7 +603,12 @@ def check_dashboard_and_outputs(t: dict[str, Any]) -> None:
     dashboards = resources(t, "AWS::CloudWatch::Dashboard")
     assert len(dashboards) == 1
     body = sub_text(next(iter(dashboards.values()))["Properties"]["DashboardBody"])
+    widgets = json.loads(re.sub(r"\$\{[^}!]+\}", "x", body))["widgets"]  # valid JSON once substituted
+    assert widgets
     for metric in (
+        "SalesCreated",
+        "SalesUpdated",
+        "SalesUnchanged",
         "ImportsSucceeded",
         "ImportsPartial",
         "ImportsFailed",
@@ -872,3 +879,33 @@ def test_cfn_lint_passes() -> None:
         [cfn_lint, "--", str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- samconfig.toml
+
+
+def _overrides(text: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in text.split())
+
+
+@pytest.mark.parametrize("env", ["default", "staging", "prod"])
+def test_samconfig_environment(template: dict[str, Any], env: str) -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))[env]
+    assert config["global"]["parameters"]["stack_name"]
+    # function names are "<stack>-<function>" (at most 64 characters)
+    assert len(config["global"]["parameters"]["stack_name"]) <= 50
+    assert config["build"]["parameters"] == {"cached": True, "parallel": True}
+    deploy = config["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is (env == "prod")
+    overrides = _overrides(deploy["parameter_overrides"])
+    assert overrides["Stage"] == {"default": "dev"}.get(env, env)
+    for name, value in overrides.items():
+        spec = template["Parameters"][name]  # KeyError: an override the template does not declare
+        if "AllowedValues" in spec:
+            assert value in [str(v) for v in spec["AllowedValues"]], (name, value)
+        if "AllowedPattern" in spec:
+            assert re.fullmatch(spec["AllowedPattern"], value), (name, value)
+        if "MinValue" in spec:
+            assert float(value) >= spec["MinValue"], (name, value)
