@@ -59,11 +59,12 @@ def _decoded_lines(raw_lines: Iterable[bytes], undecodable: set[int]) -> Iterato
     exactly the lines that hold non-ASCII bytes, and ASCII lines read the same either way.
     """
     for number, raw in enumerate(raw_lines, start=1):
-        if number == 1:
-            if raw.startswith(_BOM):
-                raw = raw[3:]
-            if b"\x00" in raw:
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[3:]
+        if b"\x00" in raw:
+            if number <= HEADER_SEARCH_ROWS:
                 raise ExportError("the file is binary (NUL bytes), not a CSV export")
+            undecodable.add(number)  # a stray NUL later on: that row is rejected, not the file
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError:

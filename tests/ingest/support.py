@@ -1,0 +1,108 @@
+"""Helpers for ingest tests: the table from template.yaml, real-shaped S3 events, a Lambda context."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from devtools.localstack import LambdaContext
+from devtools.s3events import build_put_event
+from devtools.samplegen import GenSale, generate_sales, write_export
+from devtools.template import Template
+
+BUCKET = "sales-ingest-test"
+REJECTS_PREFIX = "rejects/"
+T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
+
+
+def create_resources(ddb: Any, s3: Any) -> str:
+    """Create the table exactly as template.yaml declares it (keys, GSI, TTL) and a versioned bucket."""
+    spec = Template("template.yaml").tables()[0]
+    ddb.create_table(TableName=spec.name, AttributeDefinitions=spec.attribute_definitions,
+                     KeySchema=spec.key_schema, BillingMode="PAY_PER_REQUEST",
+                     GlobalSecondaryIndexes=[{k: v for k, v in g.items() if k != "ProvisionedThroughput"}
+                                             for g in spec.global_secondary_indexes])
+    if spec.ttl_attribute:
+        ddb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={
+            "AttributeName": spec.ttl_attribute, "Enabled": True})
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return spec.name
+
+
+def context(name: str = "IngestFunction", timeout: int = 900) -> LambdaContext:
+    return LambdaContext(function_name=name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+                         memory_limit_in_mb=1024, timeout_seconds=timeout)
+
+
+def put(s3: Any, key: str, data: bytes, when: datetime | None = None) -> dict[str, Any]:
+    """PUT an object and return the S3 ObjectCreated:Put notification real S3 would send for it."""
+    response = s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    return build_put_event(bucket=BUCKET, key=key, size=len(data), etag=response["ETag"].strip('"'),
+                           version_id=response.get("VersionId"), when=when or datetime.now(UTC))
+
+
+def export_bytes(sales: list[GenSale], **options: Any) -> bytes:
+    out = io.BytesIO()
+    write_export(sales, out, **options)
+    return out.getvalue()
+
+
+def sample_sales(seed: int, lines: int, start: date = date(2025, 3, 1), per_day: int = 12) -> list[GenSale]:
+    return list(generate_sales(seed=seed, lines=lines, start=start, sales_per_day=per_day))
+
+
+def corrected(sale: GenSale, bump: Decimal = Decimal("1.5"), move_days: int = 0) -> GenSale:
+    """A corrected version of a sale: its first line's total (and paid) raised, optionally re-dated."""
+    first = sale.lines[0]
+    total = Decimal(first.item_total) + bump
+    lines = [replace(first, item_total=format(total, "f"), total_paid=format(total, "f")), *sale.lines[1:]]
+    new_date = sale.sale_date + timedelta(days=move_days)
+    if move_days:
+        text = f"{new_date.month}/{new_date.day}/{new_date.year}"
+        lines = [replace(ln, sale_date=text) for ln in lines]
+    return replace(sale, lines=tuple(lines), sale_date=new_date)
+
+
+@dataclass
+class Figures:
+    revenue: Decimal
+    net: Decimal
+    tax: Decimal
+    discounts: Decimal
+    orders: int
+    order_value: Decimal
+    refunds: int
+    refund_total: Decimal
+    sales: int
+
+
+def check_exact(storage: Any, files_in_upload_order: list[bytes]) -> None:
+    """The two exactly-once invariants: every day aggregate equals the sum of its stored sales,
+    and the stored figures equal an independent reckoning of the files in upload order."""
+    from salesmetrics.reconcile import reconcile
+    from tests.reckoning import reckon
+
+    report = reconcile(storage)
+    assert report.clean, report.to_dict()
+    truth = reckon(files_in_upload_order)
+    start, end = truth.first_day(), truth.last_day()
+    stored = storage.day_totals(start - timedelta(days=60), end + timedelta(days=60))
+    want = truth.range(start, end)
+    total = sum((t.revenue for t in stored.values()), Decimal(0))
+    assert total == want.total_revenue
+    assert sum((t.net for t in stored.values()), Decimal(0)) == want.net_revenue
+    assert sum((t.tax for t in stored.values()), Decimal(0)) == want.tax
+    assert sum((t.discounts for t in stored.values()), Decimal(0)) == want.discounts
+    assert sum(t.order_count for t in stored.values()) == want.order_count
+    assert sum((t.order_value for t in stored.values()), Decimal(0)) == want.order_value
+    assert sum(t.refund_count for t in stored.values()) == want.refund_count
+    assert sum((t.refunds for t in stored.values()), Decimal(0)) == want.refunds
+    assert sum(t.sales_count for t in stored.values()) == want.sales_count
+    for day in truth.daily(start, end):
+        got = stored.get(day.day)
+        assert (got.revenue if got else Decimal(0)) == day.revenue, day
+        assert (got.order_count if got else 0) == day.order_count, day
