@@ -246,3 +246,36 @@ def test_concurrent_overlapping_imports_end_exact(moto_server: str, seed: int) -
     assert all(results[i].status == ImportStatus.SUCCEEDED for i in range(3)), results
     check_exact(storages[0], files)
     assert len(reckon(files).sales) == sum(1 for _ in storages[0].iter_sales())
+
+
+# -- a deterministic race: another import commits between this import's plan and its commit ------
+
+
+class RacingStorage(DynamoStorage):
+    """Runs `race` once, just before the first commit that updates sales it read earlier."""
+
+    def __init__(self, table: str, race: Any) -> None:
+        super().__init__(table, sleep=no_sleep)
+        self.race = race
+
+    def commit(self, batch: WriteBatch) -> Any:
+        if self.race is not None and any(w.expected is not None for w in batch.writes):
+            race, self.race = self.race, None
+            race()
+        return super().commit(batch)
+
+
+@pytest.mark.parametrize("racer_is_newer", [True, False], ids=["newer-racer", "older-racer"])
+def test_a_sale_changed_between_plan_and_commit_is_replanned(aws: dict[str, Any], racer_is_newer: bool) -> None:
+    base = export_bytes(BASE)
+    mine = export_bytes([corrected(s, Decimal(1)) for s in BASE])
+    theirs = export_bytes([corrected(s, Decimal(7), move_days=1) for s in BASE])
+    clean = DynamoStorage(aws["table"], sleep=no_sleep)
+    run(clean, put(aws["s3"], "uploads/base.csv", base, T0))
+    my_event = put(aws["s3"], "uploads/mine.csv", mine, T0 + timedelta(minutes=2))
+    their_event = put(aws["s3"], "uploads/theirs.csv", theirs,
+                      T0 + timedelta(minutes=3 if racer_is_newer else 1))
+    racing = RacingStorage(aws["table"], race=lambda: run(clean, their_event))
+    assert run(racing, my_event).status == ImportStatus.SUCCEEDED
+    order = [base, mine, theirs] if racer_is_newer else [base, theirs, mine]
+    check_exact(clean, order)
