@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-_applied = False
+_state = {"applied": False}
 _lock = threading.RLock()
 _backups = threading.local()
 
@@ -55,8 +55,7 @@ def _serialised(method: Callable[..., Any], *, transaction: bool = False) -> Cal
 
 def apply() -> None:
     """Idempotent; call before the first DynamoDB request to moto."""
-    global _applied
-    if _applied:
+    if _state["applied"]:
         return
     from moto.dynamodb import models
 
@@ -65,4 +64,4 @@ def apply() -> None:
     backend.transact_write_items = _serialised(backend.transact_write_items, transaction=True)  # type: ignore[method-assign]
     for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
         setattr(backend, name, _serialised(getattr(backend, name)))
-    _applied = True
+    _state["applied"] = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from salesmetrics.config import get_settings
 from salesmetrics.events import ObjectRef, UnsupportedEvent, objects_in
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
@@ -73,9 +75,7 @@ def _ingest(obj: dict[str, Any]) -> dict[str, Any]:
     return record.to_dict()
 
 
-def _parse_time(raw: str) -> Any:
-    from datetime import datetime
-
+def _parse_time(raw: str) -> datetime:
     return datetime.fromisoformat(raw)
 
 

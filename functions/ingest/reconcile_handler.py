@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from salesmetrics.config import get_settings
 from salesmetrics.reconcile import reconcile
 from salesmetrics.storage.dynamodb import DynamoStorage

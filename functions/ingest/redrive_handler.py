@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ingest_handler import process
+
 from salesmetrics.config import get_settings
 from salesmetrics.events import UnsupportedEvent, objects_in
 from salesmetrics.storage.queue import DeadLetterQueue

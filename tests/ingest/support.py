@@ -34,7 +34,8 @@ def create_resources(ddb: Any, s3: Any) -> str:
 
 
 def context(name: str = "IngestFunction", timeout: int = 900) -> LambdaContext:
-    return LambdaContext(function_name=name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    return LambdaContext(function_name=name, invoked_function_arn=arn,
                          memory_limit_in_mb=1024, timeout_seconds=timeout)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import IO
 
 from .columns import LABELS, ColumnMap, Field, HeaderError, looks_like_header, map_header
 from .dates import DateError, parse_sale_date
@@ -58,9 +59,8 @@ def _decoded_lines(raw_lines: Iterable[bytes], undecodable: set[int]) -> Iterato
     Deciding per line keeps the reader streaming: a Windows-1252 export is not valid UTF-8 on
     exactly the lines that hold non-ASCII bytes, and ASCII lines read the same either way.
     """
-    for number, raw in enumerate(raw_lines, start=1):
-        if number == 1 and raw.startswith(_BOM):
-            raw = raw[3:]
+    for number, line in enumerate(raw_lines, start=1):
+        raw = line[3:] if number == 1 and line.startswith(_BOM) else line
         if b"\x00" in raw:
             if number <= HEADER_SEARCH_ROWS:
                 raise ExportError("the file is binary (NUL bytes), not a CSV export")
@@ -75,9 +75,9 @@ def _decoded_lines(raw_lines: Iterable[bytes], undecodable: set[int]) -> Iterato
                 yield raw.decode("cp1252", errors="replace")
 
 
-def iter_byte_lines(stream: object) -> Iterator[bytes]:
+def iter_byte_lines(stream: IO[bytes]) -> Iterator[bytes]:
     """Physical lines of a binary stream, each cut at MAX_LINE_BYTES so memory stays bounded."""
-    readline = getattr(stream, "readline")
+    readline = stream.readline
     while True:
         line: bytes = readline(MAX_LINE_BYTES)
         if not line:
@@ -147,7 +147,8 @@ class ExportReader:
         group = _Group()
         last_line = rows.line_num
 
-        for cells in rows:
+        for row in rows:
+            cells = row
             line_no = last_line + 1
             last_line = rows.line_num
             n = len(cells)
@@ -277,8 +278,7 @@ class _Group:
             self.lines.clear()
 
     def finish(self) -> Iterator[Sale | Rejection]:
-        for o in self.orphans:
-            yield o
+        yield from self.orphans
         self.orphans.clear()
         if self.rows:
             if self.bad or self.day is None:

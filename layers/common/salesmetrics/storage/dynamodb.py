@@ -110,7 +110,7 @@ class DynamoStorage:
 
     def _backoff(self, attempt: int) -> None:
         # Full jitter: concurrent ingests that collided should not collide again in step.
-        self._sleep(random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt)))  # noqa: S311
+        self._sleep(random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt)))  # noqa: S311  # nosec B311 - jitter, not security
 
     # -- sales and aggregates -----------------------------------------------------------------
 
@@ -118,7 +118,8 @@ class DynamoStorage:
         found: dict[str, StoredSale] = {}
         unique = list(dict.fromkeys(sale_ids))
         for start in range(0, len(unique), MAX_BATCH_GET):
-            keys: list[dict[str, Any]] = [{"pk": sale_pk(s), "sk": SALE_SK} for s in unique[start:start + MAX_BATCH_GET]]
+            chunk = unique[start:start + MAX_BATCH_GET]
+            keys: list[dict[str, Any]] = [{"pk": sale_pk(s), "sk": SALE_SK} for s in chunk]
             for attempt in range(self.max_attempts):
                 request: dict[str, Any] = {self.table_name: {
                     "Keys": keys, "ConsistentRead": True,
