@@ -62,8 +62,8 @@ def create_table(client: Any, name: str = TABLE) -> None:
 def handlers() -> tuple[ModuleType, ModuleType]:
     """(metrics_handler, health_handler), imported on first use: like a Lambda, their module-level
     Logger/Metrics/Tracer read the environment at import, so it must be set first (api_env)."""
-    import health_handler  # noqa: PLC0415 - see above
-    import metrics_handler  # noqa: PLC0415
+    import health_handler
+    import metrics_handler
 
     return metrics_handler, health_handler
 
@@ -72,8 +72,8 @@ def reset_handlers() -> None:
     """Forget per-process state (settings, storage) so each test starts like a cold Lambda."""
     metrics, health = handlers()
     get_settings.cache_clear()
-    metrics._storage = None
-    health._storage = None
+    for module in (metrics, health):
+        module._storage = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture

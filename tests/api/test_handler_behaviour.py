@@ -54,10 +54,10 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The metrics handler's JSON log lines (its handler's stream was bound at import time)."""
     buffer = io.StringIO()
     handlers = api_handlers()[0].logger._logger.handlers
-    saved = [h.setStream(buffer) for h in handlers]  # type: ignore[attr-defined]
+    saved = [h.setStream(buffer) for h in handlers]
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
     for handler, stream in zip(handlers, saved, strict=True):
-        handler.setStream(stream)  # type: ignore[attr-defined]
+        handler.setStream(stream)
 
 
 def test_documented_event_shape(client: Any) -> None:
