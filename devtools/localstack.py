@@ -46,6 +46,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from devtools import motopatch
 from devtools.template import (
     ACCOUNT_ID,
     DEFAULT_STACK_NAME,
@@ -201,7 +202,7 @@ class LocalStack:
                     # live stack starts from a clean slate, a second one shares it.
                     if not _LIVE_SERVERS:
                         self._moto_reset()
-                        _TRANSACTION_BACKUP.install()
+                        motopatch.apply()
                     _LIVE_SERVERS.add(id(self))
                 self.create_resources()
         except BaseException:
@@ -216,8 +217,6 @@ class LocalStack:
         if server is not None:
             with _LIVE_LOCK:
                 _LIVE_SERVERS.discard(id(self))
-                if not _LIVE_SERVERS:
-                    _TRANSACTION_BACKUP.uninstall()
             with contextlib.suppress(Exception):
                 server.stop()
         if self._saved_environ is not None:
@@ -611,113 +610,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-# --------------------------------------------------------------------------- moto's transactions
-
-
-class _ItemLevelTransactionRollback:
-    """moto 5.2's TransactWriteItems takes a rollback backup (a deep copy) of the whole table
-    once per *item* of the transaction: a 100-item transaction on a 2,000-item table deep-copies
-    200,000 items, so ingesting N sales costs O(N^2) (a 2,000-line sample took ~220 s; with one
-    copy per table and transaction still ~10 s). While a local stack runs, its DynamoDB backend
-    instead keeps a copy of just the items the transaction touches and, when moto cancels the
-    transaction, puts exactly those back. Same outcome (all or nothing), O(transaction size).
-
-    Done by swapping the `copy` module moto's DynamoDB backend uses for a shim that, inside
-    `transact_write_items` only, hands back the live table instead of a copy of it (moto's own
-    rollback then restores that same object: a no-op); everything else is the real deepcopy.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-        self._installed: tuple[Any, Any, Any] | None = None
-
-    def install(self) -> None:
-        if self._installed is not None:
-            return
-        try:
-            import copy as real_copy  # noqa: PLC0415
-
-            from moto.dynamodb import models  # noqa: PLC0415
-            from moto.dynamodb.models.table import Table  # noqa: PLC0415
-        except ImportError:
-            return
-        backend = getattr(models, "DynamoDBBackend", None)
-        original = getattr(backend, "transact_write_items", None)
-        if getattr(models, "copy", None) is not real_copy or original is None:
-            log.debug("moto's DynamoDB backend changed shape; TransactWriteItems left as it is")
-            return
-        local = self._local
-
-        class _Copy:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(real_copy, name)
-
-            @staticmethod
-            def deepcopy(obj: Any, memo: Any = None) -> Any:
-                if getattr(local, "active", False) and memo is None and isinstance(obj, Table):
-                    return obj  # the rollback backup: replaced by the item snapshots below
-                return real_copy.deepcopy(obj, memo)
-
-        def transact_write_items(backend_self: Any, transact_items: Any) -> Any:
-            snapshots = _snapshot(backend_self, transact_items, real_copy.deepcopy)
-            local.active = True
-            try:
-                return original(backend_self, transact_items)
-            except BaseException:
-                _restore(backend_self, snapshots)
-                raise
-            finally:
-                local.active = False
-
-        setattr(models, "copy", _Copy())  # noqa: B010 - a module attribute, replaced on purpose
-        setattr(backend, "transact_write_items", transact_write_items)  # noqa: B010
-        self._installed = (models, real_copy, original)
-
-    def uninstall(self) -> None:
-        if self._installed is None:
-            return
-        models, real_copy, original = self._installed
-        models.copy = real_copy
-        models.DynamoDBBackend.transact_write_items = original
-        self._installed = None
-
-
-def _snapshot(backend: Any, transact_items: Any, deepcopy: Any) -> list[tuple[Any, Any, Any, Any]]:
-    """(table, hash key, range key, a copy of the stored item or None) per item touched."""
-    snapshots = []
-    for entry in transact_items or []:
-        try:
-            _, op = next(iter(entry.items()))
-            table = backend.get_table(op["TableName"])
-            if "Key" in op:
-                key = op["Key"]
-            else:
-                names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-                key = {name: op["Item"][name] for name in names}
-            hash_value, range_value = backend.get_keys_value(table, key)
-            current = table.get_item(hash_value, range_value)
-        except Exception:  # nosec B112 - moto reports the bad item itself
-            continue
-        snapshots.append((table, hash_value, range_value, deepcopy(current)))
-    return snapshots
-
-
-def _restore(backend: Any, snapshots: list[tuple[Any, Any, Any, Any]]) -> None:
-    for table, hash_value, range_value, item in snapshots:
-        if range_value is not None:
-            if item is None:
-                table.items.get(hash_value, {}).pop(range_value, None)
-            else:
-                table.items[hash_value][range_value] = item
-        elif item is None:
-            table.items.pop(hash_value, None)
-        else:
-            table.items[hash_value] = item
-
-
-_TRANSACTION_BACKUP = _ItemLevelTransactionRollback()
 
 
 # --------------------------------------------------------------------------- helpers
