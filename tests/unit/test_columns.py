@@ -136,11 +136,6 @@ def test_a_preamble_before_the_header_is_skipped() -> None:
     assert parsed.reader.stats.rows_total == 1
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="parsing.py: a repeated header row of the header's width is not "
-           "recognised (looks_like_header is only tried when the width differs or Sale ID is "
-           "empty), so it is rejected as a bad line instead of skipped")
 def test_a_repeated_header_row_mid_file_is_skipped_not_rejected() -> None:
     # Concatenated exports (two reports pasted into one file) repeat the header row.
     parsed = read(export(line("1"), HEADER, line("2")))

@@ -56,7 +56,7 @@ def test_every_rejected_row_is_listed_with_its_line_number_reason_and_cells() ->
 def test_short_rows_are_padded_so_every_row_lines_up_with_the_header() -> None:
     parsed = read(export("3/1/2025,2,Bay hire", line("3")))
     rows = parsed.rejects_rows()
-    assert rows[1][:2] == ["2", "2"]
+    assert rows[1][:2] == ["2", ""]  # a misaligned row's Sale ID is not trusted
     assert rows[1][3:] == ["3/1/2025", "2", "Bay hire", "", "", "", ""]
 
 
@@ -89,11 +89,6 @@ def test_the_client_name_never_reaches_the_rejects_file() -> None:
     assert "100000888" in raw  # the client id is not personal data
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="parsing.py/rejects.py: personal cells are blanked by header position only; in a row with an "
-           "extra field (an unquoted comma in the name) the name's tail lands in Sale ID and is written "
-           "to the rejects file (sale_id 'Mei Ling')")
 def test_an_unquoted_comma_in_the_client_name_does_not_leak_it_into_the_rejects_file() -> None:
     parsed = read(export(personal_line("1", "43.6", client="Tan, Mei Ling"), header=PERSONAL_HEADER))
     (rejection,) = parsed.rejections
@@ -165,11 +160,6 @@ def test_inert_direct() -> None:
     assert inert("") == ""
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="rejects.py RejectsFile.__init__ writes the file's own header names "
-           "without inert(): an unknown column named '=HYPERLINK(...)' is a live formula in the "
-           "rejects file's header row")
 def test_formula_looking_header_names_come_back_inert() -> None:
     header = HEADER + ',"=HYPERLINK(""http://x"",""y"")"'
     parsed = read(export(line("2", "abc") + ",x", header=header))

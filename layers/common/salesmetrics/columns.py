@@ -64,6 +64,9 @@ _ALIASES: dict[Field, tuple[str, ...]] = {
     Field.LOCATION: ("location",),
 }
 
+# Columns the figures are computed from: two of one of them make the file ambiguous.
+FIGURES = frozenset({Field.SALE_DATE, Field.SALE_ID, Field.ITEM_TOTAL, Field.TAX, Field.DISCOUNT_AMOUNT})
+
 # Columns that hold personal data: never read into a sale, never written back to the rejects file.
 PERSONAL = frozenset({Field.CLIENT_NAME})
 
@@ -85,31 +88,37 @@ class ColumnMap:
 
     positions: dict[Field, int]
     header: tuple[str, ...]
+    personal: frozenset[int] = frozenset()  # every column holding personal data, duplicates too
 
     @property
     def width(self) -> int:
         return len(self.header)
 
     def personal_positions(self) -> frozenset[int]:
-        return frozenset(i for f, i in self.positions.items() if f in PERSONAL)
+        return self.personal
 
 
 def map_header(cells: list[str]) -> ColumnMap:
     """Map a header row; unknown and empty-named columns are ignored."""
     positions: dict[Field, int] = {}
+    personal: set[int] = set()
     for index, cell in enumerate(cells):
         field = _BY_NAME.get(normalise_header(cell))
         if field is None:
             continue
+        if field in PERSONAL:
+            personal.add(index)
         if field in positions:
-            raise HeaderError(
-                f"column '{LABELS[field]}' appears twice (columns {positions[field] + 1} and {index + 1})"
-            )
+            if field in FIGURES:
+                raise HeaderError(
+                    f"column '{LABELS[field]}' appears twice (columns {positions[field] + 1} and {index + 1})"
+                )
+            continue  # a repeated descriptive column: the first one is used
         positions[field] = index
     missing = [LABELS[f] for f in REQUIRED if f not in positions]
     if missing:
         raise HeaderError("not a sales export: missing required column(s) " + ", ".join(missing))
-    return ColumnMap(positions=positions, header=tuple(cells))
+    return ColumnMap(positions=positions, header=tuple(cells), personal=frozenset(personal))
 
 
 def looks_like_header(cells: list[str]) -> bool:

@@ -23,6 +23,7 @@ MAX_FIELD_CHARS = 1_000
 MAX_ID_CHARS = 64
 MAX_SALE_LINES = 500
 MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_ROW_LINES = 50  # physical lines one row may span (quoted newlines)
 HEADER_SEARCH_ROWS = 20
 _BOM = b"\xef\xbb\xbf"
 _GROUPED_ID = re.compile(r"\d{1,3}(?:,\d{3})+\Z")
@@ -53,35 +54,50 @@ class ReadStats:
     repeated_headers: int = 0
 
 
-def _decoded_lines(raw_lines: Iterable[bytes], undecodable: set[int]) -> Iterator[str]:
+def _decoded_lines(raw_lines: Iterable[bytes], bad_lines: dict[int, str]) -> Iterator[str]:
     """UTF-8 (BOM or not); a line that is not valid UTF-8 is read as Windows-1252.
 
     Deciding per line keeps the reader streaming: a Windows-1252 export is not valid UTF-8 on
     exactly the lines that hold non-ASCII bytes, and ASCII lines read the same either way.
+    Lines that cannot be read are noted in `bad_lines` (their rows are rejected, not the file).
     """
     for number, line in enumerate(raw_lines, start=1):
         raw = line[3:] if number == 1 and line.startswith(_BOM) else line
+        if raw is OVERLONG_LINE:
+            bad_lines[number] = f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
+            yield "\x00\n"
+            continue
         if b"\x00" in raw:
             if number <= HEADER_SEARCH_ROWS:
                 raise ExportError("the file is binary (NUL bytes), not a CSV export")
-            undecodable.add(number)  # a stray NUL later on: that row is rejected, not the file
+            bad_lines[number] = "line contains NUL bytes"
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError:
             try:
                 yield raw.decode("cp1252")
             except UnicodeDecodeError:
-                undecodable.add(number)
+                bad_lines[number] = "line is neither UTF-8 nor Windows-1252 text"
                 yield raw.decode("cp1252", errors="replace")
 
 
+# Stands for a physical line longer than MAX_LINE_BYTES, whose bytes were skipped.
+OVERLONG_LINE = b"\x00<overlong line>\n"
+
+
 def iter_byte_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """Physical lines of a binary stream, each cut at MAX_LINE_BYTES so memory stays bounded."""
+    """Physical lines of a binary stream. A line longer than MAX_LINE_BYTES is skipped to its end
+    and stands as OVERLONG_LINE, so memory stays bounded and line numbers stay right."""
     readline = stream.readline
     while True:
         line: bytes = readline(MAX_LINE_BYTES)
         if not line:
             return
+        if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield OVERLONG_LINE
+            continue
         yield line
 
 
@@ -101,8 +117,8 @@ class ExportReader:
 
     def __init__(self, raw_lines: Iterable[bytes]) -> None:
         self.stats = ReadStats()
-        self._undecodable: set[int] = set()
-        self._lines = _decoded_lines(raw_lines, self._undecodable)
+        self._bad_lines: dict[int, str] = {}
+        self._lines = _decoded_lines(raw_lines, self._bad_lines)
         self._rows = csv.reader(self._lines, strict=False)
         self.columns = self._find_header()
 
@@ -140,41 +156,60 @@ class ExportReader:
         i_name, i_qty, i_price, i_sub, i_disc, i_tax, i_pay, i_loc, i_client = optional
         numeric = [(Field.QUANTITY, i_qty), (Field.ITEM_PRICE, i_price), (Field.SUBTOTAL, i_sub),
                    (Field.DISCOUNT_AMOUNT, i_disc), (Field.TAX, i_tax)]
-        personal = cols.personal_positions()
+        personal = cols.personal
+        header_sale_id = cols.header[i_id].strip().casefold()
         stats = self.stats
-        undecodable = self._undecodable
+        bad_lines = self._bad_lines
         rows = self._rows
         group = _Group()
         last_line = rows.line_num
 
-        for row in rows:
-            cells = row
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # A line csv cannot parse (a stray CR in an unquoted cell, a field over the
+                # limit): reject it; as a line without a Sale ID it still taints its sale.
+                line_no, last_line = last_line + 1, rows.line_num
+                stats.rows_total += 1
+                where = f"lines {line_no}-{last_line}" if last_line > line_no else "line"
+                yield from group.orphan(Rejection(line_no, "", f"{where} not valid CSV: {exc}", ()))
+                continue
             line_no = last_line + 1
             last_line = rows.line_num
             n = len(cells)
-            if n <= 1 and not (cells and cells[0].strip()):
-                stats.blank_rows += 1
+            if n != width or not cells[i_id].strip():
+                if not any(c.strip() for c in cells):
+                    stats.blank_rows += 1
+                    continue
+                if looks_like_header(cells):
+                    stats.repeated_headers += 1
+                    continue
+            elif cells[i_id].strip().casefold() == header_sale_id and looks_like_header(cells):
+                stats.repeated_headers += 1
+                continue
+            stats.rows_total += 1
+            problem = bad_lines.get(line_no) if bad_lines else None
+            if bad_lines and problem is None and last_line > line_no:
+                problem = next((bad_lines[i] for i in range(line_no, last_line + 1) if i in bad_lines), None)
+            if n != width and not (n > width and not any(c.strip() for c in cells[width:])):
+                # Misaligned (a stray comma or quote): no cell can be trusted to be what its
+                # column says, not even the Sale ID - and a shifted client name must not leak.
+                kept = () if personal else tuple(cells)
+                why = problem or f"row has {n} fields but the header has {width}"
+                candidate = _normalise_id(cells[i_id]) if i_id < n else ""
+                yield from group.orphan(Rejection(line_no, "", why, kept), candidate)
                 continue
             if personal:
                 cells = [("" if i in personal else c) for i, c in enumerate(cells)]
             kept = tuple(cells)
-            stats.rows_total += 1
-            reason: str | None = None
-            if n != width and not (n > width and not any(c.strip() for c in cells[width:])):
-                if looks_like_header(cells):
-                    stats.rows_total -= 1
-                    stats.repeated_headers += 1
-                    continue
-                reason = f"row has {n} fields but the header has {width}"
-                cells = cells + [""] * (width - n) if n < width else cells
             sale_id = _normalise_id(cells[i_id])
             if not sale_id:
-                if looks_like_header(cells):
-                    stats.rows_total -= 1
-                    stats.repeated_headers += 1
-                    continue
-                yield from group.orphan(Rejection(line_no, "", reason or "Sale ID is empty", kept))
+                yield from group.orphan(Rejection(line_no, "", problem or "Sale ID is empty", kept))
                 continue
+            reason: str | None = problem
             if reason is None:
                 if len(sale_id) > MAX_ID_CHARS:
                     reason = f"Sale ID is longer than {MAX_ID_CHARS} characters"
@@ -182,9 +217,8 @@ class ExportReader:
                     longest = max(range(n), key=lambda i: len(cells[i]))
                     name = cols.header[longest].strip() if longest < width else f"column {longest + 1}"
                     reason = f"field '{name}' is longer than {MAX_FIELD_CHARS} characters"
-                elif line_no in undecodable or (last_line != line_no and
-                                                any(n in undecodable for n in range(line_no, last_line + 1))):
-                    reason = "line is neither UTF-8 nor Windows-1252 text"
+                elif last_line - line_no >= MAX_ROW_LINES:
+                    reason = f"row spans lines {line_no}-{last_line} (an unclosed quote?)"
             line: SaleLine | None = None
             day: date | None = None
             if reason is None:
@@ -229,8 +263,14 @@ class ExportReader:
 
 
 @dataclass(slots=True)
+class _Orphan:
+    rejection: Rejection
+    candidate: str  # the Sale ID cell of a misaligned row: only trusted if it matches a neighbour
+
+
+@dataclass(slots=True)
 class _Group:
-    """The sale being assembled, plus lines without a Sale ID seen since its last line."""
+    """The sale being assembled, plus rejected lines without a trustworthy Sale ID seen since."""
 
     sale_id: str = ""
     day: date | None = None
@@ -239,22 +279,34 @@ class _Group:
     rows: list[tuple[int, tuple[str, ...], str | None]] = field(default_factory=list)
     bad: bool = False
     overflowed: bool = False
-    orphans: list[Rejection] = field(default_factory=list)
+    orphans: list[_Orphan] = field(default_factory=list)
 
-    def orphan(self, rejection: Rejection) -> Iterator[Rejection]:
-        self.orphans.append(rejection)
+    def orphan(self, rejection: Rejection, candidate: str = "") -> Iterator[Rejection]:
+        if candidate and candidate == self.sale_id and not self.orphans:
+            self._taint(rejection)  # a misaligned line of the sale being read
+        else:
+            self.orphans.append(_Orphan(rejection, candidate))
         return iter(())
+
+    def _taint(self, rejection: Rejection) -> None:
+        self.bad = True
+        self.rows.append((rejection.line_no, rejection.cells, rejection.reason))
 
     def add(self, sale_id: str, day: date | None, client: str, line: SaleLine | None,
             line_no: int, reason: str | None, cells: tuple[str, ...]) -> Iterator[Sale | Rejection]:
         if sale_id != self.sale_id:
+            # Unreadable lines just before this sale that name it belong to it: they taint it.
+            leading = [o for o in self.orphans if o.candidate == sale_id]
+            self.orphans = [o for o in self.orphans if o.candidate != sale_id]
             yield from self.finish()
             self.sale_id, self.day, self.client = sale_id, day, client
+            for o in leading:
+                self._taint(o.rejection)
         elif self.orphans:
-            # A line without a Sale ID inside this sale's run: the sale may be missing a line.
-            self.bad = True
+            # Lines without a Sale ID inside this sale's run: the sale may be missing a line.
             for o in self.orphans:
-                self.rows.append((o.line_no, o.cells, o.reason + f" (inside sale {sale_id})"))
+                self._taint(Rejection(o.rejection.line_no, "", o.rejection.reason + f" (inside sale {sale_id})",
+                                      o.rejection.cells))
             self.orphans.clear()
         if self.overflowed:
             yield Rejection(line_no, sale_id, f"sale {sale_id} has more than {MAX_SALE_LINES} lines", cells)
@@ -278,16 +330,18 @@ class _Group:
             self.lines.clear()
 
     def finish(self) -> Iterator[Sale | Rejection]:
-        yield from self.orphans
-        self.orphans.clear()
+        """Emit the sale (or its rejected lines), then the unattached lines that followed it."""
         if self.rows:
             if self.bad or self.day is None:
-                first_bad = next(n for n, _, r in self.rows if r is not None)
+                first_bad = next(n for n, _, r in sorted(self.rows) if r is not None)
                 why = f"sale {self.sale_id} rejected: its line {first_bad} is invalid"
-                for n, c, r in self.rows:
+                for n, c, r in sorted(self.rows):
                     yield Rejection(n, self.sale_id, r or why, c)
             else:
                 yield Sale.build(self.sale_id, self.day, self.client, tuple(self.lines))
+        for o in self.orphans:
+            yield o.rejection
+        self.orphans.clear()
         self.sale_id, self.day, self.client = "", None, ""
         self.lines = []
         self.rows = []

@@ -32,7 +32,7 @@ class RejectsFile:
         self._buffer: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
         self._text = io.TextIOWrapper(self._buffer, encoding="utf-8", newline="")
         self._writer = csv.writer(self._text)
-        self._writer.writerow(["line", "sale_id", "reason", *(columns.header[i] for i in self._keep)])
+        self._writer.writerow(["line", "sale_id", "reason", *(inert(columns.header[i]) for i in self._keep)])
         self.count = 0
 
     def add(self, rejection: Rejection) -> None:
