@@ -58,7 +58,7 @@ from devtools.dropfolder import (
     ingest_file,
     uploads_prefix,
 )
-from devtools.gateway import Gateway, GatewayServer, LoadedFunction
+from devtools.gateway import Gateway, GatewayServer
 from devtools.localstack import (
     DEFAULT_TEMPLATE,
     REPO_ROOT,
@@ -69,7 +69,7 @@ from devtools.localstack import (
     remove_state,
     write_state,
 )
-from devtools.template import FunctionSpec, TemplateError
+from devtools.template import TemplateError
 
 log = logging.getLogger("devtools.demo")
 
@@ -111,37 +111,18 @@ def configure_logging(verbose: bool) -> None:
 # --------------------------------------------------------------------------- the gateway
 
 
-class StackGateway(Gateway):
-    """The local gateway, each request run by `LocalStack.invoke`: the function's own resolved
-    environment (BUCKET_NAME only where the template sets it, ...) and the stack's endpoint."""
-
-    def __init__(self, template_path: str | Path, stack: LocalStack) -> None:
-        super().__init__(template_path, apply_environment=False)
-        self.stack = stack
-
-    def function(self, spec: FunctionSpec) -> LoadedFunction:
-        with self._load_lock:
-            loaded = self._functions.get(spec.logical_id)
-            if loaded is None:
-                logical_id = spec.logical_id
-                self.stack.handler_module(logical_id)  # import errors surface now, not per request
-
-                def run(event: dict[str, Any], _context: Any) -> Any:
-                    return self.stack.invoke(logical_id, event)
-
-                loaded = LoadedFunction(spec, run)
-                self._functions[logical_id] = loaded
-            return loaded
-
-
 def start_gateway(stack: LocalStack, port: int) -> tuple[GatewayServer, threading.Thread]:
+    # Each request runs through LocalStack.invoke: the function's own resolved environment
+    # (BUCKET_NAME only where the template sets it, ...) and the stack's endpoint.
+    gateway = Gateway(stack.template_path, apply_environment=False,
+                      invoker=lambda spec, event: stack.invoke(spec.logical_id, event))
     try:
-        server = GatewayServer(("127.0.0.1", port), StackGateway(stack.template_path, stack))
+        server = GatewayServer(("127.0.0.1", port), gateway)
     except OSError as exc:
         raise DemoError(f"cannot serve on 127.0.0.1:{port}: {exc} (is another demo running? "
                         "choose another port with --port / DEMO_ARGS='--port 3001')") from exc
-    for route in server.gateway.routes:
-        server.gateway.function(route.function)
+    for logical_id in sorted({route.function.logical_id for route in gateway.routes}):
+        stack.handler_module(logical_id)  # import errors surface now, not per request
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name="gateway", daemon=True)
     thread.start()

@@ -108,7 +108,7 @@ def apply() -> None:
             finally:
                 _in_transaction.active = False
 
-    models.copy = _CopyShim(Table)  # type: ignore[assignment]
+    models.copy = _CopyShim(Table)  # type: ignore[attr-defined,assignment]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
         setattr(backend, name, _serialised(getattr(backend, name)))

@@ -497,7 +497,7 @@ _swagger()
 # -- the Lambda entry point ------------------------------------------------------------------------
 
 
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics(capture_cold_start_metric=get_settings().metrics_enabled)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:

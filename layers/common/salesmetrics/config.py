@@ -21,6 +21,7 @@ class Settings:
     idempotency_ttl_seconds: int
     health_timeout_seconds: float
     dlq_url: str  # the re-drive function's queue
+    metrics_enabled: bool  # Powertools prints a ColdStart metric even when disabled, unless asked not to
 
 
 def _int(name: str, default: int) -> int:
@@ -50,4 +51,5 @@ def get_settings() -> Settings:
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600),
         health_timeout_seconds=float(os.environ.get("HEALTH_TIMEOUT_SECONDS", "2") or 2),
         dlq_url=os.environ.get("DLQ_URL", "").strip(),
+        metrics_enabled=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("1", "true"),
     )
