@@ -12,7 +12,7 @@ export PYTHONPATH := layers/common:functions/ingest:functions/metrics:functions/
 LOCAL_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost
 
-.PHONY: help venv test test-fast lint demo demo-check bench reconcile redrive build lock clean
+.PHONY: help venv test test-fast lint demo demo-check bench try-export reconcile redrive build lock clean
 
 help:
 	@echo "make demo        run the whole product on an embedded local AWS (moto) at http://127.0.0.1:3000"
@@ -20,6 +20,7 @@ help:
 	@echo "make demo-check  the demo, non-interactive: ingest a sample, print the figures, exit"
 	@echo "make lint        ruff, mypy, cfn-lint, sam validate --lint, checkov, bandit, pip-audit, actionlint"
 	@echo "make bench       benchmarks (results go to docs/benchmarks.md)"
+	@echo "make try-export FILE=x.csv  ingest your own export locally, print its figures, check re-drops change nothing"
 	@echo "make reconcile   recompute aggregates from stored sales on the local stack (REPAIR=1 to fix)"
 	@echo "make build       sam build (Lambda artefacts for deployment)"
 
@@ -48,6 +49,10 @@ demo-check: $(STAMP)
 
 bench: $(STAMP)
 	$(LOCAL_ENV) $(PY) -m bench $(BENCH_ARGS)
+
+try-export: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make try-export FILE=path/to/export.csv"; exit 2; }
+	$(LOCAL_ENV) $(PY) -m devtools.try_export "$(FILE)"
 
 reconcile: $(STAMP)
 	$(LOCAL_ENV) $(PY) -m devtools.reconcile $(if $(REPAIR),--repair,)
