@@ -152,7 +152,7 @@ def openapi_document(client: Any) -> dict[str, Any]:
 
 def test_openapi_document_is_valid_and_lists_every_route(offline_client: Any) -> None:
     document = openapi_document(offline_client)
-    validator = pytest.importorskip("openapi_spec_validator")
+    import openapi_spec_validator as validator
     validator.validate(document)
     assert document["openapi"].startswith("3.")
     listed = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
