@@ -393,6 +393,8 @@ def decode_cursor(token: str) -> dict[str, str]:
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise ValueError("next_token is not a valid pagination token") from exc
     if (not isinstance(data, dict) or set(data) != _CURSOR_KEYS
-            or not all(isinstance(v, str) for v in data.values()) or data["gsi1pk"] != IMPORTS_GSI_PK):
+            or not all(isinstance(v, str) and v for v in data.values()) or data["gsi1pk"] != IMPORTS_GSI_PK
+            or not data["pk"].startswith("IMPORT#") or data["sk"] != IMPORT_SK
+            or not data["gsi1sk"].endswith("#" + data["pk"].removeprefix("IMPORT#"))):
         raise ValueError("next_token is not a valid pagination token")
     return data
