@@ -7,7 +7,9 @@ from datetime import date
 
 _US = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*\Z")
 _ISO = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})\s*\Z")
-_cache: dict[str, date] = {}
+# Memo of parsed cells (the parser reads it directly on its hot path); cleared, never rebound.
+DATE_CACHE: dict[str, date] = {}
+_cache = DATE_CACHE
 
 
 class DateError(ValueError):

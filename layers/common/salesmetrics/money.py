@@ -16,7 +16,9 @@ _NUMBER = re.compile(
     r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)?(?P<frac>\.\d+)?\s*\Z"
 )
 _EMPTY = frozenset({"", "---"})
-_cache: dict[str, Decimal | None] = {}
+# Memo of parsed cells (the parser reads it directly on its hot path); cleared, never rebound.
+AMOUNT_CACHE: dict[str, Decimal | None] = {}
+_cache = AMOUNT_CACHE
 _CACHE_LIMIT = 50_000
 
 

@@ -6,13 +6,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from .money import ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class SaleLine:
-    """One sold line item, as far as the service keeps it (no client name, no free-text notes)."""
+class SaleLine(NamedTuple):
+    """One sold line item, as far as the service keeps it (no client name, no free-text notes).
+
+    A NamedTuple, not a frozen dataclass: a million of these are built per million lines, and a
+    frozen dataclass sets each field through object.__setattr__ (several times slower).
+    """
 
     line_no: int
     item_name: str
@@ -26,16 +30,30 @@ class SaleLine:
     location: str
 
 
-@dataclass(frozen=True, slots=True)
 class Sale:
-    sale_id: str
-    sale_date: date
-    client_id: str
-    lines: tuple[SaleLine, ...]
-    total: Decimal
-    tax: Decimal
-    discounts: Decimal
-    content_hash: str
+    """A sale: the run of consecutive lines with one Sale ID, and its totals."""
+
+    __slots__ = ("_hash", "client_id", "discounts", "lines", "sale_date", "sale_id", "tax", "total")
+
+    def __init__(self, sale_id: str, sale_date: date, client_id: str, lines: tuple[SaleLine, ...],
+                 total: Decimal, tax: Decimal, discounts: Decimal) -> None:
+        self.sale_id = sale_id
+        self.sale_date = sale_date
+        self.client_id = client_id
+        self.lines = lines
+        self.total = total
+        self.tax = tax
+        self.discounts = discounts
+        self._hash: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Sale({self.sale_id!r}, {self.sale_date.isoformat()}, {len(self.lines)} lines, total {self.total})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sale) and (self.sale_id, self.sale_date, self.client_id, self.lines) == (
+            other.sale_id, other.sale_date, other.client_id, other.lines)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache slot: not hashable
 
     @property
     def first_line(self) -> int:
@@ -45,13 +63,24 @@ class Sale:
     def net(self) -> Decimal:
         return self.total - self.tax
 
+    @property
+    def content_hash(self) -> str:
+        """Computed when storage first asks: it is a write-time concern, not a parsing one."""
+        if self._hash is None:
+            self._hash = content_hash(self.sale_date, self.client_id, self.lines)
+        return self._hash
+
     @classmethod
     def build(cls, sale_id: str, sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> Sale:
+        if len(lines) == 1:  # most sales: no sums to run
+            (ln,) = lines
+            return cls(sale_id, sale_date, client_id, lines, ln.item_total,
+                       ln.tax if ln.tax is not None else ZERO,
+                       ln.discount_amount if ln.discount_amount is not None else ZERO)
         total = sum((ln.item_total for ln in lines), ZERO)
         tax = sum((ln.tax for ln in lines if ln.tax is not None), ZERO)
         discounts = sum((ln.discount_amount for ln in lines if ln.discount_amount is not None), ZERO)
-        return cls(sale_id, sale_date, client_id, lines, total, tax, discounts,
-                   content_hash(sale_date, client_id, lines))
+        return cls(sale_id, sale_date, client_id, lines, total, tax, discounts)
 
 
 def content_hash(sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> str:
