@@ -214,7 +214,7 @@ def test_the_client_name_is_in_no_sale_attribute(column: str) -> None:
 
 
 def test_sale_lines_have_no_attribute_for_a_name_or_notes() -> None:
-    names = set(SaleLine._fields) | set(Sale.__slots__)
+    names = set(SaleLine._fields) | set(Sale._fields)
     assert not {"client", "client_name", "notes", "sales_notes"} & names
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 from typing import IO
 
 from .columns import LABELS, ColumnMap, Field, HeaderError, looks_like_header, map_header
@@ -55,8 +56,13 @@ class ReadStats:
 
 
 _OVERLONG_REASON = f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
-# Line breaks str.splitlines() honours besides \n and \r\n; a block holding one is split by hand.
-_OTHER_BREAKS = re.compile("\r(?!\n)|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Line breaks str.splitlines() honours besides \n and \r\n, as UTF-8 bytes; a block holding one
+# (or a bare \r) is split by hand. Byte searches, not a regex: this runs over every block.
+_OTHER_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+
+
+def _only_newline_breaks(block: bytes) -> bool:
+    return block.count(b"\r") == block.count(b"\r\n") and not any(b in block for b in _OTHER_BREAKS)
 
 
 def _decode_line(number: int, raw: bytes, bad_lines: dict[int, str]) -> str:
@@ -122,8 +128,9 @@ class ByteLines:
                 continue
             yield line
 
-    def text_lines(self, bad_lines: dict[int, str], long_lines: set[int]) -> Iterator[str]:
-        """Decoded lines, numbered as csv counts them (for `bad_lines` and `long_lines`)."""
+    def text_blocks(self, bad_lines: dict[int, str], long_lines: set[int]) -> Iterator[list[str]]:
+        """Decoded lines, a block at a time, numbered as csv counts them (for `bad_lines` and
+        `long_lines`). Lists, so that csv pulls each line through C iterators only."""
         read = self.stream.read
         number = 0
         parts: list[bytes] = []  # the line begun at the end of the previous block
@@ -140,9 +147,9 @@ class ByteLines:
                 if skipping:
                     number += 1
                     bad_lines[number] = _OVERLONG_REASON
-                    yield "\x00\n"
+                    yield ["\x00\n"]
                 elif parts:
-                    yield from self._block(b"".join(parts), number, bad_lines, long_lines)
+                    yield self._block(b"".join(parts), number, bad_lines, long_lines)
                 return
             if skipping or parts:
                 end = chunk.find(b"\n")
@@ -157,35 +164,34 @@ class ByteLines:
                 if skipping or size + end + 1 > MAX_LINE_BYTES:
                     number += 1
                     bad_lines[number] = _OVERLONG_REASON
-                    yield "\x00\n"
+                    yield ["\x00\n"]
                 else:
                     parts.append(chunk[: end + 1])
                     lines = self._block(b"".join(parts), number, bad_lines, long_lines)
                     number += len(lines)
-                    yield from lines
+                    yield lines
                 parts, size, skipping = [], 0, False
                 chunk = chunk[end + 1:]
             cut = chunk.rfind(b"\n") + 1
             if cut:
                 lines = self._block(chunk[:cut] if cut < len(chunk) else chunk, number, bad_lines, long_lines)
                 number += len(lines)
-                yield from lines
+                yield lines
             if cut < len(chunk):
                 parts, size = [chunk[cut:]], len(chunk) - cut
 
     @staticmethod
     def _block(block: bytes, number: int, bad_lines: dict[int, str], long_lines: set[int]) -> list[str]:
-        if b"\x00" not in block:
+        if b"\x00" not in block and _only_newline_breaks(block):
             try:
                 text = block.decode("utf-8")
             except UnicodeDecodeError:
                 pass
             else:
-                if not _OTHER_BREAKS.search(text):
-                    lines = text.splitlines(keepends=True)
-                    if max(map(len, lines)) > MAX_FIELD_CHARS:
-                        long_lines.update(number + i + 1 for i, ln in enumerate(lines) if len(ln) > MAX_FIELD_CHARS)
-                    return lines
+                lines = text.splitlines(keepends=True)
+                if max(map(len, lines)) > MAX_FIELD_CHARS:
+                    long_lines.update(number + i + 1 for i, ln in enumerate(lines) if len(ln) > MAX_FIELD_CHARS)
+                return lines
         # Not clean UTF-8 (or odd line breaks): line by line, as physical lines end in \n.
         raw_lines = block.split(b"\n")
         last = raw_lines.pop()
@@ -241,8 +247,9 @@ class ExportReader:
         self.stats = ReadStats()
         self._bad_lines: dict[int, str] = {}
         self._long_lines: set[int] = set()  # lines longer than a field may be: only their rows are measured
+        self._lines: Iterator[str]
         if isinstance(raw_lines, ByteLines):
-            self._lines = raw_lines.text_lines(self._bad_lines, self._long_lines)
+            self._lines = chain.from_iterable(raw_lines.text_blocks(self._bad_lines, self._long_lines))
         else:
             self._lines = _decoded_lines(raw_lines, self._bad_lines, self._long_lines)
         self._rows = csv.reader(self._lines, strict=False)
@@ -285,6 +292,9 @@ class ExportReader:
         personal = sorted(cols.personal)
         header_sale_id = cols.header[i_id].strip().casefold()
         numeric_idx = [idx for _, idx in numeric]
+        present_idx = [idx for idx in numeric_idx if idx is not None]
+        all_numeric = len(present_idx) == len(numeric_idx)
+        rows_total = 0  # a local on the hot path; written back to stats as it goes below
         stats = self.stats
         bad_lines = self._bad_lines
         long_lines = self._long_lines
@@ -294,6 +304,7 @@ class ExportReader:
         # The hot path reads the memo caches directly: exports repeat a few dates and prices on
         # every line, and a miss (KeyError) falls back to the full parsers with their messages.
         amounts, dates = AMOUNT_CACHE, DATE_CACHE
+        new_line = tuple.__new__
 
         while True:
             try:
@@ -323,10 +334,12 @@ class ExportReader:
             elif not sale_id[0].isdigit() and sale_id.casefold() == header_sale_id and looks_like_header(cells):
                 stats.repeated_headers += 1
                 continue
-            stats.rows_total += 1
-            problem = bad_lines.get(line_no) if bad_lines else None
-            if bad_lines and problem is None and last_line > line_no:
-                problem = next((bad_lines[i] for i in range(line_no, last_line + 1) if i in bad_lines), None)
+            rows_total += 1
+            problem = None
+            if bad_lines:
+                problem = bad_lines.get(line_no)
+                if problem is None and last_line > line_no:
+                    problem = next((bad_lines[i] for i in range(line_no, last_line + 1) if i in bad_lines), None)
             if n != width and not (n > width and not any(c.strip() for c in cells[width:])):
                 # Misaligned (a stray comma or quote): no cell can be trusted to be what its
                 # column says, not even the Sale ID - and a shifted client name must not leak.
@@ -342,10 +355,13 @@ class ExportReader:
                 group.orphan(Rejection(line_no, "", problem or "Sale ID is empty", tuple(cells)))
                 continue
             reason: str | None = problem
+            # Field lengths are measured only where one can be too long: a row over several
+            # lines, or a line longer than a field may be.
             if reason is None:
                 if len(sale_id) > MAX_ID_CHARS:
                     reason = f"Sale ID is longer than {MAX_ID_CHARS} characters"
-                elif ((last_line > line_no or line_no in long_lines) and max(map(len, cells)) > MAX_FIELD_CHARS):
+                elif ((last_line > line_no or (long_lines and line_no in long_lines))
+                      and max(map(len, cells)) > MAX_FIELD_CHARS):
                     longest = max(range(n), key=lambda i: len(cells[i]))
                     name = cols.header[longest].strip() if longest < width else f"column {longest + 1}"
                     reason = f"field '{name}' is longer than {MAX_FIELD_CHARS} characters"
@@ -357,7 +373,8 @@ class ExportReader:
                 try:
                     day = dates[cells[i_date]]
                     total = amounts[cells[i_total]]
-                    values = [amounts[cells[i]] if i is not None else None for i in numeric_idx]
+                    values = ([amounts[cells[i]] for i in present_idx] if all_numeric else
+                              [amounts[cells[i]] if i is not None else None for i in numeric_idx])
                 except KeyError:
                     day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric)
                 if reason is None and total is None:
@@ -365,13 +382,14 @@ class ExportReader:
                 if reason is None:
                     assert total is not None
                     qty, price, sub, disc, tax = values
-                    line = SaleLine(
+                    # tuple.__new__ skips the NamedTuple's Python-level __new__: half the cost.
+                    line = new_line(SaleLine, (
                         line_no,
                         cells[i_name].strip() if i_name is not None else "",
                         qty, price, sub, disc, tax, total,
                         cells[i_pay].strip() if i_pay is not None else "",
                         cells[i_loc].strip() if i_loc is not None else "",
-                    )
+                    ))
             if line is not None and not group.orphans and not group.overflowed:
                 # The common cases, kept short: another line of the sale being read, or the first
                 # line of the next sale after a clean one.
@@ -394,6 +412,7 @@ class ExportReader:
             out = group.add(sale_id, day, client, line, line_no, reason, cells)
             if out:
                 yield from out
+        stats.rows_total += rows_total
         yield from group.finish()
 
     def count(self, item: Sale | Rejection) -> None:

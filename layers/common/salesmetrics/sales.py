@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from .money import ZERO
@@ -30,30 +31,19 @@ class SaleLine(NamedTuple):
     location: str
 
 
-class Sale:
-    """A sale: the run of consecutive lines with one Sale ID, and its totals."""
+class Sale(NamedTuple):
+    """A sale: the run of consecutive lines with one Sale ID, and its totals.
 
-    __slots__ = ("_hash", "client_id", "discounts", "lines", "sale_date", "sale_id", "tax", "total")
+    A NamedTuple, built with tuple.__new__: one is made per sale of a file, on the hot path.
+    """
 
-    def __init__(self, sale_id: str, sale_date: date, client_id: str, lines: tuple[SaleLine, ...],
-                 total: Decimal, tax: Decimal, discounts: Decimal) -> None:
-        self.sale_id = sale_id
-        self.sale_date = sale_date
-        self.client_id = client_id
-        self.lines = lines
-        self.total = total
-        self.tax = tax
-        self.discounts = discounts
-        self._hash: str | None = None
-
-    def __repr__(self) -> str:
-        return f"Sale({self.sale_id!r}, {self.sale_date.isoformat()}, {len(self.lines)} lines, total {self.total})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sale) and (self.sale_id, self.sale_date, self.client_id, self.lines) == (
-            other.sale_id, other.sale_date, other.client_id, other.lines)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable cache slot: not hashable
+    sale_id: str
+    sale_date: date
+    client_id: str
+    lines: tuple[SaleLine, ...]
+    total: Decimal
+    tax: Decimal
+    discounts: Decimal
 
     @property
     def first_line(self) -> int:
@@ -65,22 +55,29 @@ class Sale:
 
     @property
     def content_hash(self) -> str:
-        """Computed when storage first asks: it is a write-time concern, not a parsing one."""
-        if self._hash is None:
-            self._hash = content_hash(self.sale_date, self.client_id, self.lines)
-        return self._hash
+        """What the sale says, digested; computed when storage asks (a write-time concern)."""
+        return _content_hash_of(self)
 
     @classmethod
     def build(cls, sale_id: str, sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> Sale:
         if len(lines) == 1:  # most sales: no sums to run
             (ln,) = lines
-            return cls(sale_id, sale_date, client_id, lines, ln.item_total,
-                       ln.tax if ln.tax is not None else ZERO,
-                       ln.discount_amount if ln.discount_amount is not None else ZERO)
+            tax = ln.tax if ln.tax is not None else ZERO
+            discounts = ln.discount_amount if ln.discount_amount is not None else ZERO
+            return _new(cls, (sale_id, sale_date, client_id, lines, ln.item_total, tax, discounts))
         total = sum((ln.item_total for ln in lines), ZERO)
         tax = sum((ln.tax for ln in lines if ln.tax is not None), ZERO)
         discounts = sum((ln.discount_amount for ln in lines if ln.discount_amount is not None), ZERO)
-        return cls(sale_id, sale_date, client_id, lines, total, tax, discounts)
+        return _new(cls, (sale_id, sale_date, client_id, lines, total, tax, discounts))
+
+
+_new = tuple.__new__
+
+
+@lru_cache(maxsize=4096)
+def _content_hash_of(sale: Sale) -> str:
+    # Memoised by value: the writer asks while planning and again while writing the item.
+    return content_hash(sale.sale_date, sale.client_id, sale.lines)
 
 
 def content_hash(sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> str:
