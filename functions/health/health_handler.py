@@ -8,7 +8,6 @@ Lambda segment from `Tracing: Active`, only without subsegments for the two AWS 
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from salesmetrics.config import get_settings
+from salesmetrics.correlation import CORRELATION_HEADER, caller_correlation_id
 
 # Imported here, not on first use: boto3's ~250 ms then falls in Lambda's INIT phase. No client is
 # made until the first call (so moto's mock, started later in tests, still sees every one).
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
     from salesmetrics.storage.base import Storage
 
-CORRELATION_HEADER = "X-Correlation-Id"
-_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:/=+@-]{1,128}")
 _REASON_LENGTH = 120
 
 logger = Logger()
@@ -99,8 +97,4 @@ def _reason(exc: Exception) -> str:
 
 
 def _caller_correlation_id(event: dict[str, Any]) -> str | None:
-    for name, value in (event.get("headers") or {}).items():
-        if name.lower() == CORRELATION_HEADER.lower() and isinstance(value, str):
-            candidate = value.strip()
-            return candidate if _CORRELATION_ID.fullmatch(candidate) else None
-    return None
+    return caller_correlation_id(event.get("headers"))

@@ -29,6 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from salesmetrics.config import get_settings
+from salesmetrics.correlation import CORRELATION_HEADER, caller_correlation_id
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.metrics import RangeError, daily_series, money_text, revenue_summary, validate_range
 
@@ -43,10 +44,8 @@ if TYPE_CHECKING:
     from salesmetrics.storage.base import Storage
 
 API_VERSION = "1.0.0"
-CORRELATION_HEADER = "X-Correlation-Id"
 # What we accept as a caller's correlation id: short and plain, so it cannot forge log lines or
 # inject response headers. Anything else is ignored and the API Gateway request id is used.
-_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:/=+@-]{1,128}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Import ids are ours (`imp_` + hex); anything far from that shape is unknown without asking
 # DynamoDB (and a very long one would be a DynamoDB key-size error, i.e. a 5xx).
@@ -529,11 +528,7 @@ def _normalise(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _caller_correlation_id(event: dict[str, Any]) -> str | None:
-    for name, value in (event.get("headers") or {}).items():
-        if name.lower() == CORRELATION_HEADER.lower() and isinstance(value, str):
-            candidate = value.strip()
-            return candidate if _CORRELATION_ID.fullmatch(candidate) else None
-    return None
+    return caller_correlation_id(event.get("headers"))
 
 
 def _reject_unparseable_body(event: dict[str, Any]) -> dict[str, Any] | None:
