@@ -1,0 +1,125 @@
+"""One measured ingest in a fresh process; prints a JSON line with its peak RSS. Run by memory_bench.
+
+    python -m bench.memory_child local PATH
+    python -m bench.memory_child s3 BUCKET KEY VERSION_ID ETAG      (AWS_ENDPOINT_URL: the moto server)
+
+Both run the real `Ingestor` end to end (parse, validate, group, Sale.build, the flush buffer,
+SaleWriter's transaction plans, the rejects file); only the DynamoDB calls are stubbed (`commit`
+answers "written", nothing is stored), because writing a million sales into moto would take
+hours and measure moto. `local` reads the file from disk; `s3` reads the object through the real
+`DynamoStorage.open_object` (boto3 GetObject's streaming body under a BufferedReader) from a moto
+server running in another process, so this process only ever holds what the stream buffers.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+class _Counting:
+    """Stub answers for the DynamoDB half of the `Storage` protocol; counts what would be written."""
+
+    def __init__(self) -> None:
+        self.transactions = 0
+        self.sale_writes = 0
+        self.imports_put = 0
+
+    def read_sales(self, sale_ids: Sequence[str]) -> dict[str, Any]:
+        return {}
+
+    def commit(self, batch: Any) -> dict[str, Any]:
+        self.transactions += 1
+        self.sale_writes += len(batch.writes)
+        return {}
+
+    def put_import(self, record: Any) -> None:
+        self.imports_put += 1
+
+    def get_import(self, import_id: str) -> None:
+        return None
+
+
+class LocalStorage(_Counting):
+    def open_object(self, bucket: str, key: str, version_id: str) -> BinaryIO:
+        return open(key, "rb")
+
+    def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None:
+        while body.read(1 << 20):
+            pass
+
+    def day_totals(self, *_: Any) -> dict[Any, Any]:  # pragma: no cover - protocol filler
+        return {}
+
+    def day_aggregates(self) -> Iterator[Any]:  # pragma: no cover
+        return iter(())
+
+    def iter_sales(self) -> Iterator[Any]:  # pragma: no cover
+        return iter(())
+
+
+def _s3_storage() -> Any:
+    from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
+
+    class S3OnlyStorage(_Counting, DynamoStorage):
+        """The real DynamoStorage for S3 (open_object, put_rejects); DynamoDB calls stubbed."""
+
+        def __init__(self) -> None:
+            _Counting.__init__(self)
+            DynamoStorage.__init__(self, "bench-not-used")
+
+    return S3OnlyStorage()
+
+
+def main(argv: list[str]) -> int:
+    from salesmetrics.events import ObjectRef  # noqa: PLC0415
+    from salesmetrics.ingest import Ingestor  # noqa: PLC0415
+
+    mode = argv[0]
+    if mode == "local":
+        storage: Any = LocalStorage()
+        ref = ObjectRef(bucket="local", key=argv[1], version_id="", etag="bench", size=0,
+                        event_time=datetime.now(UTC), sequencer="0", request_id="bench")
+    elif mode == "s3":
+        storage = _s3_storage()
+        storage.s3  # noqa: B018 - the client made (and its modules loaded) before the baseline
+        bucket, key, version_id, etag = argv[1:5]
+        ref = ObjectRef(bucket=bucket, key=key, version_id=version_id, etag=etag, size=0,
+                        event_time=datetime.now(UTC), sequencer="0", request_id="bench")
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    baseline_kib = _status_kib("VmRSS")
+    started = time.perf_counter()
+    record = Ingestor(storage, "rejects/").run(ref)
+    seconds = time.perf_counter() - started
+    print(json.dumps({
+        "mode": mode,
+        "status": str(record.status),
+        "rows_total": record.rows_total,
+        "rows_ingested": record.rows_ingested,
+        "rows_rejected": record.rows_rejected,
+        "sales_created": record.sales_created,
+        "transactions_planned": storage.transactions,
+        "baseline_rss_kib": baseline_kib,
+        "peak_rss_kib": _status_kib("VmHWM"),
+        "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "seconds": round(seconds, 2),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
