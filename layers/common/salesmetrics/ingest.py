@@ -87,8 +87,9 @@ class SaleWriter:
             self.read_first = len(stored) * 5 >= len(pending)  # back to optimistic when most are new
         position = 0
         attempts = 0
+        hashes: dict[str, str] = {}  # each sale's digest, computed once however often it is re-planned
         while position < len(pending):
-            plan = self._plan(pending, position, known)
+            plan = self._plan(pending, position, known, hashes)
             conflicts = self.storage.commit(plan.batch)
             if conflicts:
                 attempts += 1
@@ -108,28 +109,32 @@ class SaleWriter:
                 self.counts.add(change)
             position += plan.taken
 
-    def _plan(self, pending: list[Sale], start: int, known: dict[str, StoredSale | None]) -> _Plan:
+    def _plan(self, pending: list[Sale], start: int, known: dict[str, StoredSale | None],
+              hashes: dict[str, str]) -> _Plan:
         plan = _Plan()
         days = plan.batch.day_deltas
         for sale in pending[start:]:
             stored = known.get(sale.sale_id)
             version = self.version_of(sale)
+            digest = hashes.get(sale.sale_id)
+            if digest is None:
+                digest = hashes[sale.sale_id] = sale.content_hash
             write: SaleWrite | None = None
             delta: list[tuple[date, DayTotals]] = []
             if stored is None:
                 change = "created"
-                write = SaleWrite(sale, version, self.import_id, self.import_id, None, change)
+                write = SaleWrite(sale, version, self.import_id, self.import_id, None, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
             elif stored.version == version:
                 change = stored.change  # this import wrote it before a crash; count it as it was
             elif stored.version > version:
                 change = "unchanged"  # storage holds a newer upload's version of this sale
-            elif stored.content_hash == sale.content_hash:
+            elif stored.content_hash == digest:
                 change = "unchanged"  # same content, newer upload: record the version, no delta
-                write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change)
+                write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
             else:
                 change = "updated"
-                write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change)
+                write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
                 delta.append((stored.sale_date, -stored.totals()))
             if write is not None:

@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import NamedTuple
 
 from .money import ZERO
@@ -55,8 +54,9 @@ class Sale(NamedTuple):
 
     @property
     def content_hash(self) -> str:
-        """What the sale says, digested; computed when storage asks (a write-time concern)."""
-        return _content_hash_of(self)
+        """What the sale says, digested. Computed on each access: it is a write-time concern, and
+        the writer asks once per sale (SaleWrite carries it on to storage)."""
+        return content_hash(self.sale_date, self.client_id, self.lines)
 
     @classmethod
     def build(cls, sale_id: str, sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> Sale:
@@ -74,29 +74,36 @@ class Sale(NamedTuple):
 _new = tuple.__new__
 
 
-@lru_cache(maxsize=4096)
-def _content_hash_of(sale: Sale) -> str:
-    # Memoised by value: the writer asks while planning and again while writing the item.
-    return content_hash(sale.sale_date, sale.client_id, sale.lines)
-
-
 def content_hash(sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> str:
     """A digest of what a sale says, independent of where in a file it stood.
 
-    Decimals are normalised so that `34.880` and `34.88` are the same content.
+    Amounts are normalised so that `34.880` and `34.88` are the same content. One string, one
+    digest call: this runs once per written sale.
     """
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{sale_date.isoformat()}\x1f{client_id}\x1e".encode())
+    d = _d
+    parts = [sale_date.isoformat(), client_id, str(len(lines))]
     for ln in lines:
-        parts = (ln.item_name, _d(ln.quantity), _d(ln.item_price), _d(ln.subtotal),
-                 _d(ln.discount_amount), _d(ln.tax), _d(ln.item_total), ln.payment_method, ln.location)
-        h.update("\x1f".join(parts).encode())
-        h.update(b"\x1e")
-    return h.hexdigest()
+        parts += (ln.item_name, d(ln.quantity), d(ln.item_price), d(ln.subtotal), d(ln.discount_amount),
+                  d(ln.tax), d(ln.item_total), ln.payment_method, ln.location)
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+# Canonical text of each amount seen (34.880 and 34.88 are equal keys, so share one text):
+# normalising a Decimal costs more than the rest of the digest.
+_CANONICAL: dict[Decimal, str] = {}
 
 
 def _d(value: Decimal | None) -> str:
-    return "" if value is None else format(value.normalize(), "f")
+    if value is None:
+        return ""
+    try:
+        return _CANONICAL[value]
+    except KeyError:
+        text = format(value.normalize(), "f")
+        if len(_CANONICAL) >= 50_000:
+            _CANONICAL.clear()
+        _CANONICAL[value] = text
+        return text
 
 
 @dataclass(frozen=True, slots=True)

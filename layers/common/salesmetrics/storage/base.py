@@ -28,6 +28,7 @@ class SaleWrite:
     first_import_id: str
     expected: StoredSale | None
     change: str  # created | updated | unchanged (a newer version with the same content)
+    content_hash: str
 
 
 @dataclass(slots=True)

@@ -300,7 +300,7 @@ class _BodyReader(io.RawIOBase):
 
 def _put_sale(table: str, write: SaleWrite) -> dict[str, Any]:
     sale = write.sale
-    item = sale_item(sale, write.version, write.import_id, write.first_import_id)
+    item = sale_item(sale, write.version, write.import_id, write.first_import_id, write.content_hash)
     item["change"] = write.change
     put: dict[str, Any] = {"TableName": table, "Item": item, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
     if write.expected is None:
@@ -312,7 +312,7 @@ def _put_sale(table: str, write: SaleWrite) -> dict[str, Any]:
     return {"Put": put}
 
 
-def sale_item(sale: Sale, version: str, import_id: str, first_import_id: str) -> dict[str, Any]:
+def sale_item(sale: Sale, version: str, import_id: str, first_import_id: str, content_hash: str) -> dict[str, Any]:
     lines = []
     for ln in sale.lines:
         line: dict[str, Any] = {"line_no": ln.line_no, "item_name": ln.item_name, "item_total": ln.item_total,
@@ -324,7 +324,7 @@ def sale_item(sale: Sale, version: str, import_id: str, first_import_id: str) ->
         lines.append(line)
     return {
         "pk": sale_pk(sale.sale_id), "sk": SALE_SK, "sale_id": sale.sale_id,
-        "sale_date": sale.sale_date.isoformat(), "ver": version, "hash": sale.content_hash,
+        "sale_date": sale.sale_date.isoformat(), "ver": version, "hash": content_hash,
         "total": sale.total, "tax": sale.tax, "discounts": sale.discounts, "client_id": sale.client_id,
         "lines": lines, "import_id": import_id, "first_import_id": first_import_id, "updated_at": _now(),
     }
