@@ -17,6 +17,9 @@ NOISE = ("Absolute times here are noisy: the machine is a shared 2-core VM where
          "at the same time. Every target is judged by a ratio of two measurements taken side by "
          "side in one run (CPU time where one process does all the work), or by a count; read "
          "the absolute times only as context.")
+MOTO = ("AWS is moto here, with the three fixes of `devtools/motopatch.py` (a transaction backs up "
+        "only the items it touches; writes are isolated like DynamoDB's; a base-table Query reads "
+        "only its own partition), so the figures measure this project, not the mock's internals.")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -334,7 +337,7 @@ def render(runs: dict[str, Any], machine: dict[str, Any], command: str, date: st
            f"{machine['implementation']} {machine['python']}, {machine['platform']}, commit {machine['commit']}"
            + (f" plus uncommitted changes to {', '.join(f'`{c}`' for c in machine['uncommitted'])}"
               if machine.get("uncommitted") else "") + ".", "",
-           f"> {NOISE}", "",
+           f"> {NOISE}", "", f"> {MOTO}", "",
            "## Summary", ""]
     out += _table(["target", "measured", "limit", "result"], [list(row) for row in summary_rows(runs)])
     out += [""]
