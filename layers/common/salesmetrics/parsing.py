@@ -377,10 +377,11 @@ class ExportReader:
                               [amounts[cells[i]] if i is not None else None for i in numeric_idx])
                 except KeyError:
                     day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric)
-                if reason is None and total is None:
+                if reason is not None:
+                    pass
+                elif total is None:
                     reason = "Item Total is empty"
-                if reason is None:
-                    assert total is not None
+                else:
                     qty, price, sub, disc, tax = values
                     # tuple.__new__ skips the NamedTuple's Python-level __new__: half the cost.
                     line = new_line(SaleLine, (
@@ -399,8 +400,7 @@ class ExportReader:
                         group.rows.append((line_no, cells, None))
                         continue
                 elif not group.bad:
-                    if group.lines:
-                        assert group.day is not None
+                    if group.lines and group.day is not None:  # a clean sale always has its day
                         yield Sale.build(group.sale_id, group.day, group.client, tuple(group.lines))
                     client = cells[i_client].strip() if i_client is not None else ""
                     group.sale_id, group.day = sale_id, day
