@@ -27,13 +27,15 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from bench.common import environment
+from devtools.localstack import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_PATHS = ["layers/common", "functions/ingest", "functions/metrics", "functions/health", "."]
@@ -113,20 +115,6 @@ def store(table: Any, sales: int, max_sale_items: int, seed: int = 7) -> dict[st
 # -- measuring -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 class _Counter:
     """DynamoDB requests, the items they returned and the time spent in them (here: in moto),
     via botocore's event hooks."""
@@ -159,14 +147,9 @@ def _event(path: str, query: dict[str, str]) -> dict[str, Any]:
                        route_key=f"GET {path}")
 
 
-class _Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+def _context() -> LambdaContext:
+    return LambdaContext(function_name="bench", memory_limit_in_mb=512, timeout_seconds=30,
+                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench")
 
 
 def _summary(samples: list[float]) -> dict[str, float]:
@@ -183,7 +166,7 @@ def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 
             sys.path.insert(0, str(ROOT / path))
     results: dict[str, Any] = {"range": {"start": YEAR_START.isoformat(), "end": YEAR_END.isoformat(),
                                          "days": 365}, "runs": repeats, "by_size": {}}
-    with _environment(_ENV):
+    with environment(_ENV):
         # Imported here, after the environment is set: handlers' module-level Logger/Metrics
         # read it, and no client may be made outside the mock.
         import boto3  # noqa: PLC0415
@@ -218,7 +201,7 @@ def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 
 
 def _time_route(handler: Callable[..., Any], path: str, counter: _Counter, repeats: int) -> dict[str, Any]:
     query = {"start": YEAR_START.isoformat(), "end": YEAR_END.isoformat()}
-    handler(_event(path, query), _Context())  # warm: clients made, modules loaded
+    handler(_event(path, query), _context())  # warm: clients made, modules loaded
     requests = items = 0
     operations: set[str] = set()
     samples, outside = [], []
@@ -227,7 +210,7 @@ def _time_route(handler: Callable[..., Any], path: str, counter: _Counter, repea
         event = _event(path, query)
         counter.reset()
         started = time.perf_counter()
-        result = handler(event, _Context())
+        result = handler(event, _context())
         elapsed = time.perf_counter() - started
         if result["statusCode"] != 200:
             raise RuntimeError(f"{path}: {result['statusCode']} {result['body']}")

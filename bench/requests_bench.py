@@ -31,6 +31,7 @@ from typing import Any
 
 from bench.common import SALES_PER_DAY, SEED, SOURCE_PATHS, ensure_paths, environment
 from bench.ddbcost import DynamoDBCounter, per_lines
+from devtools.localstack import LambdaContext
 
 TARGET = 15.0
 TABLE = "bench-requests"
@@ -43,14 +44,9 @@ ENV = {
 _SHARE_CORRECTED = 0.05
 
 
-class _Context:
-    function_name = "bench-ingest"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-ingest"
-    aws_request_id = "bench-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+def _context() -> LambdaContext:
+    return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900,
+                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench-ingest")
 
 
 def _bodies(lines: int) -> dict[str, tuple[bytes, int, int]]:
@@ -145,7 +141,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
                                "moto_seconds": round(time.perf_counter() - started, 1)}
 
         def via_handler(event: dict[str, Any]) -> dict[str, Any]:
-            result = ingest_handler.handler(event, _Context())
+            result = ingest_handler.handler(event, _context())
             record = result["imports"][0]
             return {k: record.get(k) for k in ("status", "rows_total", "rows_ingested", "rows_rejected",
                                                "sales_created", "sales_updated", "sales_unchanged", "attempts")}
