@@ -96,10 +96,13 @@ class SaleWriter:
                 if attempts >= MAX_PLAN_ATTEMPTS:
                     raise TransientStorageError("sales kept changing under this import; giving up for a retry")
                 known.update(conflicts)
+                logger.debug("transaction cancelled: %d of %d sales differ from the plan; re-planning",
+                             len(conflicts), plan.taken)
                 if len(conflicts) * 2 > plan.taken and not self.read_first:
                     # Mostly existing sales (a re-upload): read the rest of this flush in bulk
                     # rather than learning them one cancelled transaction at a time.
                     self.read_first = True
+                    logger.debug("most sales already stored (a re-upload?): reading before writing")
                     unknown = [s.sale_id for s in pending[position:] if s.sale_id not in known]
                     stored = self.storage.read_sales(unknown)
                     known.update({sale_id: stored.get(sale_id) for sale_id in unknown})
