@@ -107,7 +107,8 @@ def _decode(data: bytes) -> str:
 
 
 def read_sales(data: bytes) -> list[ReckonedSale]:
-    """The sales of one export, in file order: a sale is a run of consecutive lines with one ID."""
+    """The sales of one export: a sale is every line with its Sale ID in the file, wherever they
+    stand; a Sale ID whose lines carry two different dates is inconsistent and left out."""
     rows = csv.reader(io.StringIO(_decode(data), newline=""))
     header = next(rows)
     where = {}
@@ -115,31 +116,25 @@ def read_sales(data: bytes) -> list[ReckonedSale]:
         key = _COLUMNS.get(" ".join(name.split()).casefold())
         if key is not None:
             where[key] = index
-    sales: list[ReckonedSale] = []
-    run: list[list[str]] = []
-
-    def close_run() -> None:
-        if run:
-            first = run[0]
-            sales.append(ReckonedSale(
-                sale_id=first[where["sale_id"]].strip().replace(",", ""),
-                day=parse_day(first[where["date"]]),
-                lines=len(run),
-                total=sum((parse_amount(r[where["total"]]) for r in run), ZERO),
-                tax=sum((parse_amount(r[where["tax"]]) for r in run), ZERO) if "tax" in where else ZERO,
-                discounts=(sum((parse_amount(r[where["discount"]]) for r in run), ZERO)
-                           if "discount" in where else ZERO),
-            ))
-            run.clear()
-
+    by_id: dict[str, list[list[str]]] = {}
     for row in rows:
         if not any(cell.strip() for cell in row):
             continue
-        sale_id = row[where["sale_id"]].strip().replace(",", "")
-        if run and run[0][where["sale_id"]].strip().replace(",", "") != sale_id:
-            close_run()
-        run.append(row)
-    close_run()
+        by_id.setdefault(row[where["sale_id"]].strip().replace(",", ""), []).append(row)
+    sales: list[ReckonedSale] = []
+    for sale_id, run in by_id.items():
+        days = {parse_day(r[where["date"]]) for r in run}
+        if len(days) != 1:
+            continue
+        sales.append(ReckonedSale(
+            sale_id=sale_id,
+            day=days.pop(),
+            lines=len(run),
+            total=sum((parse_amount(r[where["total"]]) for r in run), ZERO),
+            tax=sum((parse_amount(r[where["tax"]]) for r in run), ZERO) if "tax" in where else ZERO,
+            discounts=(sum((parse_amount(r[where["discount"]]) for r in run), ZERO)
+                       if "discount" in where else ZERO),
+        ))
     return sales
 
 
@@ -196,8 +191,8 @@ class Reckoning:
 
 
 def reckon(files: Iterable[bytes]) -> Reckoning:
-    """Exports applied in order: a later version of a sale (later file, or later in the same file)
-    replaces the earlier one; a file never removes sales it does not mention.
+    """Exports applied in upload order: a later file's version of a sale replaces the earlier one;
+    a file never removes sales it does not mention.
     """
     latest: dict[str, ReckonedSale] = {}
     for data in files:

@@ -107,3 +107,24 @@ def check_exact(storage: Any, files_in_upload_order: list[bytes]) -> None:
         got = stored.get(day.day)
         assert (got.revenue if got else Decimal(0)) == day.revenue, day
         assert (got.order_count if got else 0) == day.order_count, day
+
+
+def resorted(data: bytes, seed: int | None = None, column: str = "Item name") -> bytes:
+    """The export as a spreadsheet would save it after sorting its rows by `column` (or, with a
+    seed, shuffling them): every sale's lines scattered, the header kept on top."""
+    import csv
+    import random
+
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header, body = rows[0], [r for r in rows[1:] if any(c.strip() for c in r)]
+    if seed is None:
+        index = header.index(column)
+        body.sort(key=lambda r: r[index].strip().casefold())
+    else:
+        random.Random(seed).shuffle(body)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(body)
+    return out.getvalue().encode("utf-8")

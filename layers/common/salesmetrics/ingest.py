@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 
 from .events import ObjectRef
 from .imports import ImportRecord, ImportStatus, import_id_for
-from .parsing import ExportError, ExportReader, Rejection, iter_byte_lines
+from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
 from .sales import DayTotals, Sale, StoredSale
-from .storage.base import SaleWrite, Storage, TransientStorageError, WriteBatch
+from .scatter import FragmentSpill, IdFilter, find_scattered
+from .storage.base import ObjectGone, SaleWrite, Storage, TransientStorageError, WriteBatch
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,12 @@ SALES_PER_FLUSH = 500
 MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB's limit is 4 MB; leave room for keys and expressions
 MAX_PLAN_ATTEMPTS = 12
+DEFAULT_MAX_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
+STOP_BEFORE_TIMEOUT_MS = 20_000
+
+
+class OutOfTime(RuntimeError):
+    """The attempt stopped before the function's timeout; the retry resumes (writes are idempotent)."""
 
 
 def utc_now() -> str:
@@ -57,8 +64,12 @@ class SaleWriter:
 
     Every write is conditioned on the stored state it was planned against and shares a
     transaction with the day deltas it causes. Plans start optimistic (assume a sale is new,
-    which is free to check: a failed condition returns the stored item); when most sales turn
-    out to exist (a re-upload), it reads them first in batches of 100 instead.
+    which is free to check: a failed condition returns the stored item). On the first conflict of
+    a flush the stored state of the whole rest of the flush is read in one batched read, so a
+    re-plan never meets a sale it has not seen: sales stored in a newer version become "nothing to
+    write" and cannot cancel another transaction. After that, a conflict can only come from
+    another import committing the same sales meanwhile; each one is learnt from the cancellation
+    and the transaction shrinks, so the work left to decide shrinks with every conflict.
     """
 
     def __init__(self, storage: Storage, import_id: str, version_prefix: str) -> None:
@@ -72,48 +83,56 @@ class SaleWriter:
         return f"{self.version_prefix}{sale.first_line:010d}"
 
     def write(self, sales: Iterable[Sale]) -> None:
-        latest: dict[str, Sale] = {}
-        for sale in sales:
-            # A Sale ID seen again later in the same file: the later lines are the later version.
-            latest.pop(sale.sale_id, None)
-            latest[sale.sale_id] = sale
-        pending = list(latest.values())
+        # The reader yields each Sale ID of a file once (scattered runs are merged first); keyed
+        # anyway, because one transaction may not touch an item twice.
+        pending = list({sale.sale_id: sale for sale in sales}.values())
         if not pending:
             return
         known: dict[str, StoredSale | None] = {}
+        complete = False  # `known` holds every sale of the flush not yet written
         if self.read_first:
-            stored = self.storage.read_sales([s.sale_id for s in pending])
-            known = {s.sale_id: stored.get(s.sale_id) for s in pending}
-            self.read_first = len(stored) * 5 >= len(pending)  # back to optimistic when most are new
+            self._learn(pending, known)
+            complete = True
         position = 0
         attempts = 0
+        limit = MAX_TRANSACTION_ITEMS
         hashes: dict[str, str] = {}  # each sale's digest, computed once however often it is re-planned
         while position < len(pending):
-            plan = self._plan(pending, position, known, hashes)
+            plan = self._plan(pending, position, known, hashes, limit)
             conflicts = self.storage.commit(plan.batch)
             if conflicts:
                 attempts += 1
                 if attempts >= MAX_PLAN_ATTEMPTS:
-                    raise TransientStorageError("sales kept changing under this import; giving up for a retry")
+                    raise TransientStorageError(
+                        f"sales kept changing under this import ({attempts} conflicts in a row); giving up for a retry")
                 known.update(conflicts)
-                logger.debug("transaction cancelled: %d of %d sales differ from the plan; re-planning",
-                             len(conflicts), plan.taken)
-                if len(conflicts) * 2 > plan.taken and not self.read_first:
-                    # Mostly existing sales (a re-upload): read the rest of this flush in bulk
-                    # rather than learning them one cancelled transaction at a time.
-                    self.read_first = True
-                    logger.debug("most sales already stored (a re-upload?): reading before writing")
-                    unknown = [s.sale_id for s in pending[position:] if s.sale_id not in known]
-                    stored = self.storage.read_sales(unknown)
-                    known.update({sale_id: stored.get(sale_id) for sale_id in unknown})
+                if not complete:
+                    stored = self._learn(pending[position:], known)
+                    complete = True
+                    logger.debug("transaction cancelled: %d of %d sales differ from the plan; read the other %d "
+                                 "sales of the flush (%d stored)", len(conflicts), plan.taken,
+                                 len(pending) - position, stored)
+                else:
+                    limit = max(1, limit // 2)
+                    logger.debug("transaction cancelled by a concurrent import: %d sales changed; "
+                                 "re-planning at most %d items", len(conflicts), limit)
                 continue
             attempts = 0
+            limit = MAX_TRANSACTION_ITEMS
             for change in plan.changes:
                 self.counts.add(change)
             position += plan.taken
 
+    def _learn(self, sales: list[Sale], known: dict[str, StoredSale | None]) -> int:
+        """Read the stored state of every sale not yet known; the next flush reads first when most exist."""
+        unknown = [s.sale_id for s in sales if s.sale_id not in known]
+        stored = self.storage.read_sales(unknown)
+        known.update({sale_id: stored.get(sale_id) for sale_id in unknown})
+        self.read_first = len(stored) * 2 >= len(unknown) > 0
+        return len(stored)
+
     def _plan(self, pending: list[Sale], start: int, known: dict[str, StoredSale | None],
-              hashes: dict[str, str]) -> _Plan:
+              hashes: dict[str, str], limit: int) -> _Plan:
         plan = _Plan()
         days = plan.batch.day_deltas
         for sale in pending[start:]:
@@ -144,7 +163,7 @@ class SaleWriter:
                 new_days = {d for d, _ in delta if d not in days}
                 size = 400 + 250 * len(sale.lines)
                 items = len(plan.batch.writes) + len(days) + 1 + len(new_days)
-                if plan.taken and (items > MAX_TRANSACTION_ITEMS or plan.size + size > MAX_TRANSACTION_BYTES):
+                if plan.batch.writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
                 plan.batch.writes.append(write)
                 plan.size += size
@@ -156,14 +175,26 @@ class SaleWriter:
 
 
 class Ingestor:
-    """Runs one import: record it, stream and validate the file, write sales, file the rejects."""
+    """Runs one import: record it, stream and validate the file, write sales, file the rejects.
+
+    `max_attempts` is how many times the platform tries an event (Lambda: 1 + its retries): the
+    attempt that fails with that number says in the record that it gave up, so no import stays
+    IN_PROGRESS once its event has left for the dead-letter queue (re-drive can still finish it).
+    `remaining_ms` (Lambda's clock) lets an attempt stop cleanly, its record saying why, before the
+    platform would kill it mid-write.
+    """
 
     def __init__(self, storage: Storage, rejects_prefix: str, *,
-                 clock: Callable[[], str] = utc_now, sales_per_flush: int = SALES_PER_FLUSH) -> None:
+                 clock: Callable[[], str] = utc_now, sales_per_flush: int = SALES_PER_FLUSH,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, remaining_ms: Callable[[], int] | None = None,
+                 spill_dir: str | None = None) -> None:
         self.storage = storage
         self.rejects_prefix = rejects_prefix
         self.clock = clock
         self.sales_per_flush = sales_per_flush
+        self.max_attempts = max_attempts
+        self.remaining_ms = remaining_ms
+        self.spill_dir = spill_dir
 
     def run(self, obj: ObjectRef) -> ImportRecord:
         import_id = import_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
@@ -177,37 +208,78 @@ class Ingestor:
         self.storage.put_import(record)
         try:
             self._ingest(obj, record)
+        except ObjectGone as exc:
+            record.status = ImportStatus.FAILED
+            record.message = f"the object is gone: {exc}; nothing was ingested"
         except ExportError as exc:
             record.status = ImportStatus.FAILED
             record.message = str(exc)
         except Exception as exc:
-            # Leave the record IN_PROGRESS with the reason: the event will be retried.
-            record.message = f"attempt {record.attempts} failed: {type(exc).__name__}: {str(exc)[:300]}"
+            reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+            if record.attempts >= self.max_attempts:
+                record.status = ImportStatus.FAILED
+                record.finished_at = self.clock()
+                record.message = (f"gave up after {record.attempts} attempts: {reason}; the event waits in the "
+                                  "dead-letter queue: re-drive it to finish this import")
+            else:
+                # Left IN_PROGRESS with the reason: the platform retries the event.
+                record.message = f"attempt {record.attempts} failed: {reason}"
             self.storage.put_import(record)
             raise
         record.finished_at = self.clock()
         self.storage.put_import(record)
         return record
 
-    def _ingest(self, obj: ObjectRef, record: ImportRecord) -> None:
+    def _check_time(self, record: ImportRecord, lines: int) -> None:
+        if self.remaining_ms is not None and self.remaining_ms() < STOP_BEFORE_TIMEOUT_MS:
+            raise OutOfTime(f"attempt {record.attempts} stopped before the function's timeout after {lines} lines")
+
+    def _scattered(self, obj: ObjectRef) -> IdFilter | None:
+        """First pass: which Sale IDs stand in more than one run (None in the common case)."""
         stream = self.storage.open_object(obj.bucket, obj.key, obj.version_id)
         try:
-            reader = ExportReader(iter_byte_lines(stream))
+            return find_scattered(ExportReader(iter_byte_lines(stream)).sale_id_runs())
+        finally:
+            stream.close()
+
+    def _ingest(self, obj: ObjectRef, record: ImportRecord) -> None:
+        scattered = self._scattered(obj)
+        stream = self.storage.open_object(obj.bucket, obj.key, obj.version_id)
+        spill = FragmentSpill(self.spill_dir) if scattered is not None else None
+        try:
+            reader = ExportReader(iter_byte_lines(stream), scattered)
             writer = SaleWriter(self.storage, record.import_id, obj.version_prefix(record.import_id))
             rejects = RejectsFile(reader.columns)
             buffer: list[Sale] = []
-            for item in reader:
+
+            def flush() -> None:
+                writer.write(buffer)
+                buffer.clear()
+                self._check_time(record, reader.stats.rows_total)
+
+            def take(item: Sale | Rejection) -> None:
                 reader.count(item)
                 if isinstance(item, Rejection):
                     rejects.add(item)
-                    continue
+                    return
                 buffer.append(item)
                 if len(buffer) >= self.sales_per_flush:
-                    writer.write(buffer)
-                    buffer = []
-            writer.write(buffer)
+                    flush()
+
+            for item in reader:
+                if isinstance(item, Fragment):
+                    spill.add(item)  # type: ignore[union-attr]  # fragments come only with a spill
+                else:
+                    take(item)
+            if spill is not None:
+                logger.debug("merging %d runs of scattered sales", spill.count)
+                for merged in spill.merged():
+                    take(merged)
+            flush()
         finally:
             stream.close()
+            if spill is not None:
+                spill.close()
         stats = reader.stats
         record.rows_total = stats.rows_total
         record.rows_ingested = stats.rows_ingested

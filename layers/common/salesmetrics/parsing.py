@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -44,6 +44,28 @@ class Rejection:
     sale_id: str
     reason: str
     cells: tuple[str, ...]
+
+
+Row = tuple[int, list[str] | tuple[str, ...], str | None]  # line number, cells, reason it is invalid
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """The lines of one run of a Sale ID that also stands elsewhere in the file.
+
+    All lines of a Sale ID in one file are that sale, wherever they stand (a file re-sorted in a
+    spreadsheet scatters them), so such a run is not a sale by itself: the ingest sets it aside and
+    merges it with the Sale ID's other runs (`salesmetrics.scatter`).
+    """
+
+    sale_id: str
+    day: date | None
+    day_line: int  # the line the run's date was read from (0: no valid date)
+    client: str
+    lines: tuple[SaleLine, ...]  # the valid lines
+    rows: tuple[Row, ...]  # every row of the run, so that a rejected sale reports all of its lines
+    first_line: int
+    rejected: str | None = None  # the sale is already rejected (its lines reported): reject its other runs too
 
 
 @dataclass(slots=True)
@@ -243,8 +265,10 @@ class ExportReader:
     sale out, every line of it reported with a reason.
     """
 
-    def __init__(self, raw_lines: Iterable[bytes]) -> None:
+    def __init__(self, raw_lines: Iterable[bytes], scattered: Container[str] | None = None) -> None:
         self.stats = ReadStats()
+        # Sale IDs that stand in more than one run of the file: their runs come out as `Fragment`s.
+        self._scattered = scattered
         self._bad_lines: dict[int, str] = {}
         self._long_lines: set[int] = set()  # lines longer than a field may be: only their rows are measured
         self._lines: Iterator[str]
@@ -278,7 +302,33 @@ class ExportReader:
             raise ExportError(str(exc)) from exc
         raise ExportError("not a sales export: no header row found")  # pragma: no cover
 
-    def __iter__(self) -> Iterator[Sale | Rejection]:
+    def sale_id_runs(self) -> Iterator[str]:
+        """The Sale ID of each run of consecutive rows that name one, in file order.
+
+        A cheap pass (no validation) for finding Sale IDs that stand in more than one run. It splits
+        runs wherever the full reader could (any row whose Sale ID cell differs, misaligned or
+        not), never fewer times: a Sale ID the full reader sees twice is always seen twice here.
+        """
+        i_id = self.columns.positions[Field.SALE_ID]
+        rows = self._rows
+        previous = ""
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except csv.Error:
+                continue
+            if i_id >= len(cells):
+                continue
+            sale_id = cells[i_id].strip()
+            if "," in sale_id:
+                sale_id = _normalise_id(sale_id)
+            if sale_id and sale_id != previous:
+                previous = sale_id
+                yield sale_id
+
+    def __iter__(self) -> Iterator[Sale | Rejection | Fragment]:
         cols = self.columns
         pos = cols.positions
         width = cols.width
@@ -299,7 +349,8 @@ class ExportReader:
         bad_lines = self._bad_lines
         long_lines = self._long_lines
         rows = self._rows
-        group = _Group()
+        scattered = self._scattered
+        group = _Group(scattered=scattered)
         last_line = rows.line_num
         # The hot path reads the memo caches directly: exports repeat a few dates and prices on
         # every line, and a miss (KeyError) falls back to the full parsers with their messages.
@@ -401,9 +452,12 @@ class ExportReader:
                         continue
                 elif not group.bad:
                     if group.lines and group.day is not None:  # a clean sale always has its day
-                        yield Sale.build(group.sale_id, group.day, group.client, tuple(group.lines))
+                        if scattered is not None and group.sale_id in scattered:
+                            yield group.fragment()
+                        else:
+                            yield Sale.build(group.sale_id, group.day, group.client, tuple(group.lines))
                     client = cells[i_client].strip() if i_client is not None else ""
-                    group.sale_id, group.day = sale_id, day
+                    group.sale_id, group.day, group.day_line = sale_id, day, line_no
                     group.client = _normalise_id(client) if "," in client else client
                     group.lines = [line]
                     group.rows = [(line_no, cells, None)]
@@ -422,6 +476,14 @@ class ExportReader:
             self.stats.rows_rejected += 1
 
 
+TWO_DATES = "Sale ID has two Sale Dates in this file"
+
+
+def two_dates_reason(sale_id: str, first: date, first_line: int, other: date, other_line: int) -> str:
+    return (f"{TWO_DATES}: {first.isoformat()} (line {first_line}) and {other.isoformat()} (line {other_line}); "
+            f"sale {sale_id} rejected")
+
+
 @dataclass(slots=True)
 class _Orphan:
     rejection: Rejection
@@ -437,12 +499,19 @@ class _Group:
 
     sale_id: str = ""
     day: date | None = None
+    day_line: int = 0
     client: str = ""
     lines: list[SaleLine] = field(default_factory=list)
-    rows: list[tuple[int, list[str] | tuple[str, ...], str | None]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     bad: bool = False
     overflowed: bool = False
     orphans: list[_Orphan] = field(default_factory=list)
+    scattered: Container[str] | None = None
+
+    def fragment(self, rejected: str | None = None) -> Fragment:
+        rows = tuple(self.rows)
+        return Fragment(self.sale_id, self.day, self.day_line, self.client, tuple(self.lines), rows,
+                        min(n for n, _, _ in rows) if rows else 0, rejected)
 
     def orphan(self, rejection: Rejection, candidate: str = "") -> None:
         if candidate and candidate == self.sale_id and not self.orphans:
@@ -455,8 +524,8 @@ class _Group:
         self.rows.append((rejection.line_no, rejection.cells, rejection.reason))
 
     def add(self, sale_id: str, day: date | None, client: str, line: SaleLine | None,
-            line_no: int, reason: str | None, cells: list[str]) -> list[Sale | Rejection]:
-        out: list[Sale | Rejection] = []
+            line_no: int, reason: str | None, cells: list[str]) -> list[Sale | Rejection | Fragment]:
+        out: list[Sale | Rejection | Fragment] = []
         if sale_id != self.sale_id:
             # Unreadable lines just before this sale that name it belong to it: they taint it.
             leading = [o for o in self.orphans if o.candidate == sale_id]
@@ -464,6 +533,7 @@ class _Group:
                 self.orphans = [o for o in self.orphans if o.candidate != sale_id]
             out = self.finish()
             self.sale_id, self.day, self.client = sale_id, day, client
+            self.day_line = line_no if day is not None else 0
             for o in leading:
                 self._taint(o.rejection)
         elif self.orphans:
@@ -478,9 +548,9 @@ class _Group:
             return out
         if reason is None and line is not None:
             if self.day is None:
-                self.day = day
-            elif day != self.day:
-                reason = f"Sale Date differs from the sale's first line ({self.day.isoformat()})"
+                self.day, self.day_line = day, line_no
+            elif day != self.day and day is not None:
+                reason = two_dates_reason(sale_id, self.day, self.day_line, day, line_no)
         if reason is not None:
             self.bad = True
         elif line is not None:
@@ -490,15 +560,20 @@ class _Group:
             self.overflowed = True
             why = f"sale {sale_id} has more than {MAX_SALE_LINES} lines"
             out.extend(Rejection(n, sale_id, r or why, tuple(c)) for n, c, r in self.rows)
+            if self.scattered is not None and sale_id in self.scattered:
+                self.rows.clear()
+                out.append(self.fragment(rejected=why))
             self.rows.clear()
             self.lines.clear()
         return out
 
-    def finish(self) -> list[Sale | Rejection]:
+    def finish(self) -> list[Sale | Rejection | Fragment]:
         """Emit the sale (or its rejected lines), then the unattached lines that followed it."""
-        out: list[Sale | Rejection] = []
+        out: list[Sale | Rejection | Fragment] = []
         if self.rows:
-            if self.bad or self.day is None:
+            if self.scattered is not None and self.sale_id in self.scattered:
+                out.append(self.fragment())
+            elif self.bad or self.day is None:
                 ordered = sorted(self.rows, key=lambda row: row[0])
                 first_bad = next(n for n, _, r in ordered if r is not None)
                 why = f"sale {self.sale_id} rejected: its line {first_bad} is invalid"
@@ -507,7 +582,7 @@ class _Group:
                 out.append(Sale.build(self.sale_id, self.day, self.client, tuple(self.lines)))
         out.extend(o.rejection for o in self.orphans)
         self.orphans.clear()
-        self.sale_id, self.day, self.client = "", None, ""
+        self.sale_id, self.day, self.day_line, self.client = "", None, 0, ""
         self.lines = []
         self.rows = []
         self.bad = self.overflowed = False

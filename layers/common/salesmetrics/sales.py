@@ -75,16 +75,24 @@ _new = tuple.__new__
 
 
 def content_hash(sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -> str:
-    """A digest of what a sale says, independent of where in a file it stood.
+    """A digest of what a sale says, independent of where in a file it and its lines stood.
 
     Amounts are normalised so that `34.880` and `34.88` are the same content. One string, one
     digest call: this runs once per written sale.
     """
     d = _d
     parts = [sale_date.isoformat(), client_id, str(len(lines))]
-    for ln in lines:
+    if len(lines) == 1:
+        (ln,) = lines
         parts += (ln.item_name, d(ln.quantity), d(ln.item_price), d(ln.subtotal), d(ln.discount_amount),
                   d(ln.tax), d(ln.item_total), ln.payment_method, ln.location)
+    else:
+        # The order of a sale's lines is where they stood in the file, not what the sale says:
+        # a re-sorted re-upload of an export is the same sales.
+        for text in sorted("\x1e".join((ln.item_name, d(ln.quantity), d(ln.item_price), d(ln.subtotal),
+                                         d(ln.discount_amount), d(ln.tax), d(ln.item_total), ln.payment_method,
+                                         ln.location)) for ln in lines):
+            parts.append(text)
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 

@@ -18,6 +18,10 @@ class TransientStorageError(RuntimeError):
     """
 
 
+class ObjectGone(LookupError):
+    """The object version an event names no longer exists (deleted before it was read): final."""
+
+
 @dataclass(frozen=True, slots=True)
 class SaleWrite:
     """Put `sale` (at `version`) if storage still holds `expected` (None: no such sale yet)."""

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from ..imports import ImportRecord
 from ..money import ZERO
 from ..sales import DayTotals, Sale, StoredSale
-from .base import Conflicts, DayAggregate, SaleWrite, TransientStorageError, WriteBatch
+from .base import Conflicts, DayAggregate, ObjectGone, SaleWrite, TransientStorageError, WriteBatch
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -39,6 +39,9 @@ _RETRYABLE_CODES = frozenset({
     "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
 })
+# What GetObject answers for a version that was deleted (or a key whose latest version is a delete
+# marker): no retry can bring it back.
+_GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "MethodNotAllowed", "405"})
 _RETRYABLE_REASONS = frozenset({
     "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
 })
@@ -251,7 +254,13 @@ class DynamoStorage:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if version_id:
             kwargs["VersionId"] = version_id
-        body = self.s3.get_object(**kwargs)["Body"]
+        try:
+            body = self.s3.get_object(**kwargs)["Body"]
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in _GONE_CODES:
+                raise ObjectGone(f"s3://{bucket}/{key} version {version_id or '(none)'}: {code}") from exc
+            raise
         # A buffered reader over the HTTP body: lines come from C code, memory stays at one buffer.
         return cast(BinaryIO, io.BufferedReader(_BodyReader(body), buffer_size=1 << 20))
 

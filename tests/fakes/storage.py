@@ -1,0 +1,219 @@
+"""`Storage` in memory, with the DynamoDB and S3 semantics the ingest relies on.
+
+What it keeps of DynamoDB: conditional puts; transactions that apply all of their items or none,
+whose cancellation names every failed condition with the item as stored (`ALL_OLD`); the 100-item
+limit; a transaction conflict when two transactions touch one item at the same moment (threads),
+retried with a bound as `DynamoStorage` does, then `TransientStorageError`. Of S3: versioned
+objects, a deleted version answering "gone". The contract suite (tests/contract) runs the same
+checks against this fake and against `DynamoStorage` on moto, so the two cannot drift apart.
+
+Hooks for tests: `before_commit(batch)` runs just before a transaction is checked (a race or a
+crash), `after_commit(batch)` just after it landed (a crash after the write: the caller never
+hears of it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import BinaryIO
+
+from salesmetrics.imports import ImportRecord
+from salesmetrics.sales import DayTotals, Sale, StoredSale
+from salesmetrics.storage.base import (
+    Conflicts,
+    DayAggregate,
+    ObjectGone,
+    TransientStorageError,
+    WriteBatch,
+)
+
+MAX_TRANSACTION_ITEMS = 100
+
+
+@dataclass(slots=True)
+class _Day:
+    totals: DayTotals
+    rev: int
+
+
+@dataclass(slots=True)
+class MemoryStorage:
+    sales: dict[str, StoredSale] = field(default_factory=dict)
+    sale_lines: dict[str, Sale] = field(default_factory=dict)
+    days: dict[date, _Day] = field(default_factory=dict)
+    imports: dict[str, ImportRecord] = field(default_factory=dict)
+    objects: dict[tuple[str, str], dict[str, bytes]] = field(default_factory=dict)
+    rejects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    before_commit: Callable[[WriteBatch], None] | None = None
+    after_commit: Callable[[WriteBatch], None] | None = None
+    conflict_attempts: int = 8
+    commits: int = 0
+    cancelled: int = 0
+    reads: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _in_flight: dict[str, int] = field(default_factory=dict)
+    _versions: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    # -- sales and aggregates --------------------------------------------------------------------
+
+    def read_sales(self, sale_ids: Sequence[str]) -> dict[str, StoredSale]:
+        with self._lock:
+            self.reads += 1
+            return {s: self.sales[s] for s in dict.fromkeys(sale_ids) if s in self.sales}
+
+    def commit(self, batch: WriteBatch) -> Conflicts:
+        days = sorted(d for d, delta in batch.day_deltas.items() if not delta.is_zero())
+        count = len(batch.writes) + len(days)
+        if count == 0:
+            return {}
+        if count > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_ITEMS} items, not {count}")
+        if self.before_commit is not None:
+            self.before_commit(batch)
+        keys = [f"SALE#{w.sale.sale_id}" for w in batch.writes] + [f"DAY#{d}" for d in days]
+        me = threading.get_ident()
+        for attempt in range(self.conflict_attempts):
+            with self._lock:
+                busy = any(self._in_flight.get(k, me) != me for k in keys)
+                if not busy:
+                    for k in keys:
+                        self._in_flight[k] = me
+            if busy:  # TransactionConflict: another transaction holds one of these items; back off
+                time.sleep(0.001 * 2**attempt)
+                continue
+            try:
+                return self._apply(batch, days)
+            finally:
+                with self._lock:
+                    for k in keys:
+                        self._in_flight.pop(k, None)
+        raise TransientStorageError(f"transaction of {count} items kept conflicting")
+
+    def _apply(self, batch: WriteBatch, days: list[date]) -> Conflicts:
+        with self._lock:
+            self.commits += 1
+            conflicts: dict[str, StoredSale | None] = {}
+            for w in batch.writes:
+                stored = self.sales.get(w.sale.sale_id)
+                expected = w.expected
+                ok = stored is None if expected is None else (stored is not None and stored.version == expected.version)
+                if not ok:
+                    conflicts[w.sale.sale_id] = stored
+            if conflicts:
+                self.cancelled += 1
+                return conflicts
+            for w in batch.writes:
+                s = w.sale
+                self.sales[s.sale_id] = StoredSale(
+                    sale_id=s.sale_id, sale_date=s.sale_date, version=w.version, content_hash=w.content_hash,
+                    total=s.total, tax=s.tax, discounts=s.discounts, import_id=w.import_id,
+                    first_import_id=w.first_import_id, change=w.change)
+                self.sale_lines[s.sale_id] = s
+            for d in days:
+                old = self.days.get(d)
+                delta = batch.day_deltas[d]
+                self.days[d] = _Day(old.totals + delta, old.rev + 1) if old else _Day(delta, 1)
+        if self.after_commit is not None:
+            self.after_commit(batch)
+        return {}
+
+    def day_totals(self, start: date, end: date) -> dict[date, DayTotals]:
+        with self._lock:
+            return {d: v.totals for d, v in sorted(self.days.items()) if start <= d <= end}
+
+    def day_aggregates(self) -> Iterator[DayAggregate]:
+        with self._lock:
+            snapshot = sorted(self.days.items())
+        return iter([DayAggregate(d, v.totals, v.rev) for d, v in snapshot])
+
+    def iter_sales(self) -> Iterator[StoredSale]:
+        with self._lock:
+            return iter(list(self.sales.values()))
+
+    def replace_day(self, day: date, totals: DayTotals, expected_rev: int | None) -> bool:
+        with self._lock:
+            old = self.days.get(day)
+            if (old is None) != (expected_rev is None) or (old is not None and old.rev != expected_rev):
+                return False
+            self.days[day] = _Day(totals, (expected_rev or 0) + 1)
+            return True
+
+    # -- imports ---------------------------------------------------------------------------------
+
+    def put_import(self, record: ImportRecord) -> None:
+        with self._lock:
+            self.imports[record.import_id] = ImportRecord.from_dict(record.to_dict())
+
+    def get_import(self, import_id: str) -> ImportRecord | None:
+        with self._lock:
+            record = self.imports.get(import_id)
+            return ImportRecord.from_dict(record.to_dict()) if record else None
+
+    def list_imports(self, limit: int, cursor: str | None) -> tuple[list[ImportRecord], str | None]:
+        with self._lock:
+            ordered = sorted(self.imports.values(), key=lambda r: f"{r.started_at}#{r.import_id}", reverse=True)
+        if cursor:
+            after = _decode_cursor(cursor)
+            ordered = [r for r in ordered if f"{r.started_at}#{r.import_id}" < after]
+        page = ordered[:limit]
+        more = len(ordered) > limit
+        return page, _encode_cursor(f"{page[-1].started_at}#{page[-1].import_id}") if more and page else None
+
+    # -- objects ---------------------------------------------------------------------------------
+
+    def put_object(self, bucket: str, key: str, data: bytes) -> str:
+        version = f"v{next(self._versions):08d}"
+        with self._lock:
+            self.objects.setdefault((bucket, key), {})[version] = data
+        return version
+
+    def delete_version(self, bucket: str, key: str, version_id: str) -> None:
+        with self._lock:
+            self.objects.get((bucket, key), {}).pop(version_id, None)
+
+    def open_object(self, bucket: str, key: str, version_id: str) -> BinaryIO:
+        with self._lock:
+            versions = self.objects.get((bucket, key), {})
+            latest = versions[max(versions)] if versions else None
+            data = versions.get(version_id) if version_id else latest
+        if data is None:
+            raise ObjectGone(f"s3://{bucket}/{key} version {version_id or '(none)'}: NoSuchVersion")
+        return io.BytesIO(data)
+
+    def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None:
+        with self._lock:
+            self.rejects[(bucket, key)] = body.read()
+
+    def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str:
+        return f"https://{bucket}.s3.example.invalid/{key}?X-Amz-Expires={expires_in}"
+
+    # -- health ----------------------------------------------------------------------------------
+
+    def check_table(self) -> None:
+        return None
+
+    def check_bucket(self, bucket: str) -> None:
+        return None
+
+
+def _encode_cursor(position: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": position}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("next_token is not a valid pagination token") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("after"), str) or set(data) != {"after"}:
+        raise ValueError("next_token is not a valid pagination token")
+    return str(data["after"])
