@@ -33,6 +33,7 @@ from tests.ingest.support import (
     create_resources,
     export_bytes,
     put,
+    resorted,
     sample_sales,
 )
 from tests.reckoning import reckon
@@ -59,19 +60,22 @@ def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 40) -> A
 
 # -- property: any sequence of uploads, delivered in any order, some more than once --------------
 
-upload = st.tuples(st.integers(0, len(BASE) - 1), st.integers(1, len(BASE)), st.integers(0, 6))
+upload = st.tuples(st.integers(0, len(BASE) - 1), st.integers(1, len(BASE)), st.integers(0, 6),
+                   st.none() | st.integers(0, 3))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(uploads=st.lists(upload, min_size=1, max_size=4), data=st.data())
-def test_any_uploads_in_any_delivery_order_end_exact(uploads: list[tuple[int, int, int]], data: Any) -> None:
+def test_any_uploads_in_any_delivery_order_end_exact(uploads: list[tuple[int, int, int, int | None]],
+                                                     data: Any) -> None:
     files: list[bytes] = []
-    for start, length, fix in uploads:
+    for start, length, fix, shuffle in uploads:
         part = BASE[start:start + length]
         # `fix` picks which sales this export corrects (amount, and for some the date).
-        files.append(export_bytes([
+        body = export_bytes([
             corrected(s, Decimal(fix), move_days=(i + fix) % 3 == 0) if fix and (i + fix) % 4 == 0 else s
-            for i, s in enumerate(part)]))
+            for i, s in enumerate(part)])
+        files.append(resorted(body, seed=shuffle) if shuffle is not None else body)
     deliveries = data.draw(st.permutations(range(len(files))))
     deliveries += data.draw(st.lists(st.sampled_from(range(len(files))), max_size=3))  # redeliveries
     with mock_aws():
