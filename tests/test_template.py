@@ -634,6 +634,17 @@ def check_dashboard_and_outputs(t: dict[str, Any]) -> None:
     }
 
 
+def check_ingest_attempts_and_spill(t: dict[str, Any]) -> None:
+    """The function knows which attempt is Lambda's last (so that attempt can mark its import
+    FAILED instead of leaving it IN_PROGRESS), and both ingesting functions have /tmp room for
+    the spill of a re-sorted file's scattered sales."""
+    ingest = props(t, "IngestFunction")
+    retries = ingest["EventInvokeConfig"]["MaximumRetryAttempts"]
+    assert ingest["Environment"]["Variables"]["INGEST_MAX_ATTEMPTS"] == str(retries + 1)
+    for name in ("IngestFunction", "RedriveFunction"):
+        assert props(t, name)["EphemeralStorage"]["Size"] >= 2048, name
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     name.removeprefix("check_"): fn for name, fn in globals().items() if name.startswith("check_")
 }
@@ -757,6 +768,11 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
         _del(F.format("IngestFunction") + ".EventInvokeConfig.DestinationConfig"),
     ),
     ("ingest_failure_destination", "DLQ unencrypted", _del(F.format(DLQ) + ".SqsManagedSseEnabled")),
+    ("ingest_attempts_and_spill", "attempts not told",
+     _del(F.format("IngestFunction") + ".Environment.Variables.INGEST_MAX_ATTEMPTS")),
+    ("ingest_attempts_and_spill", "attempts out of step",
+     _set(F.format("IngestFunction") + ".EventInvokeConfig.MaximumRetryAttempts", 1)),
+    ("ingest_attempts_and_spill", "small /tmp", _set(F.format("RedriveFunction") + ".EphemeralStorage.Size", 512)),
     (
         "ingest_never_references_bucket",
         "GetAtt in policy",

@@ -69,7 +69,10 @@ def _ingest_once() -> Any:
 def _ingest(obj: dict[str, Any]) -> dict[str, Any]:
     ref = ObjectRef(**{**obj, "event_time": _parse_time(obj["event_time"])})
     started = time.perf_counter()
-    record = Ingestor(_storage(), get_settings().rejects_prefix).run(ref)
+    settings = get_settings()
+    context = _idempotency_config().lambda_context
+    record = Ingestor(_storage(), settings.rejects_prefix, max_attempts=settings.ingest_max_attempts,
+                      remaining_ms=context.get_remaining_time_in_millis if context else None).run(ref)
     _emit_metrics(record, (time.perf_counter() - started) * 1000)
     logger.info("import finished", extra={"import": _loggable(record)})
     return record.to_dict()

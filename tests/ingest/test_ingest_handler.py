@@ -226,3 +226,42 @@ def test_objects_outside_the_uploads_prefix_and_foreign_events_are_ignored(aws: 
     event = put(aws["s3"], "rejects/x.csv", b"Sale Date,Sale ID,Item Total\n3/1/2025,1,5\n", T0)
     assert ingest(aws, event)["imports"] == []
     assert ingest(aws, {"hello": "world"})["imports"] == []
+
+
+def _log_entries(output: Any) -> list[dict[str, Any]]:
+    return [e for e in (json.loads(line) for line in output().splitlines() if line.startswith("{")) if "level" in e]
+
+
+def test_an_event_for_a_deleted_version_ends_failed_with_one_warning_and_no_retry(aws: dict[str, Any],
+                                                                                 output: Any) -> None:
+    event = put(aws["s3"], "uploads/gone.csv", export_bytes(sample_sales(seed=6, lines=20)), T0)
+    version = event["Records"][0]["s3"]["object"]["versionId"]
+    aws["s3"].delete_object(Bucket=BUCKET, Key="uploads/gone.csv", VersionId=version)
+    record = only_import(ingest(aws, event))  # returns normally: Lambda does not retry it
+    assert record["status"] == "FAILED" and "gone" in record["message"] and record["finished_at"]
+    request_id = event["Records"][0]["responseElements"]["x-amz-request-id"]
+    warnings = [e for e in _log_entries(output) if e["level"] == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert warnings[0]["correlation_id"] == request_id and warnings[0]["import_id"] == record["import_id"]
+    assert "gone" in warnings[0]["reason"]
+
+
+def test_a_failed_attempt_logs_one_error_with_its_reason_and_the_retry_finishes(aws: dict[str, Any], output: Any,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    data = export_bytes(sample_sales(seed=6, lines=40))
+    event = put(aws["s3"], "uploads/flaky.csv", data, T0)
+    storage = aws["handler"]._storage()
+
+    def unreachable(batch: Any) -> Any:
+        raise ConnectionError("DynamoDB unreachable")
+
+    monkeypatch.setattr(storage, "commit", unreachable)
+    with pytest.raises(ConnectionError):
+        ingest(aws, event)
+    errors = [e for e in _log_entries(output) if e["level"] == "ERROR"]
+    assert len(errors) == 1 and "attempt failed" in errors[0]["message"], errors
+    assert errors[0]["correlation_id"] == event["Records"][0]["responseElements"]["x-amz-request-id"]
+    assert "DynamoDB unreachable" in errors[0]["reason"] and errors[0]["import_id"].startswith("imp_")
+    monkeypatch.undo()
+    assert only_import(ingest(aws, event))["status"] == "SUCCEEDED"
+    check_exact(aws["storage"], [data])

@@ -21,6 +21,9 @@ class Settings:
     idempotency_ttl_seconds: int
     health_timeout_seconds: float
     dlq_url: str  # the re-drive function's queue
+    # How often Lambda tries an ingest event (1 + the template's MaximumRetryAttempts): the attempt
+    # that fails with this number records that the import gave up.
+    ingest_max_attempts: int
     metrics_enabled: bool  # Powertools prints a ColdStart metric even when disabled, unless asked not to
 
 
@@ -51,5 +54,6 @@ def get_settings() -> Settings:
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 7 * 24 * 3600),
         health_timeout_seconds=float(os.environ.get("HEALTH_TIMEOUT_SECONDS", "2") or 2),
         dlq_url=os.environ.get("DLQ_URL", "").strip(),
+        ingest_max_attempts=_int("INGEST_MAX_ATTEMPTS", 3),
         metrics_enabled=os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("1", "true"),
     )

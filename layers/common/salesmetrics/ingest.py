@@ -174,6 +174,11 @@ class SaleWriter:
         return plan
 
 
+def _log_keys(record: ImportRecord) -> dict[str, object]:
+    return {"import_id": record.import_id, "status": record.status.value, "attempt": record.attempts,
+            "reason": record.message}
+
+
 class Ingestor:
     """Runs one import: record it, stream and validate the file, write sales, file the rejects.
 
@@ -225,9 +230,13 @@ class Ingestor:
                 # Left IN_PROGRESS with the reason: the platform retries the event.
                 record.message = f"attempt {record.attempts} failed: {reason}"
             self.storage.put_import(record)
+            logger.error("import %s: %s", "gave up" if record.status == ImportStatus.FAILED else "attempt failed",
+                         record.message, extra=_log_keys(record))
             raise
         record.finished_at = self.clock()
         self.storage.put_import(record)
+        if record.status == ImportStatus.FAILED:
+            logger.warning("import failed: %s", record.message, extra=_log_keys(record))
         return record
 
     def _check_time(self, record: ImportRecord, lines: int) -> None:
