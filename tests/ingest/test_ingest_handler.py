@@ -246,8 +246,8 @@ def test_an_event_for_a_deleted_version_ends_failed_with_one_warning_and_no_retr
     assert "gone" in warnings[0]["reason"]
 
 
-def test_a_failed_attempt_logs_one_error_with_its_reason_and_the_retry_finishes(aws: dict[str, Any], output: Any,
-                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_attempt_logs_one_error_with_its_reason_and_the_retry_finishes(
+        aws: dict[str, Any], output: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     data = export_bytes(sample_sales(seed=6, lines=40))
     event = put(aws["s3"], "uploads/flaky.csv", data, T0)
     storage = aws["handler"]._storage()
