@@ -26,6 +26,7 @@ MAX_SALE_LINES = 500
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_ROW_LINES = 50  # physical lines one row may span (quoted newlines)
 HEADER_SEARCH_ROWS = 20
+MAX_CSV_ERRORS = 10_000_000  # bounds the first pass's loop; far above any file's line count
 _BOM = b"\xef\xbb\xbf"
 _GROUPED_ID = re.compile(r"\d{1,3}(?:,\d{3})+\Z")
 
@@ -310,23 +311,23 @@ class ExportReader:
         not), never fewer times: a Sale ID the full reader sees twice is always seen twice here.
         """
         i_id = self.columns.positions[Field.SALE_ID]
-        rows = self._rows
-        previous = ""
-        while True:
+        previous = raw_previous = ""
+        for _ in range(MAX_CSV_ERRORS):
             try:
-                cells = next(rows)
-            except StopIteration:
+                # The hot loop of the first pass: only a cell compared per row; the rest runs per run.
+                for cells in self._rows:
+                    if len(cells) > i_id and (raw := cells[i_id]) != raw_previous:
+                        raw_previous = raw
+                        sale_id = raw.strip()
+                        if "," in sale_id:
+                            sale_id = _normalise_id(sale_id)
+                        if sale_id and sale_id != previous:
+                            previous = sale_id
+                            yield sale_id
                 return
             except csv.Error:
-                continue
-            if i_id >= len(cells):
-                continue
-            sale_id = cells[i_id].strip()
-            if "," in sale_id:
-                sale_id = _normalise_id(sale_id)
-            if sale_id and sale_id != previous:
-                previous = sale_id
-                yield sale_id
+                continue  # the reader goes on with the next line
+        raise ExportError(f"more than {MAX_CSV_ERRORS} lines are not valid CSV")  # pragma: no cover
 
     def __iter__(self) -> Iterator[Sale | Rejection | Fragment]:
         cols = self.columns
