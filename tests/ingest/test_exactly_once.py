@@ -96,15 +96,18 @@ class CrashingStorage(DynamoStorage):
     def __init__(self, table: str, k: int, after_write: bool) -> None:
         super().__init__(table, sleep=no_sleep)
         self.k, self.after_write, self.commits = k, after_write, 0
+        self._count = threading.Lock()  # the writer's lanes commit concurrently
 
     def commit(self, batch: WriteBatch) -> Any:
         if not batch.writes:
             return super().commit(batch)
-        self.commits += 1
-        if self.commits == self.k and not self.after_write:
+        with self._count:
+            self.commits += 1
+            mine = self.commits
+        if mine == self.k and not self.after_write:
             raise RuntimeError("crash before write")
         result = super().commit(batch)
-        if self.commits == self.k and self.after_write:
+        if mine == self.k and self.after_write:
             raise RuntimeError("crash after write")
         return result
 
@@ -261,11 +264,14 @@ class RacingStorage(DynamoStorage):
     def __init__(self, table: str, race: Any) -> None:
         super().__init__(table, sleep=no_sleep)
         self.race = race
+        self._once = threading.Lock()
 
     def commit(self, batch: WriteBatch) -> Any:
         if self.race is not None and any(w.expected is not None for w in batch.writes):
-            race, self.race = self.race, None
-            race()
+            with self._once:  # the writer's lanes commit concurrently: the race runs once
+                race, self.race = self.race, None
+            if race is not None:
+                race()
         return super().commit(batch)
 
 
