@@ -30,6 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from salesmetrics.config import get_settings
 from salesmetrics.correlation import CORRELATION_HEADER, caller_correlation_id
+from salesmetrics.filenames import EXPORT_NAME_PATTERN, export_suffix
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.metrics import RangeError, daily_series, money_text, revenue_summary, validate_range
 
@@ -179,9 +180,9 @@ class ImportsPage(_Model):
 
 
 class UploadRequest(_Model):
-    filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH, pattern=r"\.[cC][sS][vV]$",
-                          description="Name of the CSV file being uploaded; must end with .csv "
-                                      "(any case). Only used to make the key readable.",
+    filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH, pattern=EXPORT_NAME_PATTERN,
+                          description="Name of the CSV file being uploaded; must end with .csv or "
+                                      ".csv.gz (any case). Only used to make the key readable.",
                           examples=["sales-2025-03.csv"])
 
 
@@ -295,16 +296,16 @@ def create_upload(body: UploadRequest) -> UploadResponse:
 
 
 def upload_key(prefix: str, filename: str, now: datetime, unique: str) -> str:
-    """`<prefix>YYYY/MM/DD/<unique>-<readable name>.csv`.
+    """`<prefix>YYYY/MM/DD/<unique>-<readable name><.csv or .csv.gz>`.
 
     The name keeps only [A-Za-z0-9._-] (no path tricks, nothing to escape in URLs or logs). The
-    suffix is always lower-case `.csv`: the bucket notification filters on it, case-sensitively,
-    so `SALES.CSV` would otherwise never be ingested.
+    suffix is written lower-case (`SALES.CSV` -> `.csv`) so keys look alike; ingest takes any case.
     """
     base = re.split(r"[\\/]", filename)[-1]
-    stem = base[:-4] if base.lower().endswith(".csv") else base
+    suffix = export_suffix(base)
+    stem = base[: -len(suffix)] if suffix else base
     stem = _UNSAFE_FILENAME_CHARS.sub("_", stem).strip("._-")[:MAX_STEM_LENGTH].strip("._-")
-    return f"{prefix}{now:%Y/%m/%d}/{unique}-{stem or 'upload'}.csv"
+    return f"{prefix}{now:%Y/%m/%d}/{unique}-{stem or 'upload'}{suffix or '.csv'}"
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -377,7 +378,7 @@ app.not_found(_unknown_route)
 
 
 # Clearer words than pydantic's where its own would quote a regex at the user.
-_FRIENDLY = {("filename", "string_pattern_mismatch"): "must end with .csv"}
+_FRIENDLY = {("filename", "string_pattern_mismatch"): "must end with .csv or .csv.gz"}
 
 
 def _count(name: str) -> None:
