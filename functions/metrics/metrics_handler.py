@@ -8,6 +8,7 @@ storage, and shapes the answer. Routes are in SPEC "The API"; user-visible choic
 # No `from __future__ import annotations`: Powertools reads the route signatures at runtime to
 # build validation and the OpenAPI document, and string annotations behind the tracer's wrapper
 # cannot be resolved.
+import base64
 import json
 import re
 import time
@@ -533,14 +534,23 @@ def _caller_correlation_id(event: dict[str, Any]) -> str | None:
 
 
 def _reject_unparseable_body(event: dict[str, Any]) -> dict[str, Any] | None:
-    """400 for a multipart body: Powertools raises a bare ValueError (a 5xx) on a bad one."""
+    """400 for a body Powertools cannot read, where it would raise (a 5xx): a multipart body (a
+    bare ValueError on a bad one) or a base64 body that is not UTF-8 text (UnicodeDecodeError)."""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     if str(headers.get("content-type", "")).strip().lower().startswith("multipart/"):
-        message = "header 'content-type': the request body must be JSON (application/json)"
-        _count("BadRequests")
-        return {"statusCode": 400, "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps({"message": message, "errors": [
-                    {"parameter": "content-type", "location": "header", "type": "unsupported_content_type",
-                     "message": message}]}),
-                "isBase64Encoded": False}
+        return _bad_body("content-type", "header", "unsupported_content_type",
+                         "header 'content-type': the request body must be JSON (application/json)")
+    if event.get("isBase64Encoded") and event.get("body"):
+        try:
+            base64.b64decode(str(event["body"])).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+            return _bad_body("body", "body", "invalid_encoding", "the request body must be JSON text in UTF-8")
     return None
+
+
+def _bad_body(parameter: str, location: str, kind: str, message: str) -> dict[str, Any]:
+    _count("BadRequests")
+    return {"statusCode": 400, "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"message": message, "errors": [
+                {"parameter": parameter, "location": location, "type": kind, "message": message}]}),
+            "isBase64Encoded": False}

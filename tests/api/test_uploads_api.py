@@ -107,3 +107,13 @@ def test_bad_body_is_400(offline_client: Any, raw: str | None, content_type: str
     reply = offline_client.send(event)
     assert reply.status == 400, reply.text
     assert reply.json()["message"]
+
+
+def test_a_body_that_is_not_utf8_is_400_not_5xx(offline_client: Any) -> None:
+    """The gateway base64-encodes a body that is not UTF-8; Powertools would raise decoding it."""
+    event = offline_client.event("POST", "/uploads", body=b'{"filename": "\xab.csv"}',
+                                 headers={"content-type": "application/json"})
+    assert event["isBase64Encoded"] is True
+    reply = offline_client.send(event)
+    assert reply.status == 400, reply.text
+    assert "UTF-8" in reply.json()["message"]
