@@ -9,8 +9,9 @@
 3. Generates a realistic, seeded sample export (devtools.samplegen), PUTs it into the uploads
    bucket and runs the ingest function on the event S3 would send (devtools.s3events).
 4. Prints what it did and what to try — curl lines with the figures fetched from the running API.
-5. Watches a drop folder (`./drop`): a CSV copied into it is uploaded to `uploads/drop/` and
-   ingested the same way; each import is logged on one line and shows up under /imports.
+5. Watches a drop folder (`./drop`): a file copied into it is uploaded to `uploads/drop/` and
+   delivered the same way; a sales export (`.csv` / `.csv.gz`, any case) is ingested, logged on
+   one line and shows up under /imports; anything else gets one line saying it was not ingested.
    Ctrl-C (or SIGTERM) stops the watcher, the gateway and the moto server, and exits 0.
 
 `--once` runs the same path without waiting for you: after the figures it copies a second
@@ -365,7 +366,7 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
         watcher = DropFolder(stack, drop_folder)
         watcher.start()
         cleanup.callback(watcher.stop)
-        log.info("watching %s for *.csv (Ctrl-C to stop)", _shown(drop_folder))
+        log.info("watching %s for *.csv, *.csv.gz in any case (Ctrl-C to stop)", _shown(drop_folder))
         watching.set()
         while not stop.wait(0.5):
             pass
@@ -423,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=3000, help="API port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--moto-port", type=int, default=0, help="embedded AWS port (0: any free one)")
     parser.add_argument("--drop-folder", default=None,
-                        help="folder to watch for CSV files (default ./drop; --once: a temporary one)")
+                        help="folder to watch for sales exports, .csv / .csv.gz in any case "
+                             "(default ./drop; --once: a temporary one)")
     parser.add_argument("--lines", type=int, default=5000, help="lines in the generated sample export")
     parser.add_argument("--seed", type=int, default=7, help="seed of the sample export")
     parser.add_argument("--once", action="store_true",

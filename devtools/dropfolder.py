@@ -1,10 +1,11 @@
-"""A local drop folder: a CSV copied into it is uploaded to the local bucket and ingested.
+"""A local drop folder: a file copied into it is uploaded to the local bucket, as into S3.
 
 Polling, dependency-free: a file is picked up once its size and modification time have stayed the
 same across two polls (so a copy in progress is never read half-written). Each new or changed
-`*.csv` goes to `<uploads prefix>drop/<filename>` in the template's bucket and is delivered to the
-ingest function as the S3 event real S3 would send (devtools.s3events); one readable line is
-logged per import. Hidden files and anything not ending in `.csv` are ignored.
+file goes to `<uploads prefix>drop/<filename>` in the template's bucket and its S3 event is
+delivered as the template's notification filter says (devtools.s3events), to the ingest function,
+which imports sales exports (`.csv` / `.csv.gz`, any case) and leaves anything else; one readable
+line is logged per file. Hidden files (dot files) are not uploaded.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def describe_import(key: str, notified: Notified, record: Any) -> str:
     if not notified.invocations:
         return f"{key}: stored, not ingested (outside the template's S3 filter rules)"
     failed = [i for i in notified.invocations if not i.ok]
+    reasons = [ignored["reason"] for i in notified.invocations if i.ok and isinstance(i.result, dict)
+               for ignored in i.result.get("ignored") or ()]
+    if record is None and reasons and not failed:
+        return f"{key}: stored, not ingested: {reasons[0]} [{seconds}]"
     if record is None:
         if failed:
             error = failed[0].error
@@ -88,7 +93,7 @@ def ingest_file(stack: LocalStack, path: Path, key: str) -> DropResult:
 
 
 class DropFolder:
-    """Watches `folder` (created if missing) and ingests each new or changed `*.csv`.
+    """Watches `folder` (created if missing) and uploads each new or changed file.
 
     `poll()` does one round; `run(stop)` polls every `interval` seconds until `stop` is set;
     `start()` / `stop()` do that in a daemon thread. Files already in the folder when watching
@@ -122,10 +127,14 @@ class DropFolder:
         return self.key_prefix + path.name
 
     def poll(self) -> list[DropResult]:
-        """One round: ingest every csv whose size and mtime held still since the last round."""
+        """One round: upload every file whose size and mtime held still since the last round.
+
+        Which of them are ingested is not decided here but by the template's notification filter
+        and the ingest function, exactly as for a file dropped into the real bucket.
+        """
         current: dict[Path, tuple[int, int]] = {}
         for path in sorted(self.folder.iterdir()):
-            if path.name.startswith(".") or path.suffix.lower() != ".csv" or not path.is_file():
+            if path.name.startswith(".") or not path.is_file():
                 continue
             try:
                 stat = path.stat()

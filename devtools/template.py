@@ -408,7 +408,10 @@ class S3EventSpec:
     rules: tuple[tuple[str, str], ...]  # (("prefix", "uploads/"), ("suffix", ".csv"))
 
     def matches(self, event_name: str, key: str) -> bool:
-        """Would S3 notify for `event_name` (`s3:ObjectCreated:Put`) on this (decoded) key?"""
+        """Would S3 notify for `event_name` (`s3:ObjectCreated:Put`) on this (decoded) key?
+
+        Prefix and suffix rules compare exactly as S3 does: case-sensitively (`.csv` is not `.CSV`).
+        """
         if not any(_event_matches(pattern, event_name) for pattern in self.events):
             return False
         for name, value in self.rules:

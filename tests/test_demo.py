@@ -164,6 +164,14 @@ def test_demo_interactive_drop_folder_then_ctrl_c(tmp_path: Path) -> None:
         keys = json.dumps(listed)
         assert "uploads/drop/my export.csv" in keys
 
+        # The suffix is matched in any case; a file that is not an export is delivered, not imported.
+        (drop / "MARCH.CSV").write_bytes(export(lines=40, seed=12))
+        _wait_for(lines, r"import uploads/drop/MARCH\.CSV: SUCCEEDED", 60, seen)
+        (drop / "notes.txt").write_bytes(b"call the bank about March\n")
+        _wait_for(lines, r"uploads/drop/notes\.txt: stored, not ingested: not a sales export", 60, seen)
+        keys = json.dumps(json.loads(_OPENER.open(base + "/imports", timeout=10).read()))
+        assert "uploads/drop/MARCH.CSV" in keys and "notes.txt" not in keys
+
         # make reconcile reaches the running demo through the state file.
         reconcile = subprocess.run(
             [sys.executable, "-m", "devtools.reconcile", "--state-file", str(state)],

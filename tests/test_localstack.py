@@ -3,6 +3,8 @@ event as real S3 sends it, the notification filter, Lambda-like invocation and t
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import textwrap
@@ -16,10 +18,12 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from devtools import reconcile, redrive
-from devtools.dropfolder import DropFolder
+from devtools.dropfolder import DropFolder, describe_import, find_import
 from devtools.localstack import LocalStack
 from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
+from devtools.samplegen import generate_export
 from devtools.template import Resolver, Template, TemplateError, load_yaml, merge_globals
+from salesmetrics.filenames import NOT_AN_EXPORT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -270,9 +274,13 @@ def test_the_real_template_reads_completely() -> None:
     assert ingest.environment["TABLE_NAME"] == template.tables()[0].name
     [s3] = ingest.s3_events
     assert s3.bucket_name == template.buckets()[0].name
-    assert s3.matches("s3:ObjectCreated:Put", "uploads/a.csv")
-    assert not s3.matches("s3:ObjectCreated:Put", "uploads/a.txt")
+    # Prefix only (S3's suffix rules are case-sensitive): the function picks the exports.
+    for key in ("uploads/a.csv", "uploads/A.CSV", "uploads/a.csv.gz", "uploads/a.txt"):
+        assert s3.matches("s3:ObjectCreated:Put", key), key
+    assert s3.matches("s3:ObjectCreated:CompleteMultipartUpload", "uploads/big.csv")
     assert not s3.matches("s3:ObjectCreated:Put", "elsewhere/a.csv")
+    assert not s3.matches("s3:ObjectCreated:Put", "Uploads/a.csv")
+    assert not s3.matches("s3:ObjectCreated:Put", "rejects/a.csv")
     assert not s3.matches("s3:ObjectRemoved:Delete", "uploads/a.csv")
     routes = {(route.method, route.path): route.auth for _, route in template.http_routes()}
     assert routes[("GET", "/health")] == "NONE"
@@ -388,10 +396,64 @@ def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalStack) -> 
     assert obj["eTag"] == head["ETag"].strip('"')
     assert call["Records"][0]["s3"]["bucket"]["name"] == "probe-dev-123456789012-us-east-1"
 
-    for ignored in ("uploads/notes.txt", "other/sales.csv", "uploads.csv"):
+    # S3 compares suffix rules case-sensitively, and so does the local stack.
+    for ignored in ("uploads/notes.txt", "other/sales.csv", "uploads.csv", "uploads/SALES.CSV"):
         skipped = upload_and_notify(probe_stack, b"x", ignored)
         assert skipped.invocations == [] and not skipped.ingested
     assert len(handler_module.CALLS) == 1
+
+
+@pytest.fixture
+def ingest_function(real_stack: LocalStack):
+    """The real stack, the ingest handler's cached clients dropped before and after: another test
+    in this process may have imported the module under moto's in-process mock, and clients made
+    there do not reach the local stack's server."""
+    module = real_stack.handler_module("IngestFunction")
+    cached = (module._storage, module._ingest_once, module._idempotency_config)
+    for function in cached:
+        function.cache_clear()
+    yield real_stack
+    for function in cached:
+        function.cache_clear()
+
+
+def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_function: LocalStack) -> None:
+    real_stack = ingest_function
+    sales = io.BytesIO()
+    generate_export(sales, lines=60, seed=31)
+    for key, body in [
+        ("uploads/x/SALES.CSV", sales.getvalue()),
+        ("uploads/x/sales.Csv", sales.getvalue()),
+        ("uploads/x/export.csv.gz", gzip.compress(sales.getvalue())),
+    ]:
+        notified = upload_and_notify(real_stack, body, key)
+        [invocation] = notified.invocations
+        assert invocation.function_logical_id == "IngestFunction" and invocation.ok, invocation.error
+        record = find_import(real_stack, notified)
+        assert record is not None and record.key == key, key
+        if not key.endswith(".gz"):  # gzip reading is being added: tighten to SUCCEEDED then
+            assert record.status.value == "SUCCEEDED", record
+
+
+def test_the_real_template_delivers_a_non_export_which_is_logged_and_not_imported(
+        ingest_function: LocalStack) -> None:
+    real_stack = ingest_function
+    handler = real_stack.handler_module("IngestFunction").logger.registered_handler
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        notified = upload_and_notify(real_stack, b"Sale Date,Sale ID,Item Total\n", "uploads/x/notes.txt")
+    finally:
+        handler.setStream(previous)
+    [invocation] = notified.invocations
+    assert invocation.ok and invocation.result["imports"] == []
+    assert invocation.result["ignored"] == [{"key": "uploads/x/notes.txt", "reason": NOT_AN_EXPORT}]
+    assert find_import(real_stack, notified) is None
+    [line] = [json.loads(text) for text in buffer.getvalue().splitlines() if text.startswith("{")]
+    assert (line["level"], line["message"], line["key"]) == ("WARNING", "object not ingested", "uploads/x/notes.txt")
+    assert "not ingested: " + NOT_AN_EXPORT in describe_import(notified.key, notified, None)
+    # Outside the prefix (the function's own rejects files): S3 never notifies at all.
+    assert upload_and_notify(real_stack, b"x", "rejects/imp_x.csv").invocations == []
 
 
 def test_invoke_applies_the_functions_own_environment(probe_stack: LocalStack) -> None:
@@ -464,7 +526,8 @@ def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_
     (folder.folder / ".hidden.csv").write_bytes(b"x")
     assert folder.poll() == []  # first sighting: maybe still being written
     (folder.folder / "march export.csv").write_bytes(b"a,b\n1,2\n")  # still growing
-    assert folder.poll() == []
+    [notes] = folder.poll()  # uploaded like any file; the probe's `.csv` rule notifies no one
+    assert notes.key == "uploads/drop/notes.txt" and notes.notified.invocations == []
     [result] = folder.poll()
     assert result.key == "uploads/drop/march export.csv"
     assert folder.poll() == []  # unchanged: not again
@@ -472,7 +535,7 @@ def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_
     assert module.CALLS[0]["Records"][0]["s3"]["object"]["key"] == "uploads/drop/march+export.csv"
     body = probe_stack.client("s3").get_object(Bucket=probe_stack.bucket().name, Key=result.key)["Body"]
     assert body.read() == b"a,b\n1,2\n"
-    assert seen == [result]
+    assert seen == [notes, result]
     # Changed content is a new upload.
     (folder.folder / "march export.csv").write_bytes(b"a,b\n1,2\n3,4\n")
     assert folder.poll() == []

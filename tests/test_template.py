@@ -1,5 +1,5 @@
 """Properties the deployed template must keep: runtime, logging, safe deployments, auth, storage
-protection, least-privilege IAM, alarms.
+protection, least-privilege IAM, alarms, which uploads reach the ingest function.
 
 Each property is a `check_*` function over the parsed template. `test_*` runs it on template.yaml;
 `test_check_fails_when_property_removed` runs it again on a copy with that property removed and
@@ -458,13 +458,22 @@ def check_ingest_failure_destination(t: dict[str, Any]) -> None:
     assert on_failure["Type"] == "SQS" and is_getatt(on_failure["Destination"], DLQ, "Arn")
     queue = props(t, DLQ)
     assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
+
+
+def check_uploads_notification_filters_on_the_prefix_only(t: dict[str, Any]) -> None:
+    """S3 compares suffix rules case-sensitively: a `.csv` rule never delivers SALES.CSV or
+    sales.csv.gz. So every object created under the uploads prefix is delivered (multipart
+    uploads too) and the function keeps the sales exports, checking the same prefix."""
     events = props(t, "IngestFunction")["Events"]
     s3 = [e["Properties"] for e in events.values() if e["Type"] == "S3"]
-    assert s3 and is_ref(s3[0]["Bucket"], BUCKET)
-    assert s3[0]["Filter"]["S3Key"]["Rules"] == [
-        {"Name": "prefix", "Value": {"Ref": "UploadsPrefix"}},
-        {"Name": "suffix", "Value": ".csv"},
-    ]
+    assert len(s3) == 1 and is_ref(s3[0]["Bucket"], BUCKET)
+    assert as_list(s3[0]["Events"]) == ["s3:ObjectCreated:*"]
+    assert s3[0]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": {"Ref": "UploadsPrefix"}}]
+    variables = function_props(t, "IngestFunction")["Environment"]["Variables"]
+    assert is_ref(variables["UPLOADS_PREFIX"], "UploadsPrefix")
+    # The function's own rejects files must not land where it is notified.
+    defaults = {name: t["Parameters"][name]["Default"] for name in ("UploadsPrefix", "RejectsPrefix")}
+    assert not defaults["RejectsPrefix"].startswith(defaults["UploadsPrefix"]), defaults
 
 
 def check_ingest_never_references_bucket(t: dict[str, Any]) -> None:
@@ -612,6 +621,7 @@ def check_dashboard_and_outputs(t: dict[str, Any]) -> None:
         "ImportsSucceeded",
         "ImportsPartial",
         "ImportsFailed",
+        "ObjectsNotIngested",
         "LinesIngested",
         "LinesRejected",
         "IngestDurationMs",
@@ -689,7 +699,18 @@ def _add_statement(function: str, statement: dict[str, Any]) -> Callable[[dict[s
     return mutate
 
 
+def _append(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(t: dict[str, Any]) -> None:
+        node: Any = t
+        for part in path.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node.append(value)
+
+    return mutate
+
+
 F = "Resources.{}.Properties"
+UPLOADS_RULES = F.format("IngestFunction") + ".Events.CsvUploaded.Properties.Filter.S3Key.Rules"
 MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("function_runtime", "no tracing", _del("Globals.Function.Tracing")),
     ("function_runtime", "x86", _set("Globals.Function.Architectures", ["x86_64"])),
@@ -773,6 +794,27 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("ingest_attempts_and_spill", "attempts out of step",
      _set(F.format("IngestFunction") + ".EventInvokeConfig.MaximumRetryAttempts", 1)),
     ("ingest_attempts_and_spill", "small /tmp", _set(F.format("RedriveFunction") + ".EphemeralStorage.Size", 512)),
+    (
+        "uploads_notification_filters_on_the_prefix_only",
+        "case-sensitive suffix rule",
+        _append(UPLOADS_RULES, {"Name": "suffix", "Value": ".csv"}),
+    ),
+    ("uploads_notification_filters_on_the_prefix_only", "no prefix rule", _set(UPLOADS_RULES, [])),
+    (
+        "uploads_notification_filters_on_the_prefix_only",
+        "PUT only (no multipart uploads)",
+        _set(F.format("IngestFunction") + ".Events.CsvUploaded.Properties.Events", "s3:ObjectCreated:Put"),
+    ),
+    (
+        "uploads_notification_filters_on_the_prefix_only",
+        "function checks a literal prefix",
+        _set("Globals.Function.Environment.Variables.UPLOADS_PREFIX", "uploads/"),
+    ),
+    (
+        "uploads_notification_filters_on_the_prefix_only",
+        "rejects under uploads",
+        _set("Parameters.RejectsPrefix.Default", "uploads/rejects/"),
+    ),
     (
         "ingest_never_references_bucket",
         "GetAtt in policy",

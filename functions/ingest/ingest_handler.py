@@ -1,4 +1,5 @@
-"""S3 ObjectCreated (uploads/*.csv) -> one import per object version. Thin: event -> Ingestor."""
+"""S3 ObjectCreated under the uploads prefix -> one import per sales export (`.csv` / `.csv.gz`,
+any case) object version. Thin: event -> Ingestor."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from salesmetrics.config import get_settings
 from salesmetrics.events import ObjectRef, UnsupportedEvent, objects_in
+from salesmetrics.filenames import NOT_AN_EXPORT, is_export_name
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
 from salesmetrics.ingest import Ingestor
 from salesmetrics.storage.dynamodb import DynamoStorage
@@ -125,11 +127,35 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Retrying cannot fix the shape of an event: log it and return, so it is not retried.
         logger.error("unsupported event", extra={"reason": str(exc), "event_keys": sorted(event)})
         return {"imports": [], "error": str(exc)}
-    settings = get_settings()
-    imports = []
+    imports: list[dict[str, Any]] = []
+    ignored: list[dict[str, str]] = []
     for ref in refs:
-        if not ref.key.startswith(settings.uploads_prefix):
-            logger.warning("object outside the uploads prefix ignored", extra={"key": ref.key})
+        reason = not_ingested_because(ref)
+        if reason is not None:
+            ignored.append({"key": ref.key, "reason": reason})
             continue
         imports.append(process(ref, context))
-    return {"imports": imports}
+    return {"imports": imports, "ignored": ignored}
+
+
+def not_ingested_because(ref: ObjectRef) -> str | None:
+    """Why this object is not imported (logged once, as a warning), or None for a sales export.
+
+    The S3 notification filters on the uploads prefix only (its suffix rules are case-sensitive),
+    so the export-name rule is applied here; no import record is made for what it leaves out.
+    """
+    settings = get_settings()
+    if not ref.key.startswith(settings.uploads_prefix):
+        reason = f"outside the uploads prefix {settings.uploads_prefix!r}"
+    elif ref.key.startswith(settings.rejects_prefix):
+        # A rejects prefix inside the uploads prefix would otherwise feed each rejects file back in.
+        reason = f"a rejects file (under {settings.rejects_prefix!r})"
+    elif not is_export_name(ref.key):
+        reason = NOT_AN_EXPORT
+    else:
+        return None
+    # One fixed message (easy to query for), the reason beside it; counted for the dashboard.
+    metrics.add_metric(name="ObjectsNotIngested", unit=MetricUnit.Count, value=1)
+    logger.warning("object not ingested", extra={
+        "reason": reason, "key": ref.key, "bucket": ref.bucket, "version_id": ref.version_id, "size": ref.size})
+    return reason

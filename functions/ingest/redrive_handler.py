@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from ingest_handler import process
+from ingest_handler import not_ingested_because, process
 
 from salesmetrics.config import get_settings
 from salesmetrics.events import UnsupportedEvent, objects_in
@@ -33,7 +33,10 @@ def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, A
         try:
             refs = list(objects_in(json.loads(letter.body)))
             for ref in refs:
-                process(ref, context)
+                # The same rule as the ingest function: what it would not import is not re-driven
+                # either (logged, and the letter deleted: re-driving again cannot change that).
+                if not_ingested_because(ref) is None:
+                    process(ref, context)
         except (UnsupportedEvent, json.JSONDecodeError) as exc:
             logger.error("dead letter is not an S3 event; left in the queue", extra={
                 "message_id": letter.message_id, "reason": str(exc)})

@@ -8,6 +8,7 @@ storage, and shapes the answer. Routes are in SPEC "The API"; user-visible choic
 # No `from __future__ import annotations`: Powertools reads the route signatures at runtime to
 # build validation and the OpenAPI document, and string annotations behind the tracer's wrapper
 # cannot be resolved.
+import base64
 import json
 import re
 import time
@@ -30,6 +31,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from salesmetrics.config import get_settings
 from salesmetrics.correlation import CORRELATION_HEADER, caller_correlation_id
+from salesmetrics.filenames import EXPORT_NAME_PATTERN, export_suffix
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.metrics import RangeError, daily_series, money_text, revenue_summary, validate_range
 
@@ -179,9 +181,9 @@ class ImportsPage(_Model):
 
 
 class UploadRequest(_Model):
-    filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH, pattern=r"\.[cC][sS][vV]$",
-                          description="Name of the CSV file being uploaded; must end with .csv "
-                                      "(any case). Only used to make the key readable.",
+    filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH, pattern=EXPORT_NAME_PATTERN,
+                          description="Name of the CSV file being uploaded; must end with .csv or "
+                                      ".csv.gz (any case). Only used to make the key readable.",
                           examples=["sales-2025-03.csv"])
 
 
@@ -295,16 +297,16 @@ def create_upload(body: UploadRequest) -> UploadResponse:
 
 
 def upload_key(prefix: str, filename: str, now: datetime, unique: str) -> str:
-    """`<prefix>YYYY/MM/DD/<unique>-<readable name>.csv`.
+    """`<prefix>YYYY/MM/DD/<unique>-<readable name><.csv or .csv.gz>`.
 
     The name keeps only [A-Za-z0-9._-] (no path tricks, nothing to escape in URLs or logs). The
-    suffix is always lower-case `.csv`: the bucket notification filters on it, case-sensitively,
-    so `SALES.CSV` would otherwise never be ingested.
+    suffix is written lower-case (`SALES.CSV` -> `.csv`) so keys look alike; ingest takes any case.
     """
     base = re.split(r"[\\/]", filename)[-1]
-    stem = base[:-4] if base.lower().endswith(".csv") else base
+    suffix = export_suffix(base)
+    stem = base[: -len(suffix)] if suffix else base
     stem = _UNSAFE_FILENAME_CHARS.sub("_", stem).strip("._-")[:MAX_STEM_LENGTH].strip("._-")
-    return f"{prefix}{now:%Y/%m/%d}/{unique}-{stem or 'upload'}.csv"
+    return f"{prefix}{now:%Y/%m/%d}/{unique}-{stem or 'upload'}{suffix or '.csv'}"
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -377,7 +379,7 @@ app.not_found(_unknown_route)
 
 
 # Clearer words than pydantic's where its own would quote a regex at the user.
-_FRIENDLY = {("filename", "string_pattern_mismatch"): "must end with .csv"}
+_FRIENDLY = {("filename", "string_pattern_mismatch"): "must end with .csv or .csv.gz"}
 
 
 def _count(name: str) -> None:
@@ -532,14 +534,23 @@ def _caller_correlation_id(event: dict[str, Any]) -> str | None:
 
 
 def _reject_unparseable_body(event: dict[str, Any]) -> dict[str, Any] | None:
-    """400 for a multipart body: Powertools raises a bare ValueError (a 5xx) on a bad one."""
+    """400 for a body Powertools cannot read, where it would raise (a 5xx): a multipart body (a
+    bare ValueError on a bad one) or a base64 body that is not UTF-8 text (UnicodeDecodeError)."""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     if str(headers.get("content-type", "")).strip().lower().startswith("multipart/"):
-        message = "header 'content-type': the request body must be JSON (application/json)"
-        _count("BadRequests")
-        return {"statusCode": 400, "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps({"message": message, "errors": [
-                    {"parameter": "content-type", "location": "header", "type": "unsupported_content_type",
-                     "message": message}]}),
-                "isBase64Encoded": False}
+        return _bad_body("content-type", "header", "unsupported_content_type",
+                         "header 'content-type': the request body must be JSON (application/json)")
+    if event.get("isBase64Encoded") and event.get("body"):
+        try:
+            base64.b64decode(str(event["body"])).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+            return _bad_body("body", "body", "invalid_encoding", "the request body must be JSON text in UTF-8")
     return None
+
+
+def _bad_body(parameter: str, location: str, kind: str, message: str) -> dict[str, Any]:
+    _count("BadRequests")
+    return {"statusCode": 400, "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"message": message, "errors": [
+                {"parameter": parameter, "location": location, "type": kind, "message": message}]}),
+            "isBase64Encoded": False}

@@ -12,7 +12,7 @@ import requests
 
 from tests.api.conftest import BUCKET
 
-KEY = re.compile(r"uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}-[A-Za-z0-9._-]+\.csv")
+KEY = re.compile(r"uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}-[A-Za-z0-9._-]+\.csv(\.gz)?")
 
 
 def test_upload_url_shape(client: Any) -> None:
@@ -49,7 +49,11 @@ def test_presigned_url_accepts_the_csv(client: Any, aws: dict[str, Any]) -> None
 
 
 @pytest.mark.parametrize(("filename", "suffix"), [
-    ("My Sales (March).CSV", "-My_Sales_March.csv"),      # suffix lower-cased: S3's filter is .csv
+    ("My Sales (March).CSV", "-My_Sales_March.csv"),      # suffix lower-cased: keys look alike
+    ("march.Csv", "-march.csv"),
+    ("export.csv.gz", "-export.csv.gz"),                   # gzip-compressed exports keep .gz
+    ("EXPORT 2025.CSV.GZ", "-EXPORT_2025.csv.gz"),
+    ("a.csv.csv.gz", "-a.csv.csv.gz"),
     ("../../etc/passwd.csv", "-passwd.csv"),               # no path tricks
     ("C:\\exports\\day.csv", "-day.csv"),
     ("Verkäufe 2025.csv", "-Verk_ufe_2025.csv"),
@@ -69,6 +73,10 @@ def test_filename_is_sanitised(client: Any, filename: str, suffix: str) -> None:
     {"filename": ""},
     {"filename": "sales.txt"},
     {"filename": "sales.csv.exe"},
+    {"filename": "sales.gz"},
+    {"filename": "sales.csv.gz.tmp"},
+    {"filename": "sales.csv.zip"},
+    {"filename": "sales.csv\n"},
     {"filename": "x" * 197 + ".csv"},   # 201 characters
     {"filename": 123},
     {"filename": None},
@@ -99,3 +107,13 @@ def test_bad_body_is_400(offline_client: Any, raw: str | None, content_type: str
     reply = offline_client.send(event)
     assert reply.status == 400, reply.text
     assert reply.json()["message"]
+
+
+def test_a_body_that_is_not_utf8_is_400_not_5xx(offline_client: Any) -> None:
+    """The gateway base64-encodes a body that is not UTF-8; Powertools would raise decoding it."""
+    event = offline_client.event("POST", "/uploads", body=b'{"filename": "\xab.csv"}',
+                                 headers={"content-type": "application/json"})
+    assert event["isBase64Encoded"] is True
+    reply = offline_client.send(event)
+    assert reply.status == 400, reply.text
+    assert "UTF-8" in reply.json()["message"]
