@@ -138,7 +138,7 @@ def test_a_late_event_of_an_older_upload_never_overrides_a_newer_one(aws: dict[s
     ("empty", b"", "empty"),
     ("whitespace", b"\r\n\r\n  \r\n", "empty"),
     ("header only", b"Sale Date,Sale ID,Item Total\r\n", "no sales lines"),
-    ("not csv", b"%PDF-1.7\n\x00\x01\x02 binary", "binary"),
+    ("not csv", b"%PDF-1.7\n\x00\x01\x02 binary", "PDF document"),
     ("wrong columns", b"Name,Email\nAda,ada@example.com\n", "missing required column"),
     ("undecodable header", b"\x81\x8d\x8f,\x90\x9d\n\x81,\x9d\n", "missing required column"),
 ])
