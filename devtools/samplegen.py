@@ -13,6 +13,11 @@ chosen encoding, line ending, header style and column order. Nothing is held but
 written, so a 1,000,000-line export is written with flat memory.
 
     python -m devtools.samplegen --lines 100000 --seed 7 --out /tmp/sales.csv
+
+The same sales can also be written as people save them elsewhere: gzip-compressed (`--gzip`), as
+Excel "Unicode text" (`--unicode-text`: UTF-16 LE with a byte order mark, tab-delimited) or as a
+European semicolon file with decimal commas (`--semicolon`: `1.362,50`; dates stay as the export
+writes them).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import csv
+import gzip
 import io
 import random
 import sys
@@ -115,6 +121,9 @@ UNKNOWN_VALUE = "POS 1"
 _MONEY_ATTRS = ("item_price", "subtotal", "discount_amount", "tax", "item_total", "total_paid")
 
 HeaderStyle = Literal["canonical", "aliases"]
+# comma: the export as the booking system writes it; unicode-text: Excel's "Unicode text" (UTF-16 LE
+# with a BOM, tab-delimited); semicolon: a European CSV (`;`, decimal commas, `.` thousands).
+ExportDialect = Literal["comma", "unicode-text", "semicolon"]
 SaleKind = Literal["sale", "refund", "comp", "transfer"]
 
 
@@ -646,10 +655,35 @@ def _messy(sale: GenSale, sale_no: int, line_no: int) -> tuple[GenLine, ...]:
     return tuple(lines)
 
 
+_SWAP_MARKS = str.maketrans(",.", ".,")
+_NUMERIC_ATTRS = ("item_price", "quantity", "subtotal", "discount_percent", "discount_amount", "tax",
+                  "item_total", "total_paid")
+
+
+def _decimal_comma(lines: Sequence[GenLine], line_no: int) -> tuple[GenLine, ...]:
+    """Lines as a European CSV writes their numbers: `1,362.50` becomes `1.362,50`; every other
+    line groups thousands with a space instead (`1 362,50`). A grouped Sale ID (`4,105`, from
+    `messy`) is grouped the same way."""
+    out = []
+    for n, line in enumerate(lines, start=line_no):
+        changes: dict[str, str] = {}
+        for attr in (*_NUMERIC_ATTRS, "sale_id"):
+            value: str = getattr(line, attr)
+            if attr == "sale_id" and "," not in value:
+                continue
+            swapped = value.translate(_SWAP_MARKS)
+            if n % 2 and "." in swapped:
+                swapped = swapped.replace(".", " ")
+            if swapped != value:
+                changes[attr] = swapped
+        out.append(replace(line, **changes) if changes else line)
+    return tuple(out)
+
+
 def write_export(sales: Iterable[GenSale], out: SupportsWriteBytes, *, bom: bool = False, crlf: bool = True,
                  client_names: bool = False, encoding: str = "utf-8",
                  column_order: Sequence[str] | None = None, header_style: HeaderStyle = "canonical",
-                 messy: bool = False) -> None:
+                 messy: bool = False, dialect: ExportDialect = "comma", gzipped: bool = False) -> None:
     """Write `sales` as a CSV export (csv module, minimal quoting) to a binary stream.
 
     `crlf` is the real export's line ending; quoted newlines inside notes stay bare `\\n`.
@@ -657,11 +691,26 @@ def write_export(sales: Iterable[GenSale], out: SupportsWriteBytes, *, bom: bool
     stray spaces) plus an unknown column and a trailing column with an empty header.
     `messy` adds what other exports do and the real one does not: `S$` / `$` signs, thousands
     separators (`1,362.50`, Sale ID `4,105`), ISO dates.
+    `dialect="unicode-text"` writes Excel's "Unicode text" (UTF-16 LE with a byte order mark,
+    tab-delimited); `dialect="semicolon"` a European CSV: `;` between cells, numbers with a decimal
+    comma and, when `messy`, `.` or space thousands (`1.362,50`, `1 362,50`, Sale ID `4.105`).
+    `gzipped` compresses the whole file (reproducibly: no name, no time in the gzip header).
     """
+    if gzipped:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=6, mtime=0) as packed:  # type: ignore[call-overload]
+            write_export(sales, packed, bom=bom, crlf=crlf, client_names=client_names, encoding=encoding,
+                         column_order=column_order, header_style=header_style, messy=messy, dialect=dialect)
+        return
     if header_style not in ("canonical", "aliases"):
         raise ValueError(f"unknown header_style {header_style!r}")
+    if dialect not in ("comma", "unicode-text", "semicolon"):
+        raise ValueError(f"unknown dialect {dialect!r}")
     if bom and codecs.lookup(encoding).name != "utf-8":
         raise ValueError("a byte order mark is only written for UTF-8")
+    if dialect == "unicode-text":
+        if bom or codecs.lookup(encoding).name != "utf-8":
+            raise ValueError("Unicode text is always UTF-16 LE with its byte order mark: no bom or encoding option")
+        encoding = "utf-16-le"
     columns = export_columns(column_order, client_names=client_names)
     attrs = [_ATTRIBUTE[c] for c in columns]
     getter: Callable[[GenLine], tuple[str, ...]]
@@ -678,13 +727,19 @@ def write_export(sales: Iterable[GenSale], out: SupportsWriteBytes, *, bom: bool
         header.append("")
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n" if crlf else "\n")
+    delimiter = {"comma": ",", "unicode-text": "\t", "semicolon": ";"}[dialect]
+    writer = csv.writer(buffer, lineterminator="\r\n" if crlf else "\n", delimiter=delimiter)
     if bom:
         out.write(codecs.BOM_UTF8)
+    if dialect == "unicode-text":
+        out.write(codecs.BOM_UTF16_LE)
     writer.writerow(header)
     line_no = 0
+    semicolon = dialect == "semicolon"
     for sale_no, sale in enumerate(sales):
         lines = _messy(sale, sale_no, line_no) if messy else sale.lines
+        if semicolon:
+            lines = _decimal_comma(lines, line_no)
         line_no += len(lines)
         if aliases:
             for line in lines:
@@ -741,14 +796,16 @@ def generate_export(target: str | Path | SupportsWriteBytes, *, lines: int, seed
                     start: date = DEFAULT_START, sales_per_day: int = DEFAULT_SALES_PER_DAY,
                     bom: bool = False, crlf: bool = True, client_names: bool = False,
                     encoding: str = "utf-8", column_order: Sequence[str] | None = None,
-                    header_style: HeaderStyle = "canonical", messy: bool = False) -> ExportSummary:
+                    header_style: HeaderStyle = "canonical", messy: bool = False,
+                    dialect: ExportDialect = "comma", gzipped: bool = False) -> ExportSummary:
     """Generate and write an export to a path or a binary stream; returns what was written."""
     tally = _Tally(generate_sales(seed=seed, lines=lines, start=start, sales_per_day=sales_per_day))
 
     def write(out: SupportsWriteBytes) -> int:
         sink = _CountingSink(out)
         write_export(tally, sink, bom=bom, crlf=crlf, client_names=client_names, encoding=encoding,
-                     column_order=column_order, header_style=header_style, messy=messy)
+                     column_order=column_order, header_style=header_style, messy=messy, dialect=dialect,
+                     gzipped=gzipped)
         return sink.count
 
     if isinstance(target, str | Path):
@@ -776,11 +833,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="alias header names, plus an unknown and an empty-named column")
     parser.add_argument("--messy", action="store_true",
                         help="currency signs, thousands separators, ISO dates")
+    layout = parser.add_mutually_exclusive_group()
+    layout.add_argument("--unicode-text", action="store_true",
+                        help='Excel "Unicode text": UTF-16 LE with a byte order mark, tab-delimited')
+    layout.add_argument("--semicolon", action="store_true",
+                        help="European CSV: semicolon-delimited, decimal commas (1.362,50)")
+    parser.add_argument("--gzip", action="store_true", help="gzip-compress the file")
     args = parser.parse_args(argv)
     if args.lines < 0 or args.sales_per_day < 1:
         parser.error("--lines must be >= 0 and --sales-per-day >= 1")
     if args.bom and args.cp1252:
         parser.error("--bom is for UTF-8 only")
+    if args.unicode_text and (args.bom or args.cp1252):
+        parser.error("--unicode-text is always UTF-16 with its byte order mark: no --bom or --cp1252")
 
     began = time.perf_counter()
     target: str | SupportsWriteBytes = sys.stdout.buffer if args.out == "-" else args.out
@@ -789,6 +854,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bom=args.bom, crlf=not args.lf, client_names=args.client_names,
         encoding="cp1252" if args.cp1252 else "utf-8",
         header_style="aliases" if args.aliases else "canonical", messy=args.messy,
+        dialect="unicode-text" if args.unicode_text else "semicolon" if args.semicolon else "comma",
+        gzipped=args.gzip,
     )
     elapsed = time.perf_counter() - began
     print(f"wrote {summary.lines} lines, {summary.sales} sales ({summary.refund_sales} refunds, "

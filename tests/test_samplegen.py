@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import inspect
 import io
 import re
@@ -314,6 +315,41 @@ def test_alias_headers_column_order_and_messy_values_reckon_the_same() -> None:
         assert reckon([variant]).daily(start, end) == expected.daily(start, end)
 
 
+def test_gzip_unicode_text_and_semicolon_hold_the_same_cells() -> None:
+    plain = export(3_000, seed=9, client_names=True, messy=True)
+    _, rows = table(plain)
+    packed = export(3_000, seed=9, client_names=True, messy=True, gzipped=True)
+    assert packed[:2] == b"\x1f\x8b" and gzip.decompress(packed) == plain
+    assert packed == export(3_000, seed=9, client_names=True, messy=True, gzipped=True)  # no time inside
+
+    unicode_text = export(3_000, seed=9, client_names=True, messy=True, dialect="unicode-text")
+    assert unicode_text.startswith(b"\xff\xfe")
+    text = unicode_text[2:].decode("utf-16-le")
+    assert text.count("\r") == text.count("\r\n") > 3_000
+    header = list(CANONICAL_COLUMNS)
+    header.insert(2, "Client")
+    assert [dict(zip(header, r, strict=True)) for r in
+            list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))[1:]] == rows
+
+    semicolon = export(3_000, seed=9, client_names=True, messy=True, dialect="semicolon")
+    euro = list(csv.reader(io.StringIO(semicolon.decode(), newline=""), delimiter=";"))
+    assert euro[0] == header
+    swap = str.maketrans(",.", ".,")
+    money = ("Item price (excluding tax)", "Quantity", "Subtotal (excluding tax)", "Discount %",
+             "Discount amount", "Tax", "Item Total", "Total Paid w/ Payment Method")
+    seen = Counter[str]()
+    for row, cells in zip(rows, euro[1:], strict=True):
+        got = dict(zip(header, cells, strict=True))
+        for name in money:
+            assert got[name].replace(" ", ".") == row[name].translate(swap), (name, got[name], row[name])
+            seen.update(kind for kind, pattern in (("comma", r"\d,\d"), ("dot", r"\d\.\d{3}"), ("space", r"\d \d{3}"))
+                        if re.search(pattern, got[name]))
+        assert got["Sale ID"].replace(" ", "").replace(".", "") == row["Sale ID"].replace(",", "")
+        assert {k: v for k, v in got.items() if k not in (*money, "Sale ID")} == {
+            k: v for k, v in row.items() if k not in (*money, "Sale ID")}
+    assert min(seen["comma"], seen["dot"], seen["space"]) > 0
+
+
 def test_column_subset_and_bad_options() -> None:
     header, rows = table(export(20, seed=1, column_order=["Sale ID", "Sale Date", "Item Total"]))
     assert header == ["Sale ID", "Sale Date", "Item Total"]
@@ -322,6 +358,10 @@ def test_column_subset_and_bad_options() -> None:
         export(5, seed=1, column_order=["Sale ID", "Nope"])
     with pytest.raises(ValueError, match="UTF-8"):
         export(5, seed=1, bom=True, encoding="cp1252")
+    with pytest.raises(ValueError, match="Unicode text"):
+        export(5, seed=1, bom=True, dialect="unicode-text")
+    with pytest.raises(ValueError, match="unknown dialect"):
+        export(5, seed=1, dialect="tsv")
     with pytest.raises(ValueError):
         generate_sales(seed=1, lines=-1)
 
@@ -426,6 +466,12 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out2.read_bytes() == export(300, seed=5, crlf=False, client_names=True, encoding="cp1252")
     main(["--lines", "300", "--seed", "5", "--out", str(out2), "--bom"])
     assert out2.read_bytes().startswith(b"\xef\xbb\xbf")
+    for flags, options in ((["--gzip"], {"gzipped": True}), (["--unicode-text"], {"dialect": "unicode-text"}),
+                           (["--semicolon", "--gzip"], {"dialect": "semicolon", "gzipped": True})):
+        main(["--lines", "300", "--seed", "5", "--out", str(out2), *flags])
+        assert out2.read_bytes() == export(300, seed=5, **options)
+    with pytest.raises(SystemExit):
+        main(["--lines", "3", "--seed", "5", "--out", str(out2), "--unicode-text", "--semicolon"])
 
 
 # --- the reckoner on hand-computed figures -----------------------------------------------------

@@ -128,3 +128,56 @@ def resorted(data: bytes, seed: int | None = None, column: str = "Item name") ->
     writer.writerow(header)
     writer.writerows(body)
     return out.getvalue().encode("utf-8")
+
+
+def _rewrite(data: bytes, delimiter: str, cell: Any = None) -> str:
+    import csv
+
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    header = rows[0]
+    writer.writerow(header)
+    for row in rows[1:]:
+        writer.writerow([cell(header[i], c) if cell else c for i, c in enumerate(row)])
+    return out.getvalue()
+
+
+def as_gzip(data: bytes) -> bytes:
+    """The export gzip-compressed, as some schedulers deliver it."""
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
+def as_unicode_text(data: bytes) -> bytes:
+    """The export as Excel saves "Unicode text": UTF-16 LE with a byte order mark, tab-delimited."""
+    return b"\xff\xfe" + _rewrite(data, "\t").encode("utf-16-le")
+
+
+_MONEY_HEADERS = {"Item price (excluding tax)", "Subtotal (excluding tax)", "Discount amount", "Tax", "Item Total",
+                  "Total Paid w/ Payment Method", "Quantity", "Discount %"}
+
+
+def as_european(data: bytes) -> bytes:
+    """The export as a European spreadsheet saves it: semicolons, decimal commas, `.` for thousands."""
+    import re
+
+    def cell(name: str, value: str) -> str:
+        if name.strip() not in _MONEY_HEADERS or not re.fullmatch(r"-?[S$]*-?[\d,]*\.?\d*", value.strip()):
+            return value
+        text = value.strip().replace(",", "")
+        whole, _, frac = text.partition(".")
+        sign = "-" if whole.startswith("-") else ""
+        digits = whole.lstrip("-")
+        prefix = re.match(r"[S$]*", digits)
+        symbol = prefix.group(0) if prefix else ""
+        digits = digits[len(symbol):]
+        groups = []
+        while len(digits) > 3:
+            groups.insert(0, digits[-3:])
+            digits = digits[:-3]
+        grouped = ".".join([digits, *groups]) if digits else ".".join(groups)
+        return f"{sign}{symbol}{grouped}" + (f",{frac}" if frac else "")
+
+    return _rewrite(data, ";", cell).encode("utf-8")

@@ -140,7 +140,7 @@ def test_a_late_event_of_an_older_upload_never_overrides_a_newer_one(aws: dict[s
     ("empty", b"", "empty"),
     ("whitespace", b"\r\n\r\n  \r\n", "empty"),
     ("header only", b"Sale Date,Sale ID,Item Total\r\n", "no sales lines"),
-    ("not csv", b"%PDF-1.7\n\x00\x01\x02 binary", "binary"),
+    ("not csv", b"%PDF-1.7\n\x00\x01\x02 binary", "PDF document"),
     ("wrong columns", b"Name,Email\nAda,ada@example.com\n", "missing required column"),
     ("undecodable header", b"\x81\x8d\x8f,\x90\x9d\n\x81,\x9d\n", "missing required column"),
 ])
@@ -360,3 +360,19 @@ def test_redrive_ingests_a_dead_lettered_export_named_in_any_case_and_drops_a_no
     assert [(r.key, r.status.value) for r in imports] == [("uploads/x/SALES.CSV", "SUCCEEDED")]
     check_exact(aws["storage"], [data])
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+
+
+@pytest.mark.parametrize("variant", ["re-sorted by item", "gzip", "Excel Unicode text", "European semicolon"])
+def test_the_sample_export_as_people_resave_it_gives_exactly_its_figures(aws: dict[str, Any], variant: str) -> None:
+    from tests.ingest.support import as_european, as_gzip, as_unicode_text, resorted
+
+    sales = sample_sales(seed=12, lines=600)
+    plain = export_bytes(sales)
+    body = {"re-sorted by item": resorted, "gzip": as_gzip, "Excel Unicode text": as_unicode_text,
+            "European semicolon": as_european}[variant](plain)
+    assert body != plain
+    record = only_import(ingest(aws, put(aws["s3"], "uploads/resaved.csv", body, T0)))
+    assert record["status"] == "SUCCEEDED", record
+    assert (record["rows_ingested"], record["rows_rejected"], record["sales_created"]) == (
+        sum(len(s.lines) for s in sales), 0, len(sales))
+    check_exact(aws["storage"], [plain])

@@ -63,6 +63,33 @@ def test_malformed_numbers_are_refused(raw: str) -> None:
         parse_amount(raw)
 
 
+@pytest.mark.parametrize("raw", ["0,436", "$0,436", "-0,5", "00,436"])
+def test_a_leading_zero_group_is_a_decimal_comma_not_thousands(raw: str) -> None:
+    # No thousands formatter writes `0,436`: it is 0.436 from a decimal-comma locale, never 436.
+    with pytest.raises(AmountError, match="looks like a decimal comma"):
+        parse_amount(raw)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1.234,50", D("1234.50")),
+    ("1 234,50", D("1234.50")),
+    ("4,36", D("4.36")),
+    ("-S$1.234,5", D("-1234.5")),
+    ("S$-0,436", D("-0.436")),
+    ("1.234", D(1234)),
+    ("---", None),
+])
+def test_decimal_comma_numbers_parse_to_exact_decimals(raw: str, expected: Decimal | None) -> None:
+    assert parse_amount(raw, decimal_comma=True) == expected
+
+
+def test_the_two_decimal_conventions_never_share_a_memoised_result() -> None:
+    assert parse_amount("1,234") == D(1234)
+    assert parse_amount("1,234", decimal_comma=True) == D("1.234")
+    assert parse_amount("1.234", decimal_comma=True) == D(1234)
+    assert parse_amount("1.234") == D("1.234")
+
+
 def test_error_message_quotes_the_cell() -> None:
     with pytest.raises(AmountError, match="'abc' is not a number"):
         parse_amount("abc")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from .events import ObjectRef
+from .formats import open_export
 from .imports import ImportRecord, ImportStatus, import_id_for
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
@@ -283,7 +284,8 @@ class Ingestor:
         """First pass: which Sale IDs stand in more than one run (None in the common case)."""
         stream = self.storage.open_object(obj.bucket, obj.key, obj.version_id)
         try:
-            return find_scattered(ExportReader(iter_byte_lines(stream)).sale_id_runs())
+            text, dialect = open_export(stream)
+            return find_scattered(ExportReader(iter_byte_lines(text), dialect).sale_id_runs())
         finally:
             stream.close()
 
@@ -293,7 +295,8 @@ class Ingestor:
         spill = FragmentSpill(self.spill_dir) if scattered is not None else None
         pool = ThreadPoolExecutor(self.writers, thread_name_prefix="sale-writer") if self.writers > 1 else None
         try:
-            reader = ExportReader(iter_byte_lines(stream), scattered)
+            text, dialect = open_export(stream)
+            reader = ExportReader(iter_byte_lines(text), dialect, scattered=scattered)
             writer = SaleWriter(self.storage, record.import_id, obj.version_prefix(record.import_id),
                                 pool=pool, lanes=self.writers)
             rejects = RejectsFile(reader.columns)

@@ -1,12 +1,14 @@
 """Streaming reader of a sales export: bytes in, validated sales and rejected lines out.
 
 Memory stays flat in the file size: lines are decoded one at a time and only the sale being
-assembled is held.
+assembled is held. What the bytes are (gzip, UTF-16, delimiter, decimal mark) is found out before
+reading, by `formats.open_export`.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +19,9 @@ from typing import IO
 
 from .columns import LABELS, ColumnMap, Field, HeaderError, looks_like_header, map_header
 from .dates import DATE_CACHE, DateError, parse_sale_date
-from .money import AMOUNT_CACHE, AmountError, parse_amount
+from .formats import HEADER_SEARCH_ROWS, Dialect, open_export, open_export_lines
+from .formats import ExportError as ExportError  # noqa: PLC0414 - re-exported: callers import it from here
+from .money import AMOUNT_CACHE, DECIMAL_COMMA_CACHE, THOUSANDS_SPACES, AmountError, parse_amount
 from .sales import Sale, SaleLine
 
 MAX_FIELD_CHARS = 1_000
@@ -25,18 +29,16 @@ MAX_ID_CHARS = 64
 MAX_SALE_LINES = 500
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_ROW_LINES = 50  # physical lines one row may span (quoted newlines)
-HEADER_SEARCH_ROWS = 20
 MAX_CSV_ERRORS = 10_000_000  # bounds the first pass's loop; far above any file's line count
 _BOM = b"\xef\xbb\xbf"
-_GROUPED_ID = re.compile(r"\d{1,3}(?:,\d{3})+\Z")
+# Ids as a spreadsheet formats numbers (`1,288`); a first group of `0` is never a thousands group.
+_GROUPED_ID = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+\Z")
+_GROUPED_ID_DECIMAL_COMMA = re.compile(r"[1-9]\d{0,2}(?:(?:\.\d{3})+|(?:[ \u00a0\u202f]\d{3})+)\Z")
+_ID_SEPARATORS_DECIMAL_COMMA = str.maketrans("", "", "." + THOUSANDS_SPACES)
 
 # One field may legitimately be large (a 10 MB note): let csv read it, then reject the row with a
 # reason rather than failing the whole file on csv's default 128 KiB limit.
 csv.field_size_limit(MAX_LINE_BYTES)
-
-
-class ExportError(ValueError):
-    """The file as a whole is unusable (empty, binary, not a sales export)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +101,7 @@ def _decode_line(number: int, raw: bytes, bad_lines: dict[int, str]) -> str:
         bad_lines[number] = _OVERLONG_REASON
         return "\x00\n"
     if b"\x00" in raw:
-        if number <= HEADER_SEARCH_ROWS:
-            raise ExportError("the file is binary (NUL bytes), not a CSV export")
+        # Wherever it is: a file that is NUL bytes through and through was refused before reading.
         bad_lines[number] = "line contains NUL bytes"
     try:
         return raw.decode("utf-8")
@@ -238,8 +239,17 @@ def _normalise_id(raw: str) -> str:
     return value
 
 
+def _normalise_id_decimal_comma(raw: str) -> str:
+    """An id in a semicolon file, grouped as its numbers are (`1.288`, `1 288`)."""
+    value = raw.strip()
+    if not value.isdigit() and _GROUPED_ID_DECIMAL_COMMA.match(value):
+        value = value.translate(_ID_SEPARATORS_DECIMAL_COMMA)
+    return value
+
+
 def _parse_slowly(
     cells: list[str], i_date: int, i_total: int, numeric: list[tuple[Field, int | None]],
+    decimal_comma: bool = False,
 ) -> tuple[date | None, Decimal | None, list[Decimal | None], str | None]:
     """Date, total and optional amounts of a row, with the reason when one is not valid."""
     try:
@@ -247,13 +257,13 @@ def _parse_slowly(
     except DateError as exc:
         return None, None, [], f"Sale Date {exc}"
     try:
-        total = parse_amount(cells[i_total])
+        total = parse_amount(cells[i_total], decimal_comma=decimal_comma)
     except AmountError as exc:
         return day, None, [], f"Item Total {exc}"
     values: list[Decimal | None] = []
     for fld, idx in numeric:
         try:
-            values.append(parse_amount(cells[idx]) if idx is not None else None)
+            values.append(parse_amount(cells[idx], decimal_comma=decimal_comma) if idx is not None else None)
         except AmountError as exc:
             return day, total, [], f"{LABELS[fld]} {exc}"
     return day, total, values, None
@@ -263,38 +273,70 @@ class ExportReader:
     """Iterate a sales export as `Sale` (valid, complete) and `Rejection` (one per rejected line).
 
     A sale is the run of consecutive lines with one Sale ID; any invalid line takes the whole
-    sale out, every line of it reported with a reason.
+    sale out, every line of it reported with a reason. Runs of the Sale IDs in `scattered` (found
+    by a first pass over `sale_id_runs`) come out as `Fragment`s, for the ingest to merge.
+
+    Without a `dialect`, the bytes are first looked at (`formats.open_export`): gzip and UTF-16
+    are read through, the delimiter and decimal mark found. Pass the `Dialect` that
+    `open_export` returned, with `iter_byte_lines` over the stream it returned, to skip that.
     """
 
-    def __init__(self, raw_lines: Iterable[bytes], scattered: Container[str] | None = None) -> None:
+    def __init__(self, raw_lines: Iterable[bytes], dialect: Dialect | None = None, *,
+                 scattered: Container[str] | None = None) -> None:
         self.stats = ReadStats()
         # Sale IDs that stand in more than one run of the file: their runs come out as `Fragment`s.
         self._scattered = scattered
         self._bad_lines: dict[int, str] = {}
         self._long_lines: set[int] = set()  # lines longer than a field may be: only their rows are measured
         self._lines: Iterator[str]
+        if dialect is None:
+            if isinstance(raw_lines, ByteLines):
+                stream, dialect = open_export(raw_lines.stream)
+                raw_lines = ByteLines(stream)
+            else:
+                opened, dialect = open_export_lines(raw_lines)
+                raw_lines = ByteLines(opened) if isinstance(opened, io.BufferedReader) else opened
+        self.dialect = dialect
         if isinstance(raw_lines, ByteLines):
             self._lines = chain.from_iterable(raw_lines.text_blocks(self._bad_lines, self._long_lines))
         else:
             self._lines = _decoded_lines(raw_lines, self._bad_lines, self._long_lines)
-        self._rows = csv.reader(self._lines, strict=False)
+        self._rows = csv.reader(self._lines, strict=False, delimiter=dialect.delimiter)
         self.columns = self._find_header()
 
     def _find_header(self) -> ColumnMap:
         seen = 0
         first_cells: list[str] | None = None
-        for cells in self._rows:
+        rows = self._rows
+        bad_lines = self._bad_lines
+        last = 0
+        while seen < HEADER_SEARCH_ROWS:  # bounded: every round takes a row or ends
+            try:
+                cells = next(rows)
+            except StopIteration:
+                break
+            except csv.Error:
+                last = rows.line_num  # an unreadable row before the header is no header
+                seen += 1
+                continue
+            start, last = last + 1, rows.line_num
             if not any(c.strip() for c in cells):
                 continue
             first_cells = first_cells or cells
+            if bad_lines and any("\x00" in c for c in cells):
+                # A line with NUL bytes (or too long to read) only takes itself out - unless it is
+                # the header.
+                problem = next((bad_lines[n] for n in range(start, last + 1) if n in bad_lines), "NUL bytes")
+                if looks_like_header([c.replace("\x00", "") for c in cells]):
+                    raise ExportError(f"the header row (line {start}) cannot be read: {problem}")
+                seen += 1
+                continue
             if looks_like_header(cells):
                 try:
                     return map_header(cells)
                 except HeaderError as exc:
                     raise ExportError(str(exc)) from exc
             seen += 1
-            if seen >= HEADER_SEARCH_ROWS:
-                break
         if first_cells is None:
             raise ExportError("the file is empty")
         try:
@@ -311,6 +353,7 @@ class ExportReader:
         not), never fewer times: a Sale ID the full reader sees twice is always seen twice here.
         """
         i_id = self.columns.positions[Field.SALE_ID]
+        normalise = _normalise_id_decimal_comma if self.dialect.decimal_comma else _normalise_id
         previous = raw_previous = ""
         for _ in range(MAX_CSV_ERRORS):
             try:
@@ -318,9 +361,7 @@ class ExportReader:
                 for cells in self._rows:
                     if len(cells) > i_id and (raw := cells[i_id]) != raw_previous:
                         raw_previous = raw
-                        sale_id = raw.strip()
-                        if "," in sale_id:
-                            sale_id = _normalise_id(sale_id)
+                        sale_id = normalise(raw)  # as the full reader does, or runs would not match
                         if sale_id and sale_id != previous:
                             previous = sale_id
                             yield sale_id
@@ -355,7 +396,10 @@ class ExportReader:
         last_line = rows.line_num
         # The hot path reads the memo caches directly: exports repeat a few dates and prices on
         # every line, and a miss (KeyError) falls back to the full parsers with their messages.
-        amounts, dates = AMOUNT_CACHE, DATE_CACHE
+        # Each decimal convention has its own cache: `1,234` is 1234 in one, 1.234 in the other.
+        decimal_comma = self.dialect.decimal_comma
+        amounts, dates = DECIMAL_COMMA_CACHE if decimal_comma else AMOUNT_CACHE, DATE_CACHE
+        normalise_id = _normalise_id_decimal_comma if decimal_comma else _normalise_id
         new_line = tuple.__new__
 
         while True:
@@ -397,12 +441,12 @@ class ExportReader:
                 # column says, not even the Sale ID - and a shifted client name must not leak.
                 kept = () if personal else tuple(cells)
                 why = problem or f"row has {n} fields but the header has {width}"
-                group.orphan(Rejection(line_no, "", why, kept), _normalise_id(raw_id))
+                group.orphan(Rejection(line_no, "", why, kept), normalise_id(raw_id))
                 continue
             for i in personal:
                 cells[i] = ""
-            if "," in sale_id:
-                sale_id = _normalise_id(sale_id)
+            if "," in sale_id or (decimal_comma and not sale_id.isdigit()):
+                sale_id = normalise_id(sale_id)
             if not sale_id:
                 group.orphan(Rejection(line_no, "", problem or "Sale ID is empty", tuple(cells)))
                 continue
@@ -428,7 +472,7 @@ class ExportReader:
                     values = ([amounts[cells[i]] for i in present_idx] if all_numeric else
                               [amounts[cells[i]] if i is not None else None for i in numeric_idx])
                 except KeyError:
-                    day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric)
+                    day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric, decimal_comma)
                 if reason is not None:
                     pass
                 elif total is None:
@@ -459,11 +503,11 @@ class ExportReader:
                             yield Sale.build(group.sale_id, group.day, group.client, tuple(group.lines))
                     client = cells[i_client].strip() if i_client is not None else ""
                     group.sale_id, group.day, group.day_line = sale_id, day, line_no
-                    group.client = _normalise_id(client) if "," in client else client
+                    group.client = normalise_id(client) if "," in client or decimal_comma else client
                     group.lines = [line]
                     group.rows = [(line_no, cells, None)]
                     continue
-            client = _normalise_id(cells[i_client]) if i_client is not None else ""
+            client = normalise_id(cells[i_client]) if i_client is not None else ""
             out = group.add(sale_id, day, client, line, line_no, reason, cells)
             if out:
                 yield from out
