@@ -12,7 +12,7 @@ export PYTHONPATH := layers/common:functions/ingest:functions/metrics:functions/
 LOCAL_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost
 
-.PHONY: help venv test test-fast lint demo demo-check bench try-export reconcile redrive build lock clean
+.PHONY: help venv test test-fast lint demo demo-check bench try-export reconcile redrive build lock clean openapi openapi-check
 
 help:
 	@echo "make demo        run the whole product on an embedded local AWS (moto) at http://127.0.0.1:3000"
@@ -23,6 +23,7 @@ help:
 	@echo "make try-export FILE=x.csv  ingest your own export locally, print its figures, check re-drops change nothing"
 	@echo "make reconcile   recompute aggregates from stored sales on the local stack (REPAIR=1 to fix)"
 	@echo "make build       sam build (Lambda artefacts for deployment)"
+	@echo "make openapi     regenerate docs/openapi.json from the API (openapi-check: fail if it differs)"
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +60,13 @@ reconcile: $(STAMP)
 
 redrive: $(STAMP)
 	$(LOCAL_ENV) $(PY) -m devtools.redrive
+
+# The committed OpenAPI document is what the metrics function serves (tests check it too).
+openapi: $(STAMP)
+	$(LOCAL_ENV) $(PY) -m devtools.openapi
+
+openapi-check: $(STAMP)
+	$(LOCAL_ENV) $(PY) -m devtools.openapi --check
 
 build: $(STAMP)
 	PATH="$(dir $(PYTHON)):$$PATH" $(VENV)/bin/sam build --template template.yaml

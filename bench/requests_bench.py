@@ -102,7 +102,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
     import ingest_handler  # noqa: PLC0415 - module-level Powertools objects read the environment
 
     from devtools.s3events import build_put_event  # noqa: PLC0415
-    from salesmetrics.config import get_settings  # noqa: PLC0415
+    from salesmetrics.config import IngestSettings, get_settings  # noqa: PLC0415
     from salesmetrics.events import objects_in  # noqa: PLC0415
     from salesmetrics.ingest import Ingestor  # noqa: PLC0415
     from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
@@ -153,7 +153,8 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
                 lambda: via_handler(first_event))
 
         def bare() -> dict[str, Any]:
-            record = Ingestor(DynamoStorage(TABLE), get_settings().rejects_prefix).run(next(objects_in(first_event)))
+            rejects_prefix = get_settings(IngestSettings).rejects_prefix
+            record = Ingestor(DynamoStorage(TABLE), rejects_prefix).run(next(objects_in(first_event)))
             return {"status": str(record.status), "rows_total": record.rows_total,
                     "rows_ingested": record.rows_ingested, "rows_rejected": record.rows_rejected,
                     "sales_created": record.sales_created, "sales_updated": record.sales_updated,

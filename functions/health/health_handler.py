@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from salesmetrics.config import get_settings
+from salesmetrics.config import HealthSettings, get_settings
 from salesmetrics.correlation import CORRELATION_HEADER, caller_correlation_id
 
 # Imported here, not on first use: boto3's ~250 ms then falls in Lambda's INIT phase. No client is
@@ -30,12 +30,14 @@ _REASON_LENGTH = 120
 
 logger = Logger()
 _storage: Storage | None = None
+# Read at import: a missing or malformed variable fails the cold start, naming it.
+get_settings(HealthSettings)
 
 
 def get_storage() -> Storage:
     global _storage  # noqa: PLW0603 - one per Lambda execution environment, on purpose
     if _storage is None:
-        settings = get_settings()
+        settings = get_settings(HealthSettings)
         _storage = DynamoStorage(settings.table_name, health_timeout=settings.health_timeout_seconds)
     return _storage
 
@@ -67,7 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.set_correlation_id(correlation_id)
     correlation_id = correlation_id or str(logger.get_correlation_id() or "")
 
-    checks = run_checks(get_storage(), get_settings().bucket_name)
+    checks = run_checks(get_storage(), get_settings(HealthSettings).bucket_name)
     healthy = all(value == "ok" for value in checks.values())
     status = 200 if healthy else 503
     headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from salesmetrics.config import get_settings
+from salesmetrics.config import IngestSettings, get_settings
 from salesmetrics.events import ObjectRef, UnsupportedEvent, objects_in
 from salesmetrics.filenames import NOT_AN_EXPORT, is_export_name
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
@@ -30,6 +30,8 @@ tracer = Tracer()
 metrics = Metrics()
 # The domain logs through the standard library; give those loggers the same JSON and keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"salesmetrics"})
+# Read at import: a missing or malformed variable fails the cold start, naming it.
+get_settings(IngestSettings)
 
 _STATUS_METRIC = {
     ImportStatus.SUCCEEDED: "ImportsSucceeded",
@@ -40,7 +42,7 @@ _STATUS_METRIC = {
 
 @cache
 def _storage() -> DynamoStorage:
-    return DynamoStorage(get_settings().table_name)
+    return DynamoStorage(get_settings(IngestSettings).table_name)
 
 
 @cache
@@ -49,7 +51,7 @@ def _idempotency_config() -> IdempotencyConfig:
     return IdempotencyConfig(
         event_key_jmespath="[bucket, key, version_id, etag]",
         raise_on_no_idempotency_key=True,
-        expires_after_seconds=get_settings().idempotency_ttl_seconds,
+        expires_after_seconds=get_settings(IngestSettings).idempotency_ttl_seconds,
     )
 
 
@@ -58,7 +60,7 @@ def _ingest_once() -> Any:
     # Built on first use: Powertools creates its boto3 client in the constructor, and a client
     # made at import time would escape a mock (tests) started later.
     persistence = DynamoDBPersistenceLayer(
-        table_name=get_settings().table_name,
+        table_name=get_settings(IngestSettings).table_name,
         key_attr="pk",
         sort_key_attr="sk",
         static_pk_value="IDEMPOTENCY#ingest",
@@ -71,7 +73,7 @@ def _ingest_once() -> Any:
 def _ingest(obj: dict[str, Any]) -> dict[str, Any]:
     ref = ObjectRef(**{**obj, "event_time": _parse_time(obj["event_time"])})
     started = time.perf_counter()
-    settings = get_settings()
+    settings = get_settings(IngestSettings)
     context = _idempotency_config().lambda_context
     record = Ingestor(_storage(), settings.rejects_prefix, max_attempts=settings.ingest_max_attempts,
                       remaining_ms=context.get_remaining_time_in_millis if context else None).run(ref)
@@ -144,7 +146,7 @@ def not_ingested_because(ref: ObjectRef) -> str | None:
     The S3 notification filters on the uploads prefix only (its suffix rules are case-sensitive),
     so the export-name rule is applied here; no import record is made for what it leaves out.
     """
-    settings = get_settings()
+    settings = get_settings(IngestSettings)
     if not ref.key.startswith(settings.uploads_prefix):
         reason = f"outside the uploads prefix {settings.uploads_prefix!r}"
     elif ref.key.startswith(settings.rejects_prefix):

@@ -8,13 +8,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from salesmetrics.config import get_settings
+from salesmetrics.config import ReconcileSettings, get_settings
 from salesmetrics.reconcile import reconcile
 from salesmetrics.storage.dynamodb import DynamoStorage
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+# Read at import: a missing or malformed variable fails the cold start, naming it.
+get_settings(ReconcileSettings)
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestId || id")
@@ -22,7 +24,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, Any]:
     repair = bool((event or {}).get("repair", False))
-    report = reconcile(DynamoStorage(get_settings().table_name), repair=repair)
+    report = reconcile(DynamoStorage(get_settings(ReconcileSettings).table_name), repair=repair)
     metrics.add_metric(name="AggregateDriftDays", unit=MetricUnit.Count, value=len(report.drift))
     result = {"repair": repair, **report.to_dict()}
     (logger.info if report.clean else logger.warning)("reconcile finished", extra={"report": result})

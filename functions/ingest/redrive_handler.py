@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ingest_handler import not_ingested_because, process
 
-from salesmetrics.config import get_settings
+from salesmetrics.config import RedriveSettings, get_settings
 from salesmetrics.events import UnsupportedEvent, objects_in
 from salesmetrics.storage.queue import DeadLetterQueue
 
@@ -18,13 +18,15 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 _SAFETY_MS = 60_000  # stop taking messages when less than this is left of the invocation
+# Read at import: a missing or malformed variable fails the cold start, naming it.
+get_settings(RedriveSettings)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, Any]:
-    queue = DeadLetterQueue(get_settings().dlq_url)
+    queue = DeadLetterQueue(get_settings(RedriveSettings).dlq_url)
     limit = int((event or {}).get("max_messages", 100))
     done, failed = 0, 0
     for letter in queue.receive(limit):

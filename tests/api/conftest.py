@@ -68,12 +68,19 @@ def handlers() -> tuple[ModuleType, ModuleType]:
     return metrics_handler, health_handler
 
 
+def metrics_storage() -> Any:
+    """The storage the metrics function's routes use (made from its current settings)."""
+    handlers()
+    from metrics_api.storage import get_storage
+
+    return get_storage()
+
+
 def reset_handlers() -> None:
     """Forget per-process state (settings, storage) so each test starts like a cold Lambda."""
-    metrics, health = handlers()
-    get_settings.cache_clear()
-    for module in (metrics, health):
-        module._storage = None  # type: ignore[attr-defined]
+    _, health = handlers()
+    get_settings.cache_clear()  # the metrics function's storage is made again with its settings
+    health._storage = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture

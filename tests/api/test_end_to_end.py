@@ -20,8 +20,6 @@ from devtools.samplegen import generate_export
 from tests.api.conftest import BUCKET, FakeContext
 from tests.reckoning import RangeFigures, Reckoning, cents, reckon
 
-ingest_handler = pytest.importorskip("ingest_handler")
-
 
 def _export(lines: int, seed: int) -> bytes:
     out = io.BytesIO()
@@ -38,6 +36,8 @@ def _upload(s3: Any, key: str, data: bytes, when: datetime) -> dict[str, Any]:
 @pytest.fixture
 def ingested(aws: dict[str, Any]) -> Reckoning:
     """Two uploads: an export, then a longer one of the same shop that repeats and extends it."""
+    # Imported here, with the environment set: like Lambda's INIT, the import reads the settings.
+    ingest_handler = pytest.importorskip("ingest_handler")
     for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
         cached.cache_clear()
     aws["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})

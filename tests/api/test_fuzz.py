@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devtools.gateway import make_server
 from salesmetrics.imports import ImportRecord, ImportStatus
-from tests.api.conftest import BUCKET, ENV, TABLE, create_table, handlers, reset_handlers
+from tests.api.conftest import BUCKET, ENV, TABLE, create_table, metrics_storage, reset_handlers
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def _seed() -> None:
                 "net": Decimal("113.27"), "tax": Decimal("10.185"), "discounts": Decimal("1.5"),
                 "order_count": 3, "order_value": Decimal("133.455"), "refund_count": 1,
                 "refunds": Decimal("-10"), "sales_count": 5})
-    storage = handlers()[0].get_storage()
+    storage = metrics_storage()
     for n in range(5):
         storage.put_import(ImportRecord(
             import_id=f"imp_{n:024x}", bucket=BUCKET, key=f"uploads/f{n}.csv",

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
-from tests.api.conftest import BUCKET, handlers
+from tests.api.conftest import BUCKET, metrics_storage
 
 SPEC_FIELDS = {"import_id", "bucket", "key", "status", "rows_total", "rows_ingested", "rows_rejected",
                "sales_created", "sales_updated", "sales_unchanged", "started_at", "finished_at",
@@ -40,7 +41,7 @@ def make_records(count: int) -> list[ImportRecord]:
 @pytest.fixture
 def records(aws: dict[str, Any]) -> list[ImportRecord]:
     made = make_records(7)
-    storage = handlers()[0].get_storage()
+    storage = metrics_storage()
     for record in made:
         storage.put_import(record)
     return made
@@ -118,18 +119,41 @@ def test_bad_next_token_is_400(client: Any, records: list[ImportRecord], token: 
     assert "next_token" in reply.json()["message"]
 
 
-def test_token_dynamodb_refuses_is_400(client: Any, records: list[ImportRecord],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """A well-formed token can still name a start key DynamoDB refuses (empty key strings give a
-    ValidationException there; moto accepts them), and that is still the caller's bad input."""
+@pytest.mark.parametrize("token", [
+    _token({"pk": "", "sk": "", "gsi1pk": "IMPORTS", "gsi1sk": ""}),
+    _token({"pk": "IMPORT#x", "sk": "IMPORT", "gsi1pk": "IMPORTS", "gsi1sk": "2025-03-01" + "0" * 1100 + "#x"}),
+    _token({"pk": "IMPORT#\ud800", "sk": "IMPORT", "gsi1pk": "IMPORTS", "gsi1sk": "2025-03-01#\ud800"}),
+], ids=["empty-keys", "sort-key-over-1024-bytes", "lone-surrogate"])
+def test_token_dynamodb_refuses_is_400(client: Any, records: list[ImportRecord], token: str) -> None:
+    """A well-formed token can still name a start key DynamoDB refuses (empty key strings, a sort
+    key over its 1024 bytes, text that is not Unicode: a ValidationException there; moto accepts
+    them). Storage refuses them itself, before asking: still the caller's bad input."""
+    reply = client.get("/imports", {"next_token": token})
+    assert reply.status == 400, reply.text
+    assert reply.json()["errors"][0]["parameter"] == "next_token"
+
+
+def test_storage_refusing_the_token_is_400(client: Any, records: list[ImportRecord],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(limit: int, cursor: str | None) -> Any:
+        raise InvalidCursor("next_token is not a valid pagination token")
+
+    monkeypatch.setattr(metrics_storage(), "list_imports", refuse)
+    reply = client.get("/imports", {"next_token": _token({"any": "thing"})})
+    assert reply.status == 400
+    assert "next_token" in reply.json()["message"]
+
+
+def test_a_storage_failure_is_not_called_bad_input(client: Any, records: list[ImportRecord],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(limit: int, cursor: str | None) -> Any:
         raise ClientError({"Error": {"Code": "ValidationException", "Message": "empty key"}}, "Query")
 
-    monkeypatch.setattr(handlers()[0].get_storage(), "list_imports", refuse)
-    token = _token({"pk": "", "sk": "", "gsi1pk": "IMPORTS", "gsi1sk": ""})
-    assert client.get("/imports", {"next_token": token}).status == 400
-    with pytest.raises(ClientError):  # without a token it is not the caller's fault: no 400
-        client.get("/imports")
+    token = client.get("/imports", {"limit": 1}).json()["next_token"]
+    monkeypatch.setattr(metrics_storage(), "list_imports", fail)
+    for query in ({}, {"next_token": token}):  # it is not the caller's fault: no 400
+        with pytest.raises(ClientError):
+            client.get("/imports", query)
 
 
 def test_get_one(client: Any, records: list[ImportRecord]) -> None:

@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.base import ObjectGone, SaleWrite, WriteBatch
@@ -156,9 +157,10 @@ def test_imports_are_listed_newest_first_across_pages(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize("token", ["%%%", "bm90LWpzb24", "e30"])
-def test_a_pagination_token_that_is_not_ours_is_a_value_error(backend: Backend, token: str) -> None:
-    with pytest.raises(ValueError, match="next_token"):
+def test_a_pagination_token_that_is_not_ours_is_an_invalid_cursor(backend: Backend, token: str) -> None:
+    with pytest.raises(InvalidCursor, match="next_token") as raised:
         backend.storage.list_imports(3, token)
+    assert isinstance(raised.value, ValueError)  # what callers caught before InvalidCursor existed
 
 
 def test_an_object_version_reads_as_uploaded_and_a_deleted_one_is_gone(backend: Backend) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
 
+from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord
 from salesmetrics.sales import DayTotals, Sale, StoredSale
 from salesmetrics.storage.base import (
@@ -213,7 +214,7 @@ def _decode_cursor(token: str) -> str:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("next_token is not a valid pagination token") from exc
+        raise InvalidCursor("next_token is not a valid pagination token") from exc
     if not isinstance(data, dict) or not isinstance(data.get("after"), str) or set(data) != {"after"}:
-        raise ValueError("next_token is not a valid pagination token")
+        raise InvalidCursor("next_token is not a valid pagination token")
     return str(data["after"])

@@ -19,6 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from ..errors import InvalidCursor
 from ..imports import ImportRecord
 from ..money import ZERO
 from ..sales import DayTotals, Sale, StoredSale
@@ -395,15 +396,31 @@ def encode_cursor(last_key: dict[str, Any]) -> str:
 
 
 def decode_cursor(token: str) -> dict[str, str]:
-    """Decode a `next_token`; anything that is not one of ours raises ValueError (HTTP 400)."""
+    """Decode a `next_token`; anything that is not one of ours raises InvalidCursor (HTTP 400).
+
+    Checked here, before any call, so that DynamoDB never sees a start key it would refuse (a
+    ValidationException is not bad input to be told apart from failures above this module).
+    """
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("next_token is not a valid pagination token") from exc
+        raise InvalidCursor("next_token is not a valid pagination token") from exc
     if (not isinstance(data, dict) or set(data) != _CURSOR_KEYS
             or not all(isinstance(v, str) and v for v in data.values()) or data["gsi1pk"] != IMPORTS_GSI_PK
             or not data["pk"].startswith("IMPORT#") or data["sk"] != IMPORT_SK
-            or not data["gsi1sk"].endswith("#" + data["pk"].removeprefix("IMPORT#"))):
-        raise ValueError("next_token is not a valid pagination token")
+            or not data["gsi1sk"].endswith("#" + data["pk"].removeprefix("IMPORT#"))
+            or not all(_fits_key(data[name], limit) for name, limit in _CURSOR_KEY_BYTES.items())):
+        raise InvalidCursor("next_token is not a valid pagination token")
     return data
+
+
+# DynamoDB's limits on key values (UTF-8 bytes): partition keys 2048, sort keys 1024.
+_CURSOR_KEY_BYTES = {"pk": 2048, "sk": 1024, "gsi1pk": 2048, "gsi1sk": 1024}
+
+
+def _fits_key(value: str, limit: int) -> bool:
+    try:
+        return len(value.encode("utf-8")) <= limit
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): no DynamoDB string holds it
+        return False

@@ -1,0 +1,25 @@
+"""The resolver: the routers, the error mapping and the document, put together once, at import."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from . import errors
+from .routers import docs, imports, revenue, uploads
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+
+
+class MetricsResolver(APIGatewayHttpResolver):
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+        return docs.complete(super().get_openapi_schema(**kwargs))
+
+
+app = MetricsResolver(enable_validation=True)
+for _router in (revenue.router, imports.router, uploads.router):
+    app.include_router(_router)
+errors.register(app)
+docs.enable(app)

@@ -1,0 +1,1 @@
+"""One Powertools `Router` per resource; `metrics_api.app` includes them in the resolver."""
