@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 # Set before any boto3 client exists: fake credentials, and a dead proxy so that anything that
-# escapes moto fails at once instead of leaving the machine (PITFALLS).
+# escapes moto fails at once instead of leaving the machine (docs/library-notes.md).
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

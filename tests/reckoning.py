@@ -1,4 +1,4 @@
-"""An independent reckoner: SPEC's revenue figures from export bytes, with plain csv and Decimal.
+"""An independent reckoner: the contract's revenue figures (docs/contract.md) from export bytes, with plain csv and Decimal.
 
 This is the oracle the product is checked against, so it is deliberately naive and imports
 nothing from the product (`salesmetrics`) or from the generator (`devtools`). It assumes
@@ -65,7 +65,7 @@ class DayFigures:
 
 
 def cents(value: Decimal) -> Decimal:
-    """Round half-up to cents, as SPEC says the API reports money."""
+    """Round half-up to cents, as the API reports money (docs/contract.md)."""
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -139,7 +139,7 @@ def read_sales(data: bytes) -> list[ReckonedSale]:
 
 
 class Reckoning:
-    """Every sale's latest version, and SPEC's figures over them."""
+    """Every sale's latest version, and the contract's figures over them."""
 
     def __init__(self, sales: dict[str, ReckonedSale]) -> None:
         self.sales = sales

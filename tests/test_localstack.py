@@ -375,7 +375,7 @@ def test_event_shape() -> None:
 def test_powertools_reads_the_event_like_a_real_one() -> None:
     event = build_put_event(bucket="bkt", key="uploads/a b+c.csv", size=10, etag="abc", version_id="v1")
     assert S3Event(event).object_key == "uploads/a b+c.csv"
-    S3Model(**event)  # the strict model rejects moto's own events (PITFALLS)
+    S3Model(**event)  # the strict model rejects moto's own events (docs/library-notes.md)
 
 
 # --------------------------------------------------------------------------- invoking and notifying

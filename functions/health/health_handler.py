@@ -1,7 +1,7 @@
 """GET /health: is storage reachable? 200 {"status": "ok", ...} or 503 {"status": "unavailable", ...}.
 
 Kept lean on purpose (it is the route probes hit cold): no resolver, no pydantic, no Tracer.
-Tracer alone imports aws_xray_sdk (~500 ms, docs/PITFALLS); the function still gets X-Ray's
+Tracer alone imports aws_xray_sdk (~500 ms, docs/library-notes.md); the function still gets X-Ray's
 Lambda segment from `Tracing: Active`, only without subsegments for the two AWS calls.
 """
 

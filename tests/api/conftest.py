@@ -26,7 +26,7 @@ ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
-    # Anything escaping the mock fails fast instead of leaving the machine (PITFALLS).
+    # Anything escaping the mock fails fast instead of leaving the machine (docs/library-notes.md).
     "HTTPS_PROXY": "http://127.0.0.1:9",
     "TABLE_NAME": TABLE,
     "BUCKET_NAME": BUCKET,
@@ -95,7 +95,7 @@ def api_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws(api_env: None) -> Iterator[dict[str, Any]]:
-    """moto in-process; clients are made only after the mock started (PITFALLS)."""
+    """moto in-process; clients are made only after the mock started (docs/library-notes.md)."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
         s3 = boto3.client("s3")

@@ -2,7 +2,7 @@
 
 The sample generator (devtools/samplegen.py) writes exports with the real quirks (mixed date
 forms, 3-decimal money, refunds, zero-total sales, comps); the reckoner (tests/reckoning.py)
-computes SPEC's figures from the same bytes with plain csv and Decimal. The API must agree with
+computes the contract's figures from the same bytes with plain csv and Decimal. The API must agree with
 it to the cent, for the whole range, for sub-ranges, and per day.
 """
 

@@ -2,7 +2,7 @@
 
 Day aggregates are written straight into the table (the items ingest keeps, docs/architecture.md)
 from a small set of known sales, then the API's answers are compared with figures reckoned here
-from the sales themselves, by SPEC's rules, with Fractions and a hand-written half-up.
+from the sales themselves, by the contract's rules, with Fractions and a hand-written half-up.
 """
 
 from __future__ import annotations

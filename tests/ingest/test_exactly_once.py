@@ -1,4 +1,4 @@
-"""Exactly-once effect (SPEC): redeliveries, reordering, crashes after any number of writes,
+"""Exactly-once effect (docs/contract.md): redeliveries, reordering, crashes after any number of writes,
 throttling, and concurrent overlapping imports all end with every stored sale at its latest
 version and every day aggregate equal to the sum of its stored sales."""
 

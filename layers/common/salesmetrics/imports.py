@@ -1,4 +1,4 @@
-"""The record of one ingested object version (SPEC: GET /imports)."""
+"""The record of one ingested object version (docs/contract.md, the API)."""
 
 from __future__ import annotations
 

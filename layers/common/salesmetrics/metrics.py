@@ -1,4 +1,4 @@
-"""Revenue figures from day aggregates (SPEC: The API, Semantics).
+"""Revenue figures from day aggregates (docs/contract.md: what the figures mean, the API).
 
 Everything here is computed from `DayTotals` only, never from individual sales: a query over any
 range costs one read of at most `MAX_RANGE_DAYS` small items, however many sales were stored.
@@ -86,7 +86,7 @@ def money_text(value: Decimal) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RevenueSummary:
-    """SPEC `GET /metrics/revenue`, exact (round with `money_text` when presenting).
+    """`GET /metrics/revenue` (docs/contract.md), exact (round with `money_text` when presenting).
 
     `refunds` is the sum of the totals of refund sales (sales whose total is < 0), so it is zero
     or negative; `total_revenue` already includes it (revenue is the sum of all sale totals).
@@ -112,7 +112,7 @@ class RevenueSummary:
 
 @dataclass(frozen=True, slots=True)
 class DayRevenue:
-    """One day of SPEC `GET /metrics/revenue/daily`."""
+    """One day of `GET /metrics/revenue/daily`."""
 
     day: date
     revenue: Decimal

@@ -1,4 +1,4 @@
-"""Sales and their contribution to a day's figures (SPEC: Semantics)."""
+"""Sales and their contribution to a day's figures (docs/contract.md: what the figures mean)."""
 
 from __future__ import annotations
 
