@@ -1,4 +1,5 @@
-"""An independent reckoner: the contract's revenue figures (docs/contract.md) from export bytes, with plain csv and Decimal.
+"""An independent reckoner: the revenue figures of docs/contract.md from export bytes, with plain
+csv and Decimal.
 
 This is the oracle the product is checked against, so it is deliberately naive and imports
 nothing from the product (`salesmetrics`) or from the generator (`devtools`). It assumes
