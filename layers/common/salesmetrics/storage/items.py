@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 from datetime import date
 from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded, Underflow
+from json.encoder import encode_basestring as _escape  # a str as a JSON string literal, non-ASCII kept
 from typing import Any
 
 from ..money import ZERO
@@ -73,15 +74,9 @@ def number(value: Decimal | int) -> dict[str, str]:
     return {"N": str(value)}
 
 
-def _decimal_text(value: object) -> str:
-    # The JSON encoder's fallback: only Decimals are expected (a float here would be a bug).
-    if value.__class__ is Decimal:
-        return str(value)
-    raise TypeError(f"cannot store {type(value).__name__} in a sale record")
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
-                           default=_decimal_text).encode
+def _amount(value: Decimal | None) -> str:
+    """A JSON value for an amount: its exact decimal text as a string, or null."""
+    return "null" if value is None else f'"{value}"'
 
 
 def _decimal_or_none(text: str | None) -> Decimal | None:
@@ -91,12 +86,20 @@ def _decimal_or_none(text: str | None) -> Decimal | None:
 # -- sales ----------------------------------------------------------------------------------------
 
 
-def encode_lines(lines: tuple[SaleLine, ...]) -> list[list[Any]]:
-    """Each line as [line_no, item_name, quantity, item_price, subtotal, discount_amount, tax,
-    item_total, payment_method, location]; amounts as Decimals (the encoder writes their exact
-    text), absent optional amounts as None (null)."""
-    return [[ln.line_no, ln.item_name, ln.quantity, ln.item_price, ln.subtotal, ln.discount_amount, ln.tax,
-             ln.item_total, ln.payment_method, ln.location] for ln in lines]
+def encode_lines(lines: tuple[SaleLine, ...]) -> str:
+    """The lines as a JSON array of arrays, each [line_no, item_name, quantity, item_price,
+    subtotal, discount_amount, tax, item_total, payment_method, location]: amounts as their exact
+    decimal text in strings (`"34.880"` stays `"34.880"`), absent optional amounts as null.
+
+    Written by hand, not by `json.dumps`: this runs once per stored sale, and the encoder's
+    per-call set-up and its fallback call for every Decimal cost twice as much. Strings go
+    through the json module's own escaping; `str(Decimal)` has no character that needs any.
+    """
+    e = _escape
+    return "[" + ",".join([
+        f"[{ln.line_no},{e(ln.item_name)},{_amount(ln.quantity)},{_amount(ln.item_price)},{_amount(ln.subtotal)},"
+        f'{_amount(ln.discount_amount)},{_amount(ln.tax)},"{ln.item_total}",{e(ln.payment_method)},{e(ln.location)}]'
+        for ln in lines]) + "]"
 
 
 def decode_lines(packed: list[list[Any]]) -> tuple[SaleLine, ...]:
@@ -109,14 +112,13 @@ def decode_lines(packed: list[list[Any]]) -> tuple[SaleLine, ...]:
 
 
 def sale_record(write: SaleWrite, now: str) -> str:
-    """The packed `sale` attribute of a compact sale item: JSON, amounts as exact decimal text."""
+    """The packed `sale` attribute of a compact sale item: a JSON object (see encode_lines)."""
     sale = write.sale
-    return _encode({
-        "sale_id": sale.sale_id, "sale_date": sale.sale_date.isoformat(), "hash": write.content_hash,
-        "total": sale.total, "tax": sale.tax, "discounts": sale.discounts, "client_id": sale.client_id,
-        "import_id": write.import_id, "first_import_id": write.first_import_id, "change": write.change,
-        "updated_at": now, "lines": encode_lines(sale.lines),
-    })
+    e = _escape
+    return (f'{{"sale_id":{e(sale.sale_id)},"sale_date":"{sale.sale_date.isoformat()}","hash":{e(write.content_hash)},'
+            f'"total":"{sale.total}","tax":"{sale.tax}","discounts":"{sale.discounts}","client_id":{e(sale.client_id)},'
+            f'"import_id":{e(write.import_id)},"first_import_id":{e(write.first_import_id)},'
+            f'"change":{e(write.change)},"updated_at":{e(now)},"lines":{encode_lines(sale.lines)}}}')
 
 
 def sale_item(write: SaleWrite, now: str) -> Item:
