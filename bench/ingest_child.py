@@ -13,6 +13,8 @@ made by a warm-up run, as in a warm Lambda execution environment):
 - ingest: the real `ingest_handler.handler` on the S3 event of that object (Powertools
   idempotency, the import record, parse, validate, group, plan, every TransactWriteItems, the
   rejects file), DynamoDB answering at once;
+- ingest_commit_stubbed: the same with the storage's `commit` answering "written" in process
+  (no transaction built or sent): what the ingest costs without its write path;
 
 alternating, `rounds` of each; CPU time of this process (`time.process_time`: all threads,
 user + system) and wall time of each. For the objects named in `delay_keys`, one more ingest
@@ -136,19 +138,34 @@ def main(argv: list[str]) -> int:
         wall, cpu, record = _timed(lambda: ingest(obj))
         return wall, cpu, record, dict(_stats(control)["requests"])
 
+    storage = ingest_handler._storage()
+    real_commit = storage.commit
+
+    def stubbed_ingest(obj: dict[str, Any]) -> dict[str, Any]:
+        # The same run with `commit` answering "written" at once, in process: what is left
+        # without the write path (a reference, not a target).
+        storage.commit = lambda batch: {}  # type: ignore[method-assign]
+        try:
+            return ingest(obj)
+        finally:
+            storage.commit = real_commit  # type: ignore[method-assign]
+
     objects = spec["objects"]
     warm = objects[0]
     baseline(bucket, warm["key"], warm["version_id"])
     ingest(warm)
     out: dict[str, Any] = {"objects": {}}
     for obj in objects:
-        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "ingest": []}
+        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "ingest": [], "ingest_commit_stubbed": []}
         record: dict[str, Any] = {}
         requests: dict[str, int] = {}
         for n in range(spec["rounds"]):
-            for kind in (("baseline", "ingest") if n % 2 == 0 else ("ingest", "baseline")):
+            kinds = ("baseline", "ingest", "ingest_commit_stubbed")
+            for kind in (kinds if n % 2 == 0 else kinds[::-1]):
                 if kind == "baseline":
                     wall, cpu, rows = _timed(partial(baseline, bucket, obj["key"], obj["version_id"]))
+                elif kind == "ingest_commit_stubbed":
+                    wall, cpu, _ = _timed(partial(stubbed_ingest, obj))
                 else:
                     wall, cpu, record, requests = counted_ingest(obj)
                 runs[kind].append({"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)})
