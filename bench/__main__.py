@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / ("results.quick.json" if args.quick else "results.json")).write_text(
         json.dumps({"machine": facts, "runs": runs}, indent=1, default=str))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report.render(runs, facts, command, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")))
+    kept = report.notes(out) or (report.notes(ROOT / "docs" / "benchmarks.md") if args.quick else "")
+    out.write_text(report.render(runs, facts, command, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), kept))
     print(f"bench: {time.perf_counter() - started_all:.0f} s in all; wrote {out.relative_to(ROOT)}")
     if failures:
         print(f"bench: these could not run: {', '.join(failures)}", file=sys.stderr)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 _RAW = re.compile(r"<!-- bench-results\n(.*?)\n-->", re.S)
+# Hand-written notes between these markers are carried over when the file is rendered again.
+_NOTES = re.compile(r"<!-- notes -->\n(.*?)<!-- /notes -->\n", re.S)
 
 NOISE = ("Absolute times here are noisy: the machine is a shared 2-core VM where other jobs run "
          "at the same time. Every target is judged by a ratio of two measurements taken side by "
@@ -32,6 +34,14 @@ def load(path: Path) -> dict[str, Any]:
         return dict(json.loads(match[1]))
     except ValueError:
         return {}
+
+
+def notes(path: Path) -> str:
+    """The hand-written notes of an earlier rendering (kept across runs), or ""."""
+    if not path.exists():
+        return ""
+    match = _NOTES.search(path.read_text())
+    return match[1] if match else ""
 
 
 def _verdict(passed: bool | None) -> str:
@@ -358,6 +368,9 @@ def section_coldstart(run: dict[str, Any]) -> list[str]:
                 f"**{'PASS' if r.get('passed') else 'FAIL'}** against the limits.", ""]
     else:
         out += ["", "No limit was set for this one; it is reported.", ""]
+    for module, parts in (r.get("direct_imports_ms") or {}).items():
+        out += [f"`{module}`'s direct imports (cumulative ms, fastest of {r['runs']}; the first to import boto3 "
+                "carries it): " + ", ".join(f"`{n}` {t:g}" for n, t in parts.items()) + ".", ""]
     return out
 
 
@@ -423,7 +436,7 @@ SECTIONS = {"parse": section_parse, "memory": section_memory, "requests": sectio
             "api": section_api, "coldstart": section_coldstart, "ingest": section_ingest}
 
 
-def render(runs: dict[str, Any], machine: dict[str, Any], command: str, date: str) -> str:
+def render(runs: dict[str, Any], machine: dict[str, Any], command: str, date: str, kept_notes: str = "") -> str:
     out = ["# Benchmarks", "",
            f"Last run: {date}, `{command}` (`make bench`; `make bench BENCH_ARGS=--quick` for a smaller smoke run "
            "that writes bench-out/benchmarks.quick.md instead).", "",
@@ -435,6 +448,8 @@ def render(runs: dict[str, Any], machine: dict[str, Any], command: str, date: st
            "## Summary", ""]
     out += _table(["target", "measured", "limit", "result"], [list(row) for row in summary_rows(runs)])
     out += [""]
+    if kept_notes:
+        out += ["<!-- notes -->", kept_notes.rstrip("\n"), "<!-- /notes -->", ""]
     for name, render_section in SECTIONS.items():
         if name in runs:
             out += render_section(runs[name])
