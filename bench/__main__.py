@@ -192,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(name)
                 continue
             seconds = time.perf_counter() - started
+            try:
+                text = _analysis(name, result)
+            except Exception:  # a broken paragraph must not lose the measurement
+                traceback.print_exc()
+                text = ""
             runs[name] = {"result": result, "sizes": sizes[name], "command": command, "seconds": round(seconds, 1),
-                          "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                          "analysis": _analysis(name, result)}
+                          "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "analysis": text}
             verdict = _passed(name, result)
             print(_line(name, result), flush=True)
             print(f"   {'' if verdict is None else ('PASS' if verdict else 'FAIL')} in {seconds:.0f} s", flush=True)
