@@ -9,9 +9,9 @@ carries them as decimal text, and `str(Decimal)` is that text, digit for digit.
 A sale is stored *compact* (docs/architecture.md, "Sale items"): its keys, the version its
 writes are conditioned on, and one string attribute `sale` holding the rest as JSON, amounts as
 decimal strings and the lines as arrays. botocore serialises a request by walking every
-attribute value of every item in Python, so four attributes instead of fifteen (and no
-list of maps per line) is most of the saving; the item is also smaller. Items written by earlier
-versions (every field its own attribute, `lines` a list of maps) are read as well.
+attribute value of every item in Python, so four attributes instead of fifteen (and no list of
+maps per line) is most of the saving, and a sale of several lines is smaller. Items written by
+earlier versions (every field its own attribute, `lines` a list of maps) are read as well.
 """
 
 from __future__ import annotations
