@@ -6,13 +6,17 @@ per-pass medians, and the ratio is large over small. A control run stores as man
 for the large case as for the small one (the day aggregates still those of all `large` sales):
 moto's Query walks every item of the table, so this separates moto's table-size cost from the
 service's.
-5: `api_bench.measure_imports`.
+5: `api_bench.import_time_ms` per handler module, interleaved, judged against IMPORT_LIMITS.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
+import re
+import subprocess
+import sys
 import warnings
 from typing import Any
 
@@ -98,5 +102,47 @@ def run_queries(small: int = 1_000, large: int = 1_000_000, repeats: int = 15, p
     }
 
 
+# Cold start: a handler module's import time at most this many times a bare `import boto3`.
+IMPORT_LIMITS = {"metrics_handler": 2.0, "ingest_handler": 1.8}
+
+
+_IMPORT_LINE = re.compile(r"import time:\s+\d+\s+\|\s+(\d+)\s+\|( *)(\S+)\s*$")
+
+
+def _direct_imports(module: str) -> dict[str, float]:
+    """Cumulative ms of each module `module` imports directly (one run of `-X importtime`)."""
+    env = {**os.environ, **api_bench._ENV,  # the same environment import_time_ms uses
+           "PYTHONPATH": os.pathsep.join(str(api_bench.ROOT / p) for p in api_bench.SOURCE_PATHS)}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=api_bench.ROOT,
+                          env=env, capture_output=True, text=True, check=True)
+    out: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        match = _IMPORT_LINE.match(line)
+        if match and len(match[2]) == 3:  # one level below the module itself
+            out[match[3]] = int(match[1]) / 1000
+    return out
+
+
 def run_imports(runs: int = 5) -> dict[str, Any]:
-    return api_bench.measure_imports(runs)
+    """`api_bench.import_time_ms` of each module, the modules interleaved run by run (so drift
+    on the shared machine hits them alike), fastest of `runs` each."""
+    modules = ["boto3", "metrics_handler", "health_handler", "ingest_handler"]
+    best: dict[str, float] = {}
+    for _ in range(runs):
+        for module in modules:
+            best[module] = min(best.get(module, float("inf")), api_bench.import_time_ms(module, 1))
+    result: dict[str, Any] = {"runs": runs, "statistic": "fastest", "import_ms": best,
+              "over_boto3_ms": {m: round(t - best["boto3"], 1) for m, t in best.items() if m != "boto3"}}
+    base = result["import_ms"]["boto3"]
+    ratios = {m: round(t / base, 2) for m, t in result["import_ms"].items() if m != "boto3"}
+    limits = {m: x for m, x in IMPORT_LIMITS.items() if m in ratios}
+    # Where each handler's import time goes: its direct imports, fastest of `runs` each.
+    parts: dict[str, dict[str, float]] = {}
+    for _ in range(runs):
+        for module in ("metrics_handler", "ingest_handler"):
+            for name, ms in _direct_imports(module).items():
+                parts.setdefault(module, {})[name] = min(parts.get(module, {}).get(name, float("inf")), ms)
+    result["direct_imports_ms"] = {m: {n: round(t, 1) for n, t in sorted(p.items(), key=lambda kv: -kv[1]) if t >= 3}
+                                   for m, p in parts.items()}
+    return {**result, "ratios": ratios, "limits": limits,
+            "passed": all(ratios[m] <= x for m, x in limits.items())}

@@ -106,6 +106,7 @@ class Tally:
     # updates whose size is known only once stored: (table, key json, transactional, kind)
     pending_updates: list[tuple[str, str, bool, str]] = field(default_factory=list)
     transaction_items: list[int] = field(default_factory=list)
+    sale_item_bytes: list[int] = field(default_factory=list)  # each committed sale item's size
 
     @property
     def total_requests(self) -> int:
@@ -238,7 +239,10 @@ class DynamoDBCounter:
             if op == "Put":
                 item = body.get("Item", {})
                 if ok:
-                    self._count_write(_kind(item), item_size(item), True, _has_gsi_keys(item))
+                    size = item_size(item)
+                    if _kind(item) == "sale":
+                        self.tally.sale_item_bytes.append(size)
+                    self._count_write(_kind(item), size, True, _has_gsi_keys(item))
                 else:
                     self.tally.cancelled_wcu += write_units(item_size(item), True)
             elif op in ("Update", "Delete"):
@@ -283,5 +287,9 @@ def per_lines(tally: Tally, lines: int) -> dict[str, Any]:
         "transactions": len(tally.transaction_items),
         "mean_items_per_transaction": round(sum(tally.transaction_items) / len(tally.transaction_items), 1)
         if tally.transaction_items else 0,
+        "sale_item_bytes": {
+            "mean": round(sum(sizes) / len(sizes), 1), "max": max(sizes),
+            "over_1kb": sum(1 for n in sizes if n > KB), "count": len(sizes),
+        } if (sizes := tally.sale_item_bytes) else None,
     }
 

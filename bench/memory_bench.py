@@ -10,6 +10,9 @@ generated here, moto) counts.
     in another process (PITFALLS: in-process `mock_aws` materialises whole S3 objects, so only a
     server elsewhere shows what streaming holds). The server's own peak is reported too; it is
     not the function's memory.
+(c) `write`: (b) with the real write path: the unmodified `DynamoStorage` sends every import
+    record and transaction to `bench.instantddb` (another process, answering as an empty table
+    would), so the requests botocore builds and sends are in the peak.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, child_env, export_file
+from bench.instantddb import InstantDynamoDB
 from bench.motoserver import MotoServerProcess, peak_rss_kib
 
 TARGET = 1.5
@@ -47,31 +50,22 @@ def _ratio(small: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _upload(endpoint_url: str, path: Path, key: str) -> tuple[str, str]:
-    import boto3  # noqa: PLC0415
-
-    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    if BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    s3.upload_file(str(path), BUCKET, key)  # multipart for the big one, as a browser upload would be
-    head = s3.head_object(Bucket=BUCKET, Key=key)
-    return str(head.get("VersionId") or ""), str(head["ETag"]).strip('"')
-
-
 def run(small_lines: int = 10_000, large_lines: int = 1_000_000) -> dict[str, Any]:
     small_path, small_meta = export_file(small_lines)
     large_path, large_meta = export_file(large_lines)
     result: dict[str, Any] = {"files": {"small": small_meta, "large": large_meta}}
     result["local"] = _ratio(_child(["local", str(small_path)]), _child(["local", str(large_path)]))
-    with MotoServerProcess() as server:
-        measured = {}
+    with MotoServerProcess() as server, InstantDynamoDB() as ddb:
+        objects = {}
         for name, path in (("small", small_path), ("large", large_path)):
             key = f"uploads/{path.name}"
-            version_id, etag = _upload(server.endpoint_url, path, key)
-            measured[name] = _child(["s3", BUCKET, key, version_id, etag], AWS_ENDPOINT_URL=server.endpoint_url)
+            objects[name] = [BUCKET, key, *server.upload(BUCKET, path, key)]
+        measured = {name: _child(["s3", *obj], AWS_ENDPOINT_URL=server.endpoint_url) for name, obj in objects.items()}
         result["s3"] = _ratio(measured["small"], measured["large"])
+        written = {name: _child(["write", *obj], AWS_ENDPOINT_URL_S3=server.endpoint_url,
+                                AWS_ENDPOINT_URL_DYNAMODB=ddb.endpoint_url) for name, obj in objects.items()}
+        result["write"] = _ratio(written["small"], written["large"])
+        result["write"]["dynamodb_requests"] = ddb.stats()["requests"]
         result["s3"]["moto_server_peak_mib"] = round(peak_rss_kib(server.pid) / 1024, 1)
-    result["passed"] = result["local"]["passed"] and result["s3"]["passed"]
+    result["passed"] = result["local"]["passed"] and result["s3"]["passed"] and result["write"]["passed"]
     return result

@@ -2,6 +2,8 @@
 
     python -m bench.memory_child local PATH
     python -m bench.memory_child s3 BUCKET KEY VERSION_ID ETAG      (AWS_ENDPOINT_URL: the moto server)
+    python -m bench.memory_child write BUCKET KEY VERSION_ID ETAG   (AWS_ENDPOINT_URL_S3: the moto server,
+                                                                     AWS_ENDPOINT_URL_DYNAMODB: bench.instantddb)
 
 Both run the real `Ingestor` end to end (parse, validate, group, Sale.build, the flush buffer,
 SaleWriter's transaction plans, the rejects file); only the DynamoDB calls are stubbed (`commit`
@@ -9,6 +11,9 @@ answers "written", nothing is stored), because writing a million sales into moto
 hours and measure moto. `local` reads the file from disk; `s3` reads the object through the real
 `DynamoStorage.open_object` (boto3 GetObject's streaming body under a BufferedReader) from a moto
 server running in another process, so this process only ever holds what the stream buffers.
+`write` is `s3` with the real write path too: the unmodified `DynamoStorage`, every import
+record and transaction built and sent to `bench.instantddb` (another process, answering as an
+empty table would), so the transactions' requests and botocore's buffers are in the peak.
 """
 
 from __future__ import annotations
@@ -84,6 +89,23 @@ def _s3_storage() -> Any:
     return S3OnlyStorage()
 
 
+def _writing_storage() -> Any:
+    from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
+
+    class CountingStorage(DynamoStorage):
+        """The real DynamoStorage, counting its transactions."""
+
+        def __init__(self) -> None:
+            super().__init__("bench-memory")
+            self.transactions = 0
+
+        def commit(self, batch: Any) -> Any:
+            self.transactions += 1
+            return super().commit(batch)
+
+    return CountingStorage()
+
+
 def main(argv: list[str]) -> int:
     from salesmetrics.events import ObjectRef  # noqa: PLC0415
     from salesmetrics.ingest import Ingestor  # noqa: PLC0415
@@ -93,9 +115,11 @@ def main(argv: list[str]) -> int:
         storage: Any = LocalStorage()
         ref = ObjectRef(bucket="local", key=argv[1], version_id="", etag="bench", size=0,
                         event_time=datetime.now(UTC), sequencer="0", request_id="bench")
-    elif mode == "s3":
-        storage = _s3_storage()
+    elif mode in ("s3", "write"):
+        storage = _s3_storage() if mode == "s3" else _writing_storage()
         storage.s3  # noqa: B018 - the client made (and its modules loaded) before the baseline
+        if mode == "write":
+            storage.client  # noqa: B018
         bucket, key, version_id, etag = argv[1:5]
         ref = ObjectRef(bucket=bucket, key=key, version_id=version_id, etag=etag, size=0,
                         event_time=datetime.now(UTC), sequencer="0", request_id="bench")

@@ -72,6 +72,19 @@ class MotoServerProcess:
             process.terminate()  # this very child, by its pid
             process.wait(timeout=10)
 
+    def upload(self, bucket: str, path: Path, key: str) -> tuple[str, str]:
+        """Upload a file to a versioned bucket here (created if need be): (version id, ETag)."""
+        import boto3  # noqa: PLC0415
+
+        s3 = boto3.client("s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.upload_file(str(path), bucket, key)  # multipart for a big one, as a browser upload would be
+        head = s3.head_object(Bucket=bucket, Key=key)
+        return str(head.get("VersionId") or ""), str(head["ETag"]).strip('"')
+
     @property
     def pid(self) -> int:
         assert self.process is not None

@@ -208,8 +208,14 @@ def analysis(result: dict[str, Any]) -> str:
         f"`TransactWriteItems` ({sales / max(txns, 1):.1f} sales each, {first['mean_items_per_transaction']} items "
         "with the day-aggregate updates; the limit is 100 items, and each 500-sale flush ends in a partly "
         f"filled transaction) and {other} other requests for the whole import (import record, idempotency "
-        f"record). Each sale item is under 1 KB, so it costs 2 WCU in a transaction: {sale_wcu / max(sales, 1):.2f} "
-        f"WCU per sale, {first['wcu_per_line']} WCU per line in all."]
+        f"record). A write inside a transaction costs 2 WCU per started KB, so 2 WCU is the least a sale "
+        f"can cost: {sale_wcu / max(sales, 1):.3f} WCU per sale here, {first['wcu_per_line']} WCU per line in all "
+        "(day aggregates and the import's own items included)."]
+    size = first.get("sale_item_bytes")
+    if size:
+        text.append(f"The compact sale items (docs/architecture.md) measured {size['mean']:g} bytes on average "
+                    f"(largest {size['max']:,}); {size['over_1kb']} of {size['count']:,} were over 1 KB and cost more "
+                    "than the minimum.")
     redelivered = s.get("redelivered event (handler, idempotency)")
     if redelivered:
         text.append(f"A redelivered event costs {redelivered['requests']} request(s) "

@@ -1,4 +1,11 @@
-"""`Storage` on one DynamoDB table and the uploads bucket (see docs/architecture.md for the keys)."""
+"""`Storage` on one DynamoDB table and the uploads bucket (see docs/architecture.md for the keys).
+
+DynamoDB is reached through the low-level client with items in DynamoDB's wire JSON, built by
+`storage.items`, and with botocore's parameter validation off: the requests are this module's
+own, of fixed shapes (checked against botocore's model in the unit tests), and validating them
+again on every call cost as much CPU as building them. A transaction's items, already wire JSON,
+are written into the request body as they are (`WireItems`), not walked again by botocore.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +14,45 @@ import binascii
 import io
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
-from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..errors import InvalidCursor
 from ..imports import ImportRecord
-from ..money import ZERO
-from ..sales import DayTotals, Sale, StoredSale
-from .base import Conflicts, DayAggregate, ObjectGone, SaleWrite, TransientStorageError, WriteBatch
+from ..sales import DayTotals, StoredSale
+from .base import Conflicts, DayAggregate, ObjectGone, TransientStorageError, WriteBatch
+from .items import (
+    DAYS_PK,
+    IMPORT_SK,
+    IMPORTS_GSI_PK,
+    SALE_READ_ATTRIBUTES,
+    SALE_SK,
+    day_item,
+    day_totals,
+    day_update,
+    import_pk,
+    plain_item,
+    sale_pk,
+    sale_put,
+    stored_sale,
+    to_wire,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3.client import S3Client
 
-DAYS_PK = "DAYS"
-IMPORTS_GSI_PK = "IMPORTS"
-SALE_SK = "SALE"
-IMPORT_SK = "IMPORT"
+__all__ = ["DAYS_PK", "IMPORTS_GSI_PK", "IMPORT_SK", "MAX_BATCH_GET", "MAX_TRANSACTION_ITEMS", "SALE_SK",
+           "DynamoStorage", "WireItems", "decode_cursor", "encode_cursor", "import_pk", "sale_pk"]
+
 MAX_BATCH_GET = 100
 MAX_TRANSACTION_ITEMS = 100
 _RETRYABLE_CODES = frozenset({
@@ -46,30 +65,78 @@ _GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "MethodNotAllowed"
 _RETRYABLE_REASONS = frozenset({
     "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
 })
-_SALE_FIELDS = ("sale_id", "sale_date", "ver", "hash", "total", "tax", "discounts",
-                "import_id", "first_import_id", "change")
-_DAY_FIELDS = ("revenue", "net", "tax", "discounts", "order_count", "order_value",
-               "refund_count", "refunds", "sales_count")
-_deserializer = TypeDeserializer()
+_SALE_PROJECTION = ", ".join(f"#{i}" for i in range(len(SALE_READ_ATTRIBUTES)))
+_SALE_NAMES = {f"#{i}": name for i, name in enumerate(SALE_READ_ATTRIBUTES)}
+_SALE_SK = {"S": SALE_SK}
 
 
-def sale_pk(sale_id: str) -> str:
-    return f"SALE#{sale_id}"
+class WireItems(list[dict[str, Any]]):
+    """TransactWriteItems' `TransactItems`, already in DynamoDB's wire JSON.
+
+    botocore serialises a request by walking every value of it against the service model in
+    Python, and derives an endpoint parameter (the tables' ARNs) with a JMESPath search over
+    every item: for a 100-item transaction, more CPU than building the items. For DynamoDB's
+    JSON protocol that walk writes the wire dicts out unchanged, so on this module's client the
+    items are set aside before serialisation (botocore serialises the first one alone, which
+    names the same table, plus its own fields such as the idempotency token) and put back into
+    the JSON body just before the request is signed and sent; retries resend that same body.
+    On any other client they are serialised as the plain list they also are.
+    """
 
 
-def import_pk(import_id: str) -> str:
-    return f"IMPORT#{import_id}"
+_SET_ASIDE = "salesmetrics.wire_items"
+
+
+def _set_aside_wire_items(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    items = params.get("TransactItems")
+    if isinstance(items, WireItems) and len(items) > 1:
+        context[_SET_ASIDE] = items
+        params["TransactItems"] = items[:1]
+
+
+def _restore_wire_items(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    items = context.pop(_SET_ASIDE, None)
+    if items is not None:
+        body = json.loads(params["body"])
+        body["TransactItems"] = items
+        params["body"] = json.dumps(body, separators=(",", ":")).encode()
+
+
+def _dynamodb_client() -> DynamoDBClient:
+    config = Config(retries={"mode": "standard", "max_attempts": 4}, parameter_validation=False)
+    client = boto3.client("dynamodb", config=config)
+    if client.meta.service_model.protocol == "json":  # the protocol whose body is that JSON
+        events = client.meta.events
+        events.register("before-parameter-build.dynamodb.TransactWriteItems", _set_aside_wire_items)
+        # First, so that anything else looking at the request before it is sent sees the real body.
+        events.register_first("before-call.dynamodb.TransactWriteItems", _restore_wire_items)
+    return client
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    client: DynamoDBClient
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """The table's name and the client that reaches it, shaped as boto3's `Table` is where code
+    reaches for it (`.name`, `.meta.client`); the client speaks DynamoDB's wire JSON."""
+
+    name: str
+    meta: _Meta
+
+
 class DynamoStorage:
     """DynamoDB + S3. Clients are created on first use (so moto's mock, started later, sees them).
 
     Every retry loop here is bounded; past the bound a `TransientStorageError` fails the
-    invocation so that Lambda retries the event, and finally the DLQ keeps it.
+    invocation so that Lambda retries the event, and finally the DLQ keeps it. Safe to share
+    between threads once made (boto3 clients are; their creation is serialised here).
     """
 
     def __init__(
@@ -88,28 +155,31 @@ class DynamoStorage:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._health_timeout = health_timeout
-        self._table: Table | None = None
+        self._table: TableRef | None = None
         self._s3: S3Client | None = None
+        self._lock = threading.Lock()
 
     # -- clients ------------------------------------------------------------------------------
 
     @property
-    def table(self) -> Table:
+    def table(self) -> TableRef:
         if self._table is None:
-            config = Config(retries={"mode": "standard", "max_attempts": 4})
-            self._table = boto3.resource("dynamodb", config=config).Table(self.table_name)
+            with self._lock:
+                if self._table is None:
+                    self._table = TableRef(self.table_name, _Meta(_dynamodb_client()))
         return self._table
 
     @property
     def client(self) -> DynamoDBClient:
-        # The resource's client (de)serialises Python values, Decimal included, in every call.
         return self.table.meta.client
 
     @property
     def s3(self) -> S3Client:
         if self._s3 is None:
-            self._s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 4},
-                                                       signature_version="s3v4"))
+            config = Config(retries={"mode": "standard", "max_attempts": 4}, signature_version="s3v4")
+            with self._lock:
+                if self._s3 is None:
+                    self._s3 = boto3.client("s3", config=config)
         return self._s3
 
     def _backoff(self, attempt: int) -> None:
@@ -123,16 +193,15 @@ class DynamoStorage:
         unique = list(dict.fromkeys(sale_ids))
         for start in range(0, len(unique), MAX_BATCH_GET):
             chunk = unique[start:start + MAX_BATCH_GET]
-            keys: list[dict[str, Any]] = [{"pk": sale_pk(s), "sk": SALE_SK} for s in chunk]
+            keys: list[dict[str, Any]] = [{"pk": {"S": sale_pk(s)}, "sk": _SALE_SK} for s in chunk]
             for attempt in range(self.max_attempts):
                 request: dict[str, Any] = {self.table_name: {
                     "Keys": keys, "ConsistentRead": True,
-                    "ProjectionExpression": ", ".join(f"#{i}" for i in range(len(_SALE_FIELDS))),
-                    "ExpressionAttributeNames": {f"#{i}": n for i, n in enumerate(_SALE_FIELDS)},
+                    "ProjectionExpression": _SALE_PROJECTION, "ExpressionAttributeNames": _SALE_NAMES,
                 }}
                 response = cast(dict[str, Any], self.client.batch_get_item(RequestItems=request))
                 for item in response.get("Responses", {}).get(self.table_name, []):
-                    stored = _stored_sale(item)
+                    stored = stored_sale(item)
                     found[stored.sale_id] = stored
                 keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
                 if not keys:
@@ -143,9 +212,10 @@ class DynamoStorage:
         return found
 
     def commit(self, batch: WriteBatch) -> Conflicts:
-        items: list[dict[str, Any]] = [_put_sale(self.table_name, w) for w in batch.writes]
         now = _now()
-        items += [_add_to_day(self.table_name, day, delta, now)
+        table = self.table_name
+        items = WireItems([sale_put(table, w, now) for w in batch.writes])
+        items += [day_update(table, day, delta, now)
                   for day, delta in sorted(batch.day_deltas.items()) if not delta.is_zero()]
         if not items:
             return {}
@@ -166,9 +236,7 @@ class DynamoStorage:
                         reason_code = reason.get("Code") or "None"
                         if reason_code == "ConditionalCheckFailed" and index < len(batch.writes):
                             raw = reason.get("Item")
-                            conflicts[batch.writes[index].sale.sale_id] = (
-                                _stored_sale({k: _deserializer.deserialize(v) for k, v in raw.items()})
-                                if raw else None)
+                            conflicts[batch.writes[index].sale.sale_id] = stored_sale(raw) if raw else None
                         elif reason_code != "None":
                             other.add(reason_code)
                     if conflicts:
@@ -181,41 +249,48 @@ class DynamoStorage:
         raise TransientStorageError(f"transaction of {len(items)} items kept being refused")
 
     def day_totals(self, start: date, end: date) -> dict[date, DayTotals]:
-        condition = Key("pk").eq(DAYS_PK) & Key("sk").between(start.isoformat(), end.isoformat())
-        return {agg.day: agg.totals for agg in self._query_days(condition)}
+        values = {":pk": {"S": DAYS_PK}, ":start": {"S": start.isoformat()}, ":end": {"S": end.isoformat()}}
+        return {agg.day: agg.totals for agg in self._query_days("pk = :pk AND sk BETWEEN :start AND :end", values)}
 
     def day_aggregates(self) -> Iterator[DayAggregate]:
-        return self._query_days(Key("pk").eq(DAYS_PK))
+        return self._query_days("pk = :pk", {":pk": {"S": DAYS_PK}})
 
-    def _query_days(self, condition: Any) -> Iterator[DayAggregate]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+    def _query_days(self, condition: str, values: dict[str, Any]) -> Iterator[DayAggregate]:
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "KeyConditionExpression": condition,
+                                  "ExpressionAttributeValues": values}
         while True:
-            page = self.table.query(**kwargs)
+            page = cast(dict[str, Any], self.client.query(**kwargs))
             for item in page.get("Items", []):
-                yield _day_aggregate(item)
+                rev = item.get("rev")
+                yield DayAggregate(date.fromisoformat(item["sk"]["S"]), day_totals(item),
+                                   int(rev["N"]) if rev is not None else 0)
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def iter_sales(self) -> Iterator[StoredSale]:
         paginator = self.client.get_paginator("scan")
-        names = {f"#{i}": n for i, n in enumerate(_SALE_FIELDS)}
         for page in paginator.paginate(
             TableName=self.table_name,
             FilterExpression="#sk = :sale",
-            ProjectionExpression=", ".join(n for n in names),
-            ExpressionAttributeNames={**names, "#sk": "sk"},
-            ExpressionAttributeValues={":sale": SALE_SK},
+            ProjectionExpression=_SALE_PROJECTION,
+            ExpressionAttributeNames={**_SALE_NAMES, "#sk": "sk"},
+            ExpressionAttributeValues={":sale": _SALE_SK},
         ):
             for item in page.get("Items", []):
-                yield _stored_sale(cast(dict[str, Any], item))
+                yield stored_sale(item)
 
     def replace_day(self, day: date, totals: DayTotals, expected_rev: int | None) -> bool:
-        item: dict[str, Any] = {"pk": DAYS_PK, "sk": day.isoformat(), "rev": (expected_rev or 0) + 1,
-                                "updated_at": _now(), **_totals_to_item(totals)}
-        condition = Attr("pk").not_exists() if expected_rev is None else Attr("rev").eq(expected_rev)
+        item = day_item(day, totals, (expected_rev or 0) + 1, _now())
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": item}
+        if expected_rev is None:
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            kwargs["ConditionExpression"] = "#rev = :rev"
+            kwargs["ExpressionAttributeNames"] = {"#rev": "rev"}
+            kwargs["ExpressionAttributeValues"] = {":rev": {"N": str(expected_rev)}}
         try:
-            self.table.put_item(Item=item, ConditionExpression=condition)
+            self.client.put_item(**kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
@@ -225,29 +300,31 @@ class DynamoStorage:
     # -- imports ------------------------------------------------------------------------------
 
     def put_import(self, record: ImportRecord) -> None:
-        item = {k: v for k, v in record.to_dict().items() if v is not None}
-        item.update(pk=import_pk(record.import_id), sk=IMPORT_SK, gsi1pk=IMPORTS_GSI_PK,
-                    gsi1sk=f"{record.started_at}#{record.import_id}")
-        self.table.put_item(Item=item)
+        item = {k: to_wire(v) for k, v in record.to_dict().items() if v is not None}
+        item.update(pk={"S": import_pk(record.import_id)}, sk={"S": IMPORT_SK}, gsi1pk={"S": IMPORTS_GSI_PK},
+                    gsi1sk={"S": f"{record.started_at}#{record.import_id}"})
+        self.client.put_item(TableName=self.table_name, Item=item)
 
     def get_import(self, import_id: str) -> ImportRecord | None:
-        item = self.table.get_item(Key={"pk": import_pk(import_id), "sk": IMPORT_SK},
-                                   ConsistentRead=True).get("Item")
-        return ImportRecord.from_dict(dict(item)) if item else None
+        item = self.client.get_item(TableName=self.table_name, ConsistentRead=True,
+                                    Key={"pk": {"S": import_pk(import_id)}, "sk": {"S": IMPORT_SK}}).get("Item")
+        return ImportRecord.from_dict(plain_item(item)) if item else None
 
     def list_imports(self, limit: int, cursor: str | None) -> tuple[list[ImportRecord], str | None]:
         kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
             "IndexName": "gsi1",
-            "KeyConditionExpression": Key("gsi1pk").eq(IMPORTS_GSI_PK),
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": IMPORTS_GSI_PK}},
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
-        page = self.table.query(**kwargs)
-        records = [ImportRecord.from_dict(dict(item)) for item in page.get("Items", [])]
+            kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in decode_cursor(cursor).items()}
+        page = cast(dict[str, Any], self.client.query(**kwargs))
+        records = [ImportRecord.from_dict(plain_item(item)) for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
-        return records, encode_cursor(cast(dict[str, Any], last)) if last else None
+        return records, encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
 
     # -- objects ------------------------------------------------------------------------------
 
@@ -303,86 +380,6 @@ class _BodyReader(io.RawIOBase):
     def close(self) -> None:
         self._body.close()
         super().close()
-
-
-# -- item shapes ----------------------------------------------------------------------------------
-
-
-def _put_sale(table: str, write: SaleWrite) -> dict[str, Any]:
-    sale = write.sale
-    item = sale_item(sale, write.version, write.import_id, write.first_import_id, write.content_hash)
-    item["change"] = write.change
-    put: dict[str, Any] = {"TableName": table, "Item": item, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
-    if write.expected is None:
-        put["ConditionExpression"] = "attribute_not_exists(pk)"
-    else:
-        put["ConditionExpression"] = "#ver = :expected"
-        put["ExpressionAttributeNames"] = {"#ver": "ver"}
-        put["ExpressionAttributeValues"] = {":expected": write.expected.version}
-    return {"Put": put}
-
-
-def sale_item(sale: Sale, version: str, import_id: str, first_import_id: str, content_hash: str) -> dict[str, Any]:
-    lines = []
-    for ln in sale.lines:
-        line: dict[str, Any] = {"line_no": ln.line_no, "item_name": ln.item_name, "item_total": ln.item_total,
-                                "payment_method": ln.payment_method, "location": ln.location}
-        for name in ("quantity", "item_price", "subtotal", "discount_amount", "tax"):
-            value = getattr(ln, name)
-            if value is not None:
-                line[name] = value
-        lines.append(line)
-    return {
-        "pk": sale_pk(sale.sale_id), "sk": SALE_SK, "sale_id": sale.sale_id,
-        "sale_date": sale.sale_date.isoformat(), "ver": version, "hash": content_hash,
-        "total": sale.total, "tax": sale.tax, "discounts": sale.discounts, "client_id": sale.client_id,
-        "lines": lines, "import_id": import_id, "first_import_id": first_import_id, "updated_at": _now(),
-    }
-
-
-def _add_to_day(table: str, day: date, delta: DayTotals, now: str) -> dict[str, Any]:
-    values = {f":{name}": getattr(delta, name) for name in _DAY_FIELDS}
-    adds = ", ".join(f"#{name} :{name}" for name in _DAY_FIELDS)
-    return {"Update": {
-        "TableName": table,
-        "Key": {"pk": DAYS_PK, "sk": day.isoformat()},
-        "UpdateExpression": f"ADD {adds}, #rev :one SET #updated_at = :now",
-        "ExpressionAttributeNames": {**{f"#{n}": n for n in _DAY_FIELDS}, "#rev": "rev", "#updated_at": "updated_at"},
-        "ExpressionAttributeValues": {**values, ":one": 1, ":now": now},
-    }}
-
-
-def _totals_to_item(totals: DayTotals) -> dict[str, Any]:
-    return {name: getattr(totals, name) for name in _DAY_FIELDS}
-
-
-def _dec(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value)) if value is not None else ZERO
-
-
-def _stored_sale(item: dict[str, Any]) -> StoredSale:
-    return StoredSale(
-        sale_id=str(item["sale_id"]),
-        sale_date=date.fromisoformat(str(item["sale_date"])),
-        version=str(item["ver"]),
-        content_hash=str(item["hash"]),
-        total=_dec(item.get("total")),
-        tax=_dec(item.get("tax")),
-        discounts=_dec(item.get("discounts")),
-        import_id=str(item.get("import_id", "")),
-        first_import_id=str(item.get("first_import_id", "")),
-        change=str(item.get("change", "updated")),
-    )
-
-
-def _day_aggregate(item: dict[str, Any]) -> DayAggregate:
-    totals = DayTotals(
-        revenue=_dec(item.get("revenue")), net=_dec(item.get("net")), tax=_dec(item.get("tax")),
-        discounts=_dec(item.get("discounts")), order_count=int(item.get("order_count", 0)),
-        order_value=_dec(item.get("order_value")), refund_count=int(item.get("refund_count", 0)),
-        refunds=_dec(item.get("refunds")), sales_count=int(item.get("sales_count", 0)),
-    )
-    return DayAggregate(date.fromisoformat(str(item["sk"])), totals, int(item.get("rev", 0)))
 
 
 # -- pagination cursors -----------------------------------------------------------------------------

@@ -1,0 +1,193 @@
+"""The ingest CPU / latency measurements in one fresh process; prints one JSON line. Run by ingest_bench.
+
+    python -m bench.ingest_child SPEC_JSON
+
+Environment: AWS_ENDPOINT_URL_S3 (a moto server in another process, holding the objects),
+AWS_ENDPOINT_URL_DYNAMODB (`bench.instantddb` in another process), TABLE_NAME, POWERTOOLS_*.
+
+For each object of the spec, in this one warm process (modules imported, the handler's clients
+made by a warm-up run, as in a warm Lambda execution environment):
+
+- baseline: a bare `csv.reader` pass over the object streamed from S3 - an S3 client made,
+  GetObject, `csv.reader(io.TextIOWrapper(body))` to the end;
+- ingest: the real `ingest_handler.handler` on the S3 event of that object (Powertools
+  idempotency, the import record, parse, validate, group, plan, every TransactWriteItems, the
+  rejects file), DynamoDB answering at once;
+- ingest_commit_stubbed: the same with the storage's `commit` answering "written" in process
+  (no transaction built or sent): what the ingest costs without its write path;
+
+alternating, `rounds` of each; CPU time of this process (`time.process_time`: all threads,
+user + system) and wall time of each. For the objects named in `delay_keys`, one more ingest
+with the endpoint holding every answer back by `delay_ms`: its wall time against the instant
+run's. `profile_key`: one more ingest under cProfile (CPU clock), summarised.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import csv
+import io
+import json
+import pstats
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+_PACKAGES = (  # (path fragment, label) for the own-time-by-package table; first match wins
+    ("/salesmetrics/storage/", "salesmetrics.storage (this module's items and calls)"),
+    ("/salesmetrics/parsing", "salesmetrics.parsing"), ("/salesmetrics/ingest", "salesmetrics.ingest"),
+    ("/salesmetrics/sales", "salesmetrics.sales"), ("/salesmetrics/", "salesmetrics (other)"),
+    ("/botocore/serialize", "botocore serialize"), ("/botocore/validate", "botocore validate"),
+    ("/botocore/parsers", "botocore parsers"), ("/botocore/", "botocore (other)"),
+    ("/boto3/", "boto3"), ("/jmespath/", "jmespath (endpoint context params)"),
+    ("/urllib3/", "urllib3"), ("/http/", "http.client"), ("/email/", "email (header parsing)"),
+    ("/json/", "json (Python part)"), ("/aws_lambda_powertools/", "powertools"),
+    ("/copy.py", "copy (deep copies)"), ("/decimal", "decimal"),
+)
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def _stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/_bench/stats", timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def baseline(bucket: str, key: str, version_id: str) -> int:
+    import boto3  # noqa: PLC0415 - imported (once) before any timing, by main
+
+    s3: Any = boto3.client("s3")
+    kwargs = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+    body = s3.get_object(**kwargs)["Body"]
+    rows = 0
+    for _row in csv.reader(io.TextIOWrapper(body, encoding="utf-8", newline="")):
+        rows += 1
+    return rows
+
+
+def _profile(fn: Callable[[], Any], top: int = 25) -> dict[str, Any]:
+    profiler = cProfile.Profile()  # wall clock: a CPU clock is a syscall per event here
+    profiler.enable()
+    fn()
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    by_package: Counter[str] = Counter()
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        label = next((lbl for frag, lbl in _PACKAGES if frag in filename), None)
+        if label is None:
+            label = "C code (builtins, sockets, C json/csv/decimal)" if filename == "~" else "other Python"
+        by_package[label] += tottime
+        short = filename
+        for marker in ("/site-packages/", "/layers/common/", "/lib/python3.13/", "/functions/"):
+            if marker in filename:
+                short = filename.split(marker, 1)[1]
+                break
+        rows.append({"function": f"{short}:{line}({name})" if line else name, "calls": calls,
+                     "own_s": round(tottime, 3), "own_share": round(tottime / total, 3),
+                     "cumulative_s": round(cumtime, 3)})
+    rows.sort(key=lambda r: r["own_s"], reverse=True)
+    packages = [{"package": p, "own_s": round(s, 3), "share": round(s / total, 3)}
+                for p, s in by_package.most_common()]
+    return {"total_s": round(total, 3), "top": rows[:top], "by_package": packages}
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    import boto3  # noqa: F401, PLC0415 - everything imported before the first measurement
+    import ingest_handler  # noqa: PLC0415 - reads the environment at import
+
+    from devtools.localstack import LambdaContext  # noqa: PLC0415
+    from devtools.s3events import build_put_event  # noqa: PLC0415
+
+    control = spec["dynamodb_endpoint"]
+    bucket = spec["bucket"]
+
+    def event(obj: dict[str, Any]) -> dict[str, Any]:
+        return build_put_event(bucket=bucket, key=obj["key"], size=obj["size"], etag=obj["etag"],
+                               version_id=obj["version_id"] or None)
+
+    def context() -> LambdaContext:
+        return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900,
+                             invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench-ingest")
+
+    def ingest(obj: dict[str, Any]) -> dict[str, Any]:
+        result = ingest_handler.handler(event(obj), context())
+        (record,) = result["imports"]
+        if record["status"] not in ("SUCCEEDED", "PARTIAL") or not record["sales_created"]:
+            raise RuntimeError(f"the benchmark ingest did not ingest: {record}")
+        return dict(record)
+
+    def counted_ingest(obj: dict[str, Any]) -> tuple[float, float, dict[str, Any], dict[str, int]]:
+        _post(control + "/_bench/reset", {})
+        wall, cpu, record = _timed(lambda: ingest(obj))
+        return wall, cpu, record, dict(_stats(control)["requests"])
+
+    storage = ingest_handler._storage()
+    real_commit = storage.commit
+
+    def stubbed_ingest(obj: dict[str, Any]) -> dict[str, Any]:
+        # The same run with `commit` answering "written" at once, in process: what is left
+        # without the write path (a reference, not a target).
+        storage.commit = lambda batch: {}  # type: ignore[method-assign]
+        try:
+            return ingest(obj)
+        finally:
+            storage.commit = real_commit  # type: ignore[method-assign]
+
+    objects = spec["objects"]
+    warm = objects[0]
+    baseline(bucket, warm["key"], warm["version_id"])
+    ingest(warm)
+    out: dict[str, Any] = {"objects": {}}
+    for obj in objects:
+        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "ingest": [], "ingest_commit_stubbed": []}
+        record: dict[str, Any] = {}
+        requests: dict[str, int] = {}
+        for n in range(spec["rounds"]):
+            kinds = ("baseline", "ingest", "ingest_commit_stubbed")
+            for kind in (kinds if n % 2 == 0 else kinds[::-1]):
+                if kind == "baseline":
+                    wall, cpu, rows = _timed(partial(baseline, bucket, obj["key"], obj["version_id"]))
+                elif kind == "ingest_commit_stubbed":
+                    wall, cpu, _ = _timed(partial(stubbed_ingest, obj))
+                else:
+                    wall, cpu, record, requests = counted_ingest(obj)
+                runs[kind].append({"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)})
+        entry: dict[str, Any] = {"lines": obj["lines"], "csv_rows": rows, "runs": runs, "record": record,
+                                 "requests": requests}
+        if obj["key"] in spec.get("delay_keys", []):
+            _post(control + "/_bench/delay", {"ms": spec["delay_ms"]})
+            try:
+                wall, cpu, _record, delayed_requests = counted_ingest(obj)
+            finally:
+                _post(control + "/_bench/delay", {"ms": 0})
+            entry["delayed"] = {"delay_ms": spec["delay_ms"], "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+                                "requests": delayed_requests}
+        out["objects"][obj["key"]] = entry
+        print(f"   {obj['lines']:,} lines: baseline CPU {min(r['cpu_s'] for r in runs['baseline'])} s, "
+              f"ingest CPU {min(r['cpu_s'] for r in runs['ingest'])} s", file=sys.stderr, flush=True)
+    profiled = next((o for o in objects if o["key"] == spec.get("profile_key")), None)
+    if profiled is not None:
+        out["profile"] = {"lines": profiled["lines"], **_profile(lambda: ingest(profiled))}
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,283 @@
+"""The table's items in DynamoDB's wire JSON (`{"S": ...}`, `{"N": "..."}`), built and read by hand.
+
+The storage sends these to the low-level client as they are. The boto3 resource layer would
+convert Python values on every call (TypeSerializer, a deep copy of every request, and back on
+the way out), which cost more CPU than everything else in an ingest; this module knows the few
+fixed shapes of this project's items and writes them directly. Numbers stay exact: DynamoDB JSON
+carries them as decimal text, and `str(Decimal)` is that text, digit for digit.
+
+A sale is stored *compact* (docs/architecture.md, "Sale items"): its keys, the version its
+writes are conditioned on, and one string attribute `sale` holding the rest as JSON, amounts as
+decimal strings and the lines as arrays. botocore serialises a request by walking every
+attribute value of every item in Python, so four attributes instead of fifteen (and no list of
+maps per line) is most of the saving, and a sale of several lines is smaller. Items written by
+earlier versions (every field its own attribute, `lines` a list of maps) are read as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded, Underflow
+from json.encoder import encode_basestring as _escape  # a str as a JSON string literal, non-ASCII kept
+from typing import Any
+
+from ..money import ZERO
+from ..sales import DayTotals, SaleLine, StoredSale
+from .base import SaleWrite
+
+DAYS_PK = "DAYS"
+IMPORTS_GSI_PK = "IMPORTS"
+SALE_SK = "SALE"
+IMPORT_SK = "IMPORT"
+SALE_ATTRIBUTE = "sale"  # the packed record of a compact sale item
+
+DAY_FIELDS = ("revenue", "net", "tax", "discounts", "order_count", "order_value",
+              "refund_count", "refunds", "sales_count")
+# What a reader of sales projects: the packed record of compact items, and the attributes of
+# items in the earlier shape (where `sale` is absent), so both shapes are read in one request.
+SALE_READ_ATTRIBUTES = ("ver", SALE_ATTRIBUTE, "sale_id", "sale_date", "hash", "total", "tax", "discounts",
+                        "import_id", "first_import_id", "change")
+
+Item = dict[str, Any]
+
+# DynamoDB numbers: at most 38 significant digits, exponent within -130..125. The same limits
+# boto3's TypeSerializer enforces: a value it cannot hold exactly is an error, never rounded.
+_NUMBER_CONTEXT = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+_SALE_SK = {"S": SALE_SK}
+_DAYS_PK = {"S": DAYS_PK}
+
+
+def sale_pk(sale_id: str) -> str:
+    return f"SALE#{sale_id}"
+
+
+def import_pk(import_id: str) -> str:
+    return f"IMPORT#{import_id}"
+
+
+# -- numbers --------------------------------------------------------------------------------------
+
+
+def number(value: Decimal | int) -> dict[str, str]:
+    """`{"N": text}` for a value DynamoDB stores exactly; ValueError for one it cannot."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise TypeError(f"a DynamoDB number must be an int or a Decimal, not {type(value).__name__}")
+    try:
+        checked = _NUMBER_CONTEXT.create_decimal(value)
+    except DecimalException as exc:
+        raise ValueError(f"{value} cannot be stored exactly as a DynamoDB number "
+                         "(at most 38 significant digits)") from exc
+    if not checked.is_finite():
+        raise ValueError(f"{value} is not a number DynamoDB can store")
+    return {"N": str(value)}
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+# -- sales ----------------------------------------------------------------------------------------
+
+
+def encode_lines(lines: tuple[SaleLine, ...]) -> str:
+    """The lines as a JSON array of arrays, each [line_no, item_name, quantity, item_price,
+    subtotal, discount_amount, tax, item_total, payment_method, location]: amounts as their exact
+    decimal text in strings (`"34.880"` stays `"34.880"`), absent optional amounts as null.
+
+    Written by hand, not by `json.dumps`: this runs once per stored sale, and the encoder's
+    per-call set-up and its fallback call for every Decimal cost twice as much. Strings go
+    through the json module's own escaping; `str(Decimal)` (`!s`: Decimal's `__format__` is
+    several times slower) has no character that needs any.
+    """
+    e = _escape
+    return "[" + ",".join([
+        f"[{ln.line_no},{e(ln.item_name)},"
+        f'{"null" if (q := ln.quantity) is None else f"\"{q!s}\""},'
+        f'{"null" if (p := ln.item_price) is None else f"\"{p!s}\""},'
+        f'{"null" if (b := ln.subtotal) is None else f"\"{b!s}\""},'
+        f'{"null" if (d := ln.discount_amount) is None else f"\"{d!s}\""},'
+        f'{"null" if (t := ln.tax) is None else f"\"{t!s}\""},'
+        f'"{ln.item_total!s}",{e(ln.payment_method)},{e(ln.location)}]'
+        for ln in lines]) + "]"
+
+
+def decode_lines(packed: list[list[Any]]) -> tuple[SaleLine, ...]:
+    return tuple(
+        SaleLine(line_no=int(no), item_name=str(name), quantity=_decimal_or_none(quantity),
+                 item_price=_decimal_or_none(price), subtotal=_decimal_or_none(subtotal),
+                 discount_amount=_decimal_or_none(discount), tax=_decimal_or_none(tax),
+                 item_total=Decimal(total), payment_method=str(payment), location=str(location))
+        for no, name, quantity, price, subtotal, discount, tax, total, payment, location in packed)
+
+
+def sale_record(write: SaleWrite, now: str) -> str:
+    """The packed `sale` attribute of a compact sale item: a JSON object (see encode_lines)."""
+    sale = write.sale
+    e = _escape
+    return (f'{{"sale_id":{e(sale.sale_id)},"sale_date":"{sale.sale_date.isoformat()}","hash":{e(write.content_hash)},'
+            f'"total":"{sale.total!s}","tax":"{sale.tax!s}","discounts":"{sale.discounts!s}","client_id":{e(sale.client_id)},'
+            f'"import_id":{e(write.import_id)},"first_import_id":{e(write.first_import_id)},'
+            f'"change":{e(write.change)},"updated_at":{e(now)},"lines":{encode_lines(sale.lines)}}}')
+
+
+def sale_item(write: SaleWrite, now: str) -> Item:
+    return {"pk": {"S": "SALE#" + write.sale.sale_id}, "sk": _SALE_SK, "ver": {"S": write.version},
+            SALE_ATTRIBUTE: {"S": sale_record(write, now)}}
+
+
+def sale_put(table: str, write: SaleWrite, now: str) -> Item:
+    """The transaction's Put of one sale: only if storage still holds what the plan expected."""
+    put: Item = {"TableName": table, "Item": sale_item(write, now), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+    if write.expected is None:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        put["ConditionExpression"] = "#ver = :expected"
+        put["ExpressionAttributeNames"] = {"#ver": "ver"}
+        put["ExpressionAttributeValues"] = {":expected": {"S": write.expected.version}}
+    return {"Put": put}
+
+
+def _packed(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    value = item.get(SALE_ATTRIBUTE)
+    return dict(json.loads(value["S"])) if value is not None else None
+
+
+def stored_sale(item: Mapping[str, Any]) -> StoredSale:
+    """What storage holds of a sale, from an item of either shape (compact or earlier)."""
+    version = str(item["ver"]["S"])
+    packed = _packed(item)
+    if packed is not None:
+        return StoredSale(
+            sale_id=str(packed["sale_id"]), sale_date=date.fromisoformat(packed["sale_date"]), version=version,
+            content_hash=str(packed["hash"]), total=Decimal(packed["total"]), tax=Decimal(packed["tax"]),
+            discounts=Decimal(packed["discounts"]), import_id=str(packed["import_id"]),
+            first_import_id=str(packed["first_import_id"]), change=str(packed["change"]))
+    # The earlier shape: one attribute per field; absent ones read as the earlier reader did.
+    return StoredSale(
+        sale_id=str(item["sale_id"]["S"]), sale_date=date.fromisoformat(item["sale_date"]["S"]), version=version,
+        content_hash=str(item["hash"]["S"]), total=_number_or_zero(item.get("total")),
+        tax=_number_or_zero(item.get("tax")), discounts=_number_or_zero(item.get("discounts")),
+        import_id=_text_or(item.get("import_id"), ""), first_import_id=_text_or(item.get("first_import_id"), ""),
+        change=_text_or(item.get("change"), "updated"))
+
+
+def sale_lines(item: Mapping[str, Any]) -> tuple[SaleLine, ...]:
+    """The lines of a stored sale item of either shape, every amount as it was written."""
+    packed = _packed(item)
+    if packed is not None:
+        return decode_lines(packed["lines"])
+    lines = []
+    for entry in item.get("lines", {}).get("L", []):
+        m = entry["M"]
+        lines.append(SaleLine(
+            line_no=int(m["line_no"]["N"]), item_name=str(m["item_name"]["S"]),
+            quantity=_number_or_none(m.get("quantity")), item_price=_number_or_none(m.get("item_price")),
+            subtotal=_number_or_none(m.get("subtotal")), discount_amount=_number_or_none(m.get("discount_amount")),
+            tax=_number_or_none(m.get("tax")), item_total=Decimal(m["item_total"]["N"]),
+            payment_method=str(m["payment_method"]["S"]), location=str(m["location"]["S"])))
+    return tuple(lines)
+
+
+def sale_client_id(item: Mapping[str, Any]) -> str:
+    packed = _packed(item)
+    return str(packed["client_id"]) if packed is not None else _text_or(item.get("client_id"), "")
+
+
+def _number_or_zero(value: Mapping[str, str] | None) -> Decimal:
+    return Decimal(value["N"]) if value is not None else ZERO
+
+
+def _number_or_none(value: Mapping[str, str] | None) -> Decimal | None:
+    return Decimal(value["N"]) if value is not None else None
+
+
+def _text_or(value: Mapping[str, str] | None, default: str) -> str:
+    return str(value["S"]) if value is not None else default
+
+
+# -- day aggregates -------------------------------------------------------------------------------
+
+_DAY_UPDATE = "ADD " + ", ".join(f"#{name} :{name}" for name in DAY_FIELDS) + ", #rev :one SET #updated_at = :now"
+
+
+def day_update(table: str, day: date, delta: DayTotals, now: str) -> Item:
+    """The transaction's Update of one day aggregate: ADD the delta (creating the item if new)."""
+    values: Item = {f":{name}": number(getattr(delta, name)) for name in DAY_FIELDS}
+    values[":one"] = {"N": "1"}
+    values[":now"] = {"S": now}
+    return {"Update": {
+        "TableName": table,
+        "Key": {"pk": _DAYS_PK, "sk": {"S": day.isoformat()}},
+        "UpdateExpression": _DAY_UPDATE,
+        "ExpressionAttributeNames": {**{f"#{n}": n for n in DAY_FIELDS}, "#rev": "rev", "#updated_at": "updated_at"},
+        "ExpressionAttributeValues": values,
+    }}
+
+
+def day_item(day: date, totals: DayTotals, rev: int, now: str) -> Item:
+    item: Item = {"pk": _DAYS_PK, "sk": {"S": day.isoformat()}, "rev": number(rev), "updated_at": {"S": now}}
+    for name in DAY_FIELDS:
+        item[name] = number(getattr(totals, name))
+    return item
+
+
+def day_totals(item: Mapping[str, Any]) -> DayTotals:
+    def dec(name: str) -> Decimal:
+        return _number_or_zero(item.get(name))
+
+    def count(name: str) -> int:
+        value = item.get(name)
+        return int(value["N"]) if value is not None else 0
+
+    return DayTotals(
+        revenue=dec("revenue"), net=dec("net"), tax=dec("tax"), discounts=dec("discounts"),
+        order_count=count("order_count"), order_value=dec("order_value"), refund_count=count("refund_count"),
+        refunds=dec("refunds"), sales_count=count("sales_count"))
+
+
+# -- any other item (import records) --------------------------------------------------------------
+
+
+def to_wire(value: Any) -> dict[str, Any]:
+    """A plain value (str, bool, int, Decimal, None, list, dict) as a DynamoDB attribute value."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal)):
+        return number(value)
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_wire(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_wire(v) for v in value]}
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB (money is Decimal, never float)")
+
+
+def from_wire(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value as a plain value (numbers as Decimal, as boto3 reads them)."""
+    ((kind, raw),) = value.items()
+    if kind == "S":
+        return raw
+    if kind == "N":
+        return Decimal(raw)
+    if kind == "BOOL":
+        return bool(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_wire(v) for k, v in raw.items()}
+    if kind == "L":
+        return [from_wire(v) for v in raw]
+    if kind == "SS":
+        return set(raw)
+    if kind == "NS":
+        return {Decimal(v) for v in raw}
+    raise ValueError(f"unexpected DynamoDB attribute type {kind}")
+
+
+def plain_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: from_wire(value) for name, value in item.items()}

@@ -1,0 +1,204 @@
+"""DynamoStorage's requests: valid for DynamoDB's model, bodies as botocore would write them,
+conflicts read from either item shape, and tables holding earlier-shaped sales kept exact."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.validate import validate_parameters
+from moto import mock_aws
+from urllib3.response import HTTPResponse
+
+from salesmetrics.events import objects_in
+from salesmetrics.imports import ImportStatus
+from salesmetrics.ingest import Ingestor
+from salesmetrics.reconcile import reconcile
+from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
+from salesmetrics.storage.base import SaleWrite, WriteBatch
+from salesmetrics.storage.dynamodb import DynamoStorage, WireItems
+from salesmetrics.storage.items import day_update, sale_item, sale_put, stored_sale
+from tests.earlier_shape import earlier_sale_item
+from tests.ingest.support import (
+    REJECTS_PREFIX,
+    T0,
+    check_exact,
+    corrected,
+    create_resources,
+    export_bytes,
+    put,
+    sample_sales,
+)
+
+BASE = sample_sales(seed=5, lines=120, per_day=10)
+
+
+def no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        s3 = boto3.client("s3")
+        ddb = boto3.client("dynamodb")
+        yield {"s3": s3, "ddb": ddb, "table": create_resources(ddb, s3)}
+
+
+def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 30) -> Any:
+    (ref,) = objects_in(event)
+    return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush).run(ref)
+
+
+def validating(storage: DynamoStorage) -> Counter[str]:
+    """Check every request of the storage's client against DynamoDB's model, as botocore would
+    with parameter validation on (before anything is set aside); count them by operation."""
+    seen: Counter[str] = Counter()
+
+    def check(params: dict[str, Any], model: Any, **_: Any) -> None:
+        validate_parameters(params, model.input_shape)  # raises ParamValidationError
+        seen[model.name] += 1
+
+    storage.client.meta.events.register_first("provide-client-params.dynamodb", check)
+    return seen
+
+
+def test_every_request_the_storage_sends_is_valid_for_dynamodb(aws: dict[str, Any]) -> None:
+    storage = DynamoStorage(aws["table"], sleep=no_sleep)
+    seen = validating(storage)
+    base = export_bytes(BASE)
+    fix = export_bytes([corrected(s, Decimal(2), move_days=i % 2) if i % 2 else s for i, s in enumerate(BASE)])
+    assert run(storage, put(aws["s3"], "uploads/base.csv", base, T0)).status == ImportStatus.SUCCEEDED
+    assert run(storage, put(aws["s3"], "uploads/fix.csv", fix, T0 + timedelta(minutes=1))).status == "SUCCEEDED"
+    report = reconcile(storage)
+    assert report.clean
+    day = min(storage.day_totals(date(2025, 1, 1), date(2026, 1, 1)))
+    assert storage.replace_day(day, DayTotals(), None) is False  # the day exists: refused
+    assert storage.replace_day(day + timedelta(days=900), DayTotals(), None) is True
+    records, cursor = storage.list_imports(1, None)
+    assert cursor is not None and len(records) == 1
+    assert len(storage.list_imports(5, cursor)[0]) == 1
+    # The writer reads in bulk only when a cancellation leaves sales unknown (often not, with
+    # small lanes): ask directly so the batched read's request is validated too.
+    assert len(storage.read_sales([s.sale_id for s in BASE[:120]] + ["no-such-sale"])) == min(120, len(BASE))
+    assert {"TransactWriteItems", "BatchGetItem", "GetItem", "PutItem", "Query", "Scan"} <= set(seen), seen
+
+
+class FakeDynamoDB:
+    """Answers the storage's client without any network: records each request's body and
+    target, and answers with `answers` in turn (status, JSON body), then `{}`."""
+
+    def __init__(self, storage: DynamoStorage, answers: list[tuple[int, dict[str, Any]]] | None = None) -> None:
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.answers = list(answers or [])
+        events: Any = storage.client.meta.events
+        events.register("before-send.dynamodb", self.send)
+
+    def send(self, request: Any, **_: Any) -> AWSResponse:
+        target = request.headers["X-Amz-Target"]
+        target = target.decode() if isinstance(target, bytes) else target
+        self.requests.append((target.split(".")[-1], json.loads(request.body)))
+        status, body = self.answers.pop(0) if self.answers else (200, {})
+        raw = HTTPResponse(body=io.BytesIO(json.dumps(body).encode()), status=status, preload_content=False)
+        headers = HTTPHeaders()
+        headers["x-amzn-RequestId"] = "fake"
+        return AWSResponse(request.url, status, headers, raw)
+
+
+def _writes(n: int, first: int = 1) -> list[SaleWrite]:
+    writes = []
+    for i in range(first, first + n):
+        line = SaleLine(i, f"Item {i} \"q\" é", Decimal(1), Decimal("10.005"), None, Decimal("-0"), Decimal("0.90"),
+                        Decimal("10.90"), "Cash", "Range")
+        sale = Sale.build(f"S{i}", date(2025, 3, 1 + i % 3), "C", (line,))
+        expected = None if i % 2 else StoredSale(sale.sale_id, date(2025, 3, 1), "old", "h", Decimal(1), Decimal(0),
+                                                 Decimal(0), "imp_0", "imp_0")
+        writes.append(SaleWrite(sale, f"ver|{i:010d}", "imp_1", "imp_0", expected, "created", sale.content_hash))
+    return writes
+
+
+def test_a_transaction_body_is_what_botocore_itself_would_send(aws: dict[str, Any]) -> None:
+    storage = DynamoStorage("t", sleep=no_sleep)
+    fake = FakeDynamoDB(storage)
+    batch = WriteBatch(_writes(60))
+    for w in batch.writes:
+        batch.day_deltas[w.sale.sale_date] = batch.day_deltas.get(w.sale.sale_date, DayTotals()) + DayTotals.of(
+            w.sale.total, w.sale.tax, w.sale.discounts)
+    assert storage.commit(batch) == {}
+    ((operation, sent),) = fake.requests
+    assert operation == "TransactWriteItems"
+    puts = [entry["Put"] for entry in sent["TransactItems"] if "Put" in entry]
+    assert [stored_sale(p["Item"]).sale_id for p in puts] == [w.sale.sale_id for w in batch.writes]
+    now = json.loads(puts[0]["Item"]["sale"]["S"])["updated_at"]
+    items = [sale_put("t", w, now) for w in batch.writes]
+    items += [day_update("t", d, t, now) for d, t in sorted(batch.day_deltas.items())]
+    client: Any = boto3.client("dynamodb")  # botocore's own serialiser, validation on
+    model = client.meta.service_model.operation_model("TransactWriteItems")
+    params = {"TransactItems": items, "ClientRequestToken": sent["ClientRequestToken"]}
+    validate_parameters(params, model.input_shape)
+    expected = json.loads(client._serializer.serialize_to_request(params, model)["body"])
+    assert sent == expected
+
+
+def test_wire_items_on_another_client_are_plain_items(aws: dict[str, Any]) -> None:
+    storage = DynamoStorage(aws["table"], sleep=no_sleep)
+    items = WireItems([sale_put(aws["table"], w, "now") for w in _writes(3) if w.expected is None])
+    boto3.client("dynamodb").transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+    assert set(storage.read_sales(["S1", "S3"])) == {"S1", "S3"}
+
+
+def test_a_cancelled_transaction_reports_what_is_stored_in_either_shape() -> None:
+    storage = DynamoStorage("t", sleep=no_sleep)
+    writes = _writes(4)
+    compact = sale_item(writes[0], "2025-01-01T00:00:00.000Z")
+    earlier = earlier_sale_item(sale_item(writes[2], "2025-01-01T00:00:00.000Z"))
+    reasons = [{"Code": "ConditionalCheckFailed", "Item": compact}, {"Code": "None"},
+               {"Code": "ConditionalCheckFailed", "Item": earlier}, {"Code": "ConditionalCheckFailed"},
+               {"Code": "None"}]
+    fake = FakeDynamoDB(storage, [(400, {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                                         "message": "cancelled", "CancellationReasons": reasons})])
+    batch = WriteBatch(writes, {date(2025, 3, 2): DayTotals.of(Decimal(1), Decimal(0), Decimal(0))})
+    conflicts = storage.commit(batch)
+    assert len(fake.requests) == 1
+    assert conflicts == {"S1": stored_sale(compact), "S3": stored_sale(earlier), "S4": None}
+    assert conflicts["S3"] == StoredSale("S3", writes[2].sale.sale_date, "ver|0000000003", writes[2].content_hash,
+                                         Decimal("10.90"), Decimal("0.90"), Decimal("-0"), "imp_1", "imp_0", "created")
+
+
+def test_throttled_transactions_are_resent_with_the_same_body_and_token() -> None:
+    storage = DynamoStorage("t", sleep=no_sleep)
+    throttled = (400, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"})
+    fake = FakeDynamoDB(storage, [throttled] * 5)
+    assert storage.commit(WriteBatch(_writes(5))) == {}
+    bodies = [body for op, body in fake.requests if op == "TransactWriteItems"]
+    assert len(bodies) == 6 and all(b == bodies[0] for b in bodies[:4])  # botocore's own retries: same request
+    assert all(len(b["TransactItems"]) == 5 for b in bodies)
+
+
+def test_sales_stored_in_the_earlier_shape_are_updated_and_reconciled_exactly(aws: dict[str, Any]) -> None:
+    storage = DynamoStorage(aws["table"], sleep=no_sleep)
+    base = export_bytes(BASE)
+    assert run(storage, put(aws["s3"], "uploads/base.csv", base, T0)).status == ImportStatus.SUCCEEDED
+    # What a table deployed before the compact item holds: every sale in the earlier shape.
+    ddb, table = aws["ddb"], aws["table"]
+    stored_before = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            if item["sk"]["S"] == "SALE":
+                stored_before[item["pk"]["S"][5:]] = stored_sale(item)
+                ddb.put_item(TableName=table, Item=earlier_sale_item(item))
+    assert storage.read_sales(list(stored_before)) == stored_before
+    assert reconcile(storage).clean
+    fix = export_bytes([corrected(s, Decimal(3), move_days=i % 2) if i % 3 == 0 else s for i, s in enumerate(BASE)])
+    record = run(storage, put(aws["s3"], "uploads/fix.csv", fix, T0 + timedelta(minutes=5)))
+    assert record.status == ImportStatus.SUCCEEDED
+    assert record.sales_updated == sum(1 for i in range(len(BASE)) if i % 3 == 0)
+    check_exact(storage, [base, fix])

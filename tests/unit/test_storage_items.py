@@ -1,0 +1,216 @@
+"""The hand-written DynamoDB JSON of the storage: exact amounts, round trips, both item shapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
+from salesmetrics.storage.base import SaleWrite
+from salesmetrics.storage.items import (
+    day_item,
+    day_totals,
+    day_update,
+    decode_lines,
+    encode_lines,
+    from_wire,
+    number,
+    sale_client_id,
+    sale_item,
+    sale_lines,
+    sale_put,
+    sale_record,
+    stored_sale,
+    to_wire,
+)
+from tests.earlier_shape import earlier_sale_item
+
+NOW = "2025-05-01T09:00:00.000Z"
+VERSION = "2025-05-01T09:00:00.000000|0A00000000000000000000000000000|imp_a|0000000002"
+# Amounts whose text a careless encoder would change: a trailing zero, a negative zero, an
+# exponent (what Decimal.normalize() makes of 100), tiny, and more digits than a float holds.
+TRICKY = ["0.001", "-0", "1E+2", "34.880", "-12.50", "0E-3", "123456789012345678901234567890.123456789",
+          "-0.000000000000000000000000000000000001"]
+
+
+def _line(no: int, total: str, **kw: Any) -> SaleLine:
+    fields: dict[str, Any] = {"line_no": no, "item_name": "Bay hire", "quantity": Decimal(1), "item_price": None,
+                              "subtotal": None, "discount_amount": None, "tax": None, "item_total": Decimal(total),
+                              "payment_method": "Cash", "location": "Range"}
+    fields.update(kw)
+    return SaleLine(**fields)
+
+
+def _write(lines: tuple[SaleLine, ...], *, sale_id: str = "S-1", expected: StoredSale | None = None,
+           change: str = "created") -> SaleWrite:
+    sale = Sale.build(sale_id, date(2025, 3, 1), "C-9", lines)
+    return SaleWrite(sale, VERSION, "imp_a", "imp_first", expected, change, sale.content_hash)
+
+
+def _same_text(a: Decimal | None, b: Decimal | None) -> bool:
+    """Equal digit for digit: value, sign (of zero too) and exponent."""
+    return (a is None and b is None) or (a is not None and b is not None and a.as_tuple() == b.as_tuple())
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_every_amount_of_a_line_comes_back_digit_for_digit(text: str) -> None:
+    amount = Decimal(text)
+    line = _line(7, text, quantity=amount, item_price=amount, subtotal=amount, discount_amount=amount, tax=amount)
+    (back,) = decode_lines(json.loads(encode_lines((line,))))
+    for name in ("quantity", "item_price", "subtotal", "discount_amount", "tax", "item_total"):
+        assert _same_text(getattr(back, name), amount), (name, getattr(back, name), text)
+    assert back == line
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_sale_totals_read_back_from_a_compact_item_are_exact(text: str) -> None:
+    write = _write((_line(2, text, tax=Decimal(text), discount_amount=Decimal(text)),))
+    stored = stored_sale(sale_item(write, NOW))
+    assert _same_text(stored.total, Decimal(text))
+    assert _same_text(stored.tax, Decimal(text))
+    assert _same_text(stored.discounts, Decimal(text))
+
+
+def test_a_compact_item_holds_everything_the_earlier_item_did() -> None:
+    lines = (_line(2, "81.75", item_price=Decimal("75"), tax=Decimal("6.75")), _line(3, "8.72", item_name='60 "Mins"'))
+    write = _write(lines, change="updated")
+    item = sale_item(write, NOW)
+    assert set(item) == {"pk", "sk", "ver", "sale"}
+    assert item["pk"] == {"S": "SALE#S-1"} and item["sk"] == {"S": "SALE"} and item["ver"] == {"S": VERSION}
+    assert stored_sale(item) == StoredSale("S-1", date(2025, 3, 1), VERSION, write.content_hash, Decimal("90.47"),
+                                           Decimal("6.75"), Decimal(0), "imp_a", "imp_first", "updated")
+    assert sale_lines(item) == lines
+    assert sale_client_id(item) == "C-9"
+    assert json.loads(item["sale"]["S"])["updated_at"] == NOW
+
+
+def test_lines_read_back_rebuild_the_same_sale() -> None:
+    lines = (_line(4, "10.90", tax=Decimal("0.90"), discount_amount=Decimal("-1.00")), _line(5, "-3.5"))
+    write = _write(lines)
+    back = sale_lines(sale_item(write, NOW))
+    rebuilt = Sale.build("S-1", date(2025, 3, 1), "C-9", back)
+    assert rebuilt == write.sale
+    assert rebuilt.content_hash == write.content_hash
+
+
+names = st.text(st.characters(codec="utf-8"), max_size=30)  # quotes, backslashes, controls, emoji
+amounts = st.decimals(allow_nan=False, allow_infinity=False, places=None)
+maybe = st.none() | amounts
+lines_strategy = st.lists(st.builds(SaleLine, st.integers(1, 10**9), names, maybe, maybe, maybe, maybe, maybe,
+                                    amounts, names, names), min_size=1, max_size=6).map(tuple)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=lines_strategy)
+def test_any_lines_round_trip_exactly(lines: tuple[SaleLine, ...]) -> None:
+    text = encode_lines(lines)
+    back = decode_lines(json.loads(text))
+    assert back == lines
+    for a, b in zip(back, lines, strict=True):
+        for name in ("quantity", "item_price", "subtotal", "discount_amount", "tax", "item_total"):
+            assert _same_text(getattr(a, name), getattr(b, name))
+
+
+@settings(max_examples=100, deadline=None)
+@given(sale_id=names.filter(bool), client=names, lines=lines_strategy)
+def test_the_packed_record_is_valid_json_for_any_text(sale_id: str, client: str, lines: tuple[SaleLine, ...]) -> None:
+    sale = Sale(sale_id, date(2024, 2, 29), client, lines, lines[0].item_total, Decimal("0.001"), Decimal("-0"))
+    write = SaleWrite(sale, VERSION, "imp_a", "imp_a", None, "created", "h")
+    record = json.loads(sale_record(write, NOW))
+    assert record["sale_id"] == sale_id and record["client_id"] == client
+    assert stored_sale(sale_item(write, NOW)).sale_id == sale_id
+    assert sale_lines(sale_item(write, NOW)) == lines
+
+
+# -- items in the earlier shape (what tables deployed before the compact item hold) --------------
+
+
+def test_an_item_in_the_earlier_shape_reads_as_the_same_sale() -> None:
+    lines = (_line(2, "34.880", tax=Decimal("2.88"), item_price=Decimal("32")), _line(3, "-0", item_name="Refund"))
+    write = _write(lines, change="unchanged")
+    new = sale_item(write, NOW)
+    old = earlier_sale_item(new)
+    assert "sale" not in old and old["lines"]["L"][0]["M"]["item_total"] == {"N": "34.880"}
+    assert stored_sale(old) == stored_sale(new)
+    assert sale_lines(old) == sale_lines(new) == lines
+    assert sale_client_id(old) == sale_client_id(new) == "C-9"
+
+
+def test_an_earlier_item_missing_optional_attributes_reads_as_before() -> None:
+    old = earlier_sale_item(sale_item(_write((_line(1, "5"),)), NOW))
+    for name in ("total", "tax", "discounts", "import_id", "first_import_id", "change"):
+        del old[name]
+    stored = stored_sale(old)
+    assert (stored.total, stored.tax, stored.discounts) == (Decimal(0), Decimal(0), Decimal(0))
+    assert (stored.import_id, stored.first_import_id, stored.change) == ("", "", "updated")
+
+
+# -- puts, updates, numbers -------------------------------------------------------------------------
+
+
+def test_a_put_of_a_new_sale_requires_its_absence_and_returns_the_item_if_not() -> None:
+    put = sale_put("t", _write((_line(1, "5"),)), NOW)["Put"]
+    assert put["ConditionExpression"] == "attribute_not_exists(pk)"
+    assert put["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
+    assert "ExpressionAttributeValues" not in put
+
+
+def test_a_put_over_a_stored_sale_requires_the_version_it_was_planned_against() -> None:
+    stored = StoredSale("S-1", date(2025, 3, 1), "older|ver", "h", Decimal(5), Decimal(0), Decimal(0), "i", "i")
+    put = sale_put("t", _write((_line(1, "5"),), expected=stored), NOW)["Put"]
+    assert put["ConditionExpression"] == "#ver = :expected"
+    assert put["ExpressionAttributeNames"] == {"#ver": "ver"}
+    assert put["ExpressionAttributeValues"] == {":expected": {"S": "older|ver"}}
+
+
+def test_a_day_update_adds_every_figure_as_exact_numbers() -> None:
+    delta = DayTotals.of(Decimal("-0.001"), Decimal("1E+2"), Decimal("0"))
+    update = day_update("t", date(2025, 3, 1), delta, NOW)["Update"]
+    values = update["ExpressionAttributeValues"]
+    assert values[":revenue"] == {"N": "-0.001"} and values[":tax"] == {"N": "1E+2"}
+    assert values[":refund_count"] == {"N": "1"} and values[":one"] == {"N": "1"} and values[":now"] == {"S": NOW}
+    assert update["Key"] == {"pk": {"S": "DAYS"}, "sk": {"S": "2025-03-01"}}
+    assert update["UpdateExpression"].startswith("ADD #revenue :revenue, #net :net")
+    assert day_totals({k.lstrip(":"): v for k, v in values.items()}) == delta
+
+
+def test_a_replaced_day_reads_back_as_its_totals() -> None:
+    totals = DayTotals(Decimal("123456789012345678901234567890.12"), Decimal("1.5"), Decimal("-0"), Decimal(0),
+                       3, Decimal("7.25"), 1, Decimal("-2"), 4)
+    item = day_item(date(2024, 2, 29), totals, 7, NOW)
+    assert item["rev"] == {"N": "7"} and item["sk"] == {"S": "2024-02-29"}
+    assert day_totals(item) == totals
+
+
+@pytest.mark.parametrize(("value", "text"), [(Decimal("0.001"), "0.001"), (Decimal("-0"), "-0"),
+                                             (Decimal(100).normalize(), "1E+2"), (Decimal("1" * 38), "1" * 38),
+                                             (42, "42"), (-7, "-7")])
+def test_numbers_keep_their_text(value: Decimal | int, text: str) -> None:
+    assert number(value) == {"N": text}
+
+
+@pytest.mark.parametrize("value", [Decimal("1" * 39), Decimal("1.00000000000000000000000000000000000001"),
+                                   Decimal("NaN"), Decimal("Infinity"), Decimal("1E+200")])
+def test_a_number_dynamodb_cannot_hold_exactly_is_refused_not_rounded(value: Decimal) -> None:
+    with pytest.raises(ValueError, match="DynamoDB"):
+        number(value)
+
+
+@pytest.mark.parametrize("value", [1.5, True, "3"])
+def test_only_ints_and_decimals_are_numbers(value: Any) -> None:
+    with pytest.raises(TypeError):
+        number(value)
+
+
+def test_plain_values_round_trip_through_the_wire_form() -> None:
+    value = {"s": "x", "n": Decimal("1.50"), "i": 3, "b": False, "none": None, "list": ["a", Decimal("-0")],
+             "map": {"k": "v"}}
+    assert from_wire(to_wire(value)) == {**value, "i": Decimal(3)}
+    with pytest.raises(TypeError, match="float"):
+        to_wire({"money": 1.5})
