@@ -8,6 +8,8 @@ storage, and shapes the answer. Routes are in SPEC "The API"; user-visible choic
 # No `from __future__ import annotations`: Powertools reads the route signatures at runtime to
 # build validation and the OpenAPI document, and string annotations behind the tracer's wrapper
 # cannot be resolved.
+import base64
+import binascii
 import json
 import re
 import time
@@ -361,6 +363,39 @@ def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[st
     return _json(400, {"message": message, "errors": [detail]})
 
 
+def _undecodable_body(exc: UnicodeDecodeError | binascii.Error) -> Response[str]:
+    # Powertools decodes the body (base64, then UTF-8) while validating it and lets the error
+    # escape as a 5xx. Only a body that really fails that decoding is the caller's fault.
+    reason = _body_decoding_problem(app.current_event.raw_event)
+    if reason is None:
+        raise exc
+    _count("BadRequests")
+    detail = {"parameter": "body", "location": "body", "type": "encoding", "message": reason}
+    return _json(400, {"message": f"request body {reason}", "errors": [detail]})
+
+
+def _body_decoding_problem(event: dict[str, Any]) -> str | None:
+    """Why the body cannot be read as UTF-8 JSON text, or None when it can (or there is none)."""
+    body = event.get("body")
+    if not body:
+        return None
+    raw = str(body).encode("utf-8", "surrogatepass")
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except binascii.Error:
+            return "is not valid base64 (isBase64Encoded is true)"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if raw[:2] == b"\x1f\x8b":
+            return "is gzip-compressed: send the JSON uncompressed, encoded as UTF-8"
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return "is UTF-16: send the JSON encoded as UTF-8"
+        return "is not UTF-8 text: send the JSON encoded as UTF-8"
+    return None
+
+
 def _unknown_route(_exc: NotFoundError) -> Response[str]:
     _count("UnknownRouteRequests")
     event = app.current_event
@@ -373,6 +408,7 @@ app.exception_handler(_UnknownImport)(_unknown_import)
 app.exception_handler(RangeError)(_bad_range)
 app.exception_handler(RequestValidationError)(_invalid_request)
 app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
+app.exception_handler([UnicodeDecodeError, binascii.Error])(_undecodable_body)
 app.not_found(_unknown_route)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -99,3 +100,54 @@ def test_bad_body_is_400(offline_client: Any, raw: str | None, content_type: str
     reply = offline_client.send(event)
     assert reply.status == 400, reply.text
     assert reply.json()["message"]
+
+
+FILENAME_JSON = '{"filename": "Verkäufe März.csv"}'
+
+
+NOT_UTF8_BODIES = {
+    "binary": bytes(range(256)),
+    "utf-16": FILENAME_JSON.encode("utf-16"),
+    "utf-16-be without BOM": FILENAME_JSON.encode("utf-16-be"),
+    "latin-1": FILENAME_JSON.encode("latin-1"),
+    "windows-1252": FILENAME_JSON.encode("cp1252"),
+    "gzip": gzip.compress(FILENAME_JSON.encode("utf-8")),
+}
+
+
+@pytest.mark.parametrize("content_type", ["application/json", None])
+@pytest.mark.parametrize("kind", sorted(NOT_UTF8_BODIES))
+def test_body_that_is_not_utf8_is_400_naming_the_body(offline_client: Any, kind: str,
+                                                      content_type: str | None) -> None:
+    raw = NOT_UTF8_BODIES[kind]
+    headers = {"content-type": content_type} if content_type else {}
+    if kind == "gzip":
+        headers["content-encoding"] = "gzip"
+    event = offline_client.event("POST", "/uploads", body=raw, headers=headers)
+    assert event["isBase64Encoded"], "API Gateway passes a body that is not UTF-8 text as base64"
+    reply = offline_client.send(event)
+    assert reply.status == 400, reply.text
+    body = reply.json()
+    assert body["message"].startswith("request body "), body
+    assert "UTF-8" in body["message"], body
+    assert body["errors"][0]["parameter"] == "body"
+
+
+def test_body_flagged_base64_that_is_not_base64_is_400(offline_client: Any) -> None:
+    event = offline_client.event("POST", "/uploads", body='{"filename": "a.csv"}',
+                                 headers={"content-type": "application/json"})
+    event["body"], event["isBase64Encoded"] = "!!!not base64", True
+    reply = offline_client.send(event)
+    assert reply.status == 400, reply.text
+    assert "base64" in reply.json()["message"]
+
+
+def test_utf8_body_sent_as_base64_still_works(client: Any) -> None:
+    """The decoding check refuses only what cannot be decoded: UTF-8 JSON in base64 is fine."""
+    event = client.event("POST", "/uploads", body=FILENAME_JSON.encode("utf-8"),
+                         headers={"content-type": "application/octet-stream"})
+    event["headers"]["content-type"] = "application/json"
+    assert event["isBase64Encoded"]
+    reply = client.send(event)
+    assert reply.status == 201, reply.text
+    assert reply.json()["key"].endswith("-Verk_ufe_M_rz.csv")
