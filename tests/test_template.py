@@ -349,6 +349,9 @@ def check_api_auth(t: dict[str, Any]) -> None:
         authorizer = (ep.get("Auth") or {}).get("Authorizer", auth["DefaultAuthorizer"])
         if (method, path) == ("GET", "/health"):
             assert authorizer == "NONE", "/health must be reachable without credentials"
+        elif (method, path) == ("GET", "/swagger"):
+            # The OpenAPI document and Swagger UI hold no data; a browser cannot sign requests.
+            assert authorizer == "NONE", "/swagger must be reachable without credentials"
         else:
             assert authorizer == "AWS_IAM", f"{method} {path} must require IAM"
 
@@ -724,6 +727,7 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ),
     ("api_auth", "health needs IAM", _del(F.format("HealthFunction") + ".Events.Health.Properties.Auth")),
     ("api_auth", "swagger route gone", _del(F.format("MetricsFunction") + ".Events.OpenApi")),
+    ("api_auth", "swagger behind IAM", _del(F.format("MetricsFunction") + ".Events.OpenApi.Properties.Auth")),
     ("api_throttling_and_access_logs", "no throttling", _del(F.format("HttpApi") + ".DefaultRouteSettings")),
     ("api_throttling_and_access_logs", "no access logs", _del(F.format("HttpApi") + ".AccessLogSettings")),
     (

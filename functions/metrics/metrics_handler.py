@@ -466,7 +466,7 @@ def _openapi(spec: "OpenAPI") -> "OpenAPI":
 
     Powertools documents a 422 on every validated route; this API maps those to 400 (above). The
     /health route belongs to another function behind the same HTTP API; it is described here so
-    one document covers the whole API. All other routes need IAM (SigV4) when deployed.
+    one document covers the whole API. All other routes but /swagger need IAM (SigV4) when deployed.
     """
     from aws_lambda_powertools.event_handler.openapi.models import PathItem, Schema  # noqa: PLC0415
     from aws_lambda_powertools.event_handler.openapi.models import Response as Response_  # noqa: PLC0415
@@ -507,8 +507,20 @@ def _count_swagger(app: APIGatewayHttpResolver, next_middleware: NextMiddleware)
     return next_middleware(app)
 
 
+SIGV4_DESCRIPTION = (
+    "AWS Signature Version 4 (IAM authorization, service `execute-api`). Every request is signed "
+    "with the caller's AWS credentials: the `Authorization` header (`AWS4-HMAC-SHA256 Credential=..., "
+    "SignedHeaders=..., Signature=...`) is computed from that very request (method, path, query, "
+    "headers, body hash) and the `X-Amz-Date` header, plus `X-Amz-Security-Token` for temporary "
+    "credentials, so no fixed value can be pasted in here and Swagger UI cannot sign requests. Use a "
+    "signing client: `awscurl --service execute-api <url>`, botocore's `SigV4Auth`, an AWS SDK, or "
+    "Postman's \"AWS Signature\" authorization. The caller's IAM policy must allow "
+    "`execute-api:Invoke` on the route. A missing or bad signature is answered 403 by API Gateway."
+)
+
+
 def _swagger() -> None:
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBase  # noqa: PLC0415
 
     app.enable_swagger(
         path="/swagger", compress=True, title="Sales metrics API", version=API_VERSION,
@@ -517,12 +529,13 @@ def _swagger() -> None:
             "Revenue figures from point-of-sale sales exports. Money is a string with two decimals "
             "(half-up to cents), never a JSON number. Dates are YYYY-MM-DD, ranges inclusive, at most "
             "3660 days. Bad input answers 400 with a `message` naming the bad parameter. Every route "
-            "except /health needs AWS IAM (SigV4) authorization when deployed."
+            "except /health and this document (/swagger) needs AWS IAM (SigV4) authorization when "
+            "deployed: see the `sigv4` security scheme for how to sign requests."
         ),
-        security_schemes={"sigv4": APIKey.model_validate({
-            "type": "apiKey", "in": "header", "name": "Authorization",
-            "description": "AWS Signature Version 4 (IAM): sign requests for the execute-api service.",
-            "x-amazon-apigateway-authtype": "awsSigv4"})},
+        # SigV4 is an HTTP Authorization scheme (`AWS4-HMAC-SHA256`) whose value is computed per
+        # request; an apiKey scheme would make Swagger UI offer a fixed header that cannot work.
+        security_schemes={"sigv4": HTTPBase.model_validate({
+            "type": "http", "scheme": "AWS4-HMAC-SHA256", "description": SIGV4_DESCRIPTION})},
     )
 
 

@@ -180,6 +180,15 @@ def test_openapi_says_what_is_returned(offline_client: Any) -> None:
     assert "HTTPValidationError" not in schemas
 
 
+def test_openapi_describes_sigv4_as_a_per_request_signature_not_a_fixed_header(offline_client: Any) -> None:
+    """Swagger UI offers a text box for an apiKey header; a SigV4 signature is computed per
+    request, so the scheme is the HTTP scheme AWS4-HMAC-SHA256 (which the UI says it cannot do)."""
+    scheme = openapi_document(offline_client)["components"]["securitySchemes"]["sigv4"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "AWS4-HMAC-SHA256")
+    assert "in" not in scheme and "name" not in scheme
+    assert "execute-api" in scheme["description"] and "awscurl" in scheme["description"]
+
+
 def test_swagger_ui_is_served(offline_client: Any) -> None:
     reply = offline_client.get("/swagger")
     assert reply.status == 200
