@@ -5,6 +5,10 @@ same across two polls (so a copy in progress is never read half-written). Each n
 `*.csv` goes to `<uploads prefix>drop/<filename>` in the template's bucket and is delivered to the
 ingest function as the S3 event real S3 would send (devtools.s3events); one readable line is
 logged per import. Hidden files and anything not ending in `.csv` are ignored.
+
+An import that replaced many sales other files had stored (same Sale IDs, other content) gets a
+warning saying which files and how to see or undo it: usually a correction, but two unrelated
+exports that reuse Sale IDs would silently rewrite each other's figures.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
 from boto3.dynamodb.types import TypeDeserializer
 
 from devtools.localstack import LocalStack
@@ -24,6 +30,10 @@ from devtools.s3events import Notified, upload_and_notify
 from salesmetrics.imports import ImportRecord, import_id_for
 
 log = logging.getLogger("devtools.drop")
+
+# Warn when an import replaced at least this many sales of other files, and this share of its own.
+REPLACED_WARN_MIN = 20
+REPLACED_WARN_SHARE = 0.05
 
 
 @dataclass(slots=True)
@@ -73,18 +83,100 @@ def describe_import(key: str, notified: Notified, record: Any) -> str:
         parts.append(f"rejects s3://{notified.bucket}/{record.rejects_key}")
     if record.message and status != "SUCCEEDED":
         parts.append(record.message)
+    if notified.seconds >= 3 and record.rows_total:  # a long one: its rate, for the final line
+        seconds += f", {record.rows_total / notified.seconds:,.0f} lines/s"
     return " | ".join(parts) + f" [{record.import_id}, {seconds}]"
 
 
-def ingest_file(stack: LocalStack, path: Path, key: str) -> DropResult:
-    """Upload one file to the local bucket at `key`, deliver the S3 event, log the outcome."""
+def ingest_file(stack: LocalStack, path: Path, key: str, *, api_url: str | None = None) -> DropResult:
+    """Upload one file to the local bucket at `key`, deliver the S3 event, log the outcome (and
+    warn when it replaced many sales of other files; `api_url` makes the advice copy-pasteable)."""
     notified = upload_and_notify(stack, path, key)
     record = find_import(stack, notified) if notified.invocations else None
     line = describe_import(key, notified, record)
     failed = (record is None and notified.invocations) or (
         record is not None and getattr(record.status, "value", record.status) == "FAILED")
     log.log(logging.WARNING if failed else logging.INFO, "import %s", line)
+    if record is not None and not failed:
+        try:
+            warning = replaced_sales_warning(stack, record, api_url)
+        except Exception as exc:  # the advice must never take the import's line down with it
+            log.debug("could not check which sales %s replaced: %s", record.import_id, exc)
+        else:
+            if warning:
+                log.warning("%s", warning)
     return DropResult(path, key, notified, record)
+
+
+def replaced_sales(stack: LocalStack, record: Any) -> Counter[str]:
+    """How many sales this import changed that other files' imports had stored, by their key.
+
+    Read from the stored sales (the import that wrote each one, the import that first stored it);
+    earlier versions of the same file do not count: replacing those is what a re-upload is for.
+    """
+    resource = _resource(stack).Table(stack.table().name)
+    by_import: Counter[str] = Counter()
+    kwargs: dict[str, Any] = {
+        "FilterExpression": Attr("sk").eq("SALE") & Attr("import_id").eq(record.import_id)
+        & Attr("change").eq("updated") & Attr("first_import_id").ne(record.import_id),
+        "ProjectionExpression": "first_import_id",
+    }
+    for _ in range(10_000):  # pages of 1 MB: bounded far above any local table
+        page = resource.scan(**kwargs)
+        by_import.update(str(item["first_import_id"]) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    by_key: Counter[str] = Counter()
+    for import_id, count in by_import.items():
+        item = resource.get_item(Key={"pk": f"IMPORT#{import_id}", "sk": "IMPORT"}).get("Item") or {}
+        other_key = str(item.get("key") or import_id)
+        if other_key != record.key:
+            by_key[other_key] += count
+    return by_key
+
+
+def replaced_sales_warning(stack: LocalStack, record: Any, api_url: str | None = None) -> str | None:
+    """The warning for an import that replaced many sales of other files, or None."""
+    updated = int(record.sales_updated or 0)
+    sales = updated + int(record.sales_created or 0) + int(record.sales_unchanged or 0)
+    if updated < REPLACED_WARN_MIN or updated < REPLACED_WARN_SHARE * sales:
+        return None
+    replaced = replaced_sales(stack, record)
+    total = sum(replaced.values())
+    if total < REPLACED_WARN_MIN:
+        return None
+    files = ", ".join(f"{count:,} of {key}" for key, count in replaced.most_common(3))
+    if len(replaced) > 3:
+        files += f" and {len(replaced) - 3} more file(s)"
+    base = (api_url or "http://127.0.0.1:3000").rstrip("/")
+    lines = [
+        f"{record.key} replaced {total:,} sales that other files had stored ({files}): same Sale IDs, "
+        "different content. If it corrects them, all is well; if these are different sales that "
+        "reuse Sale IDs, the earlier figures are gone from the totals.",
+    ]
+    if _has_route(stack, "GET", "/imports/{import_id}/changes") and _has_route(stack, "DELETE", "/imports/{import_id}"):
+        lines.append(f"  see them:  curl -s {base}/imports/{record.import_id}/changes")
+        lines.append(f"  undo it:   curl -s -X DELETE {base}/imports/{record.import_id}")
+    else:
+        lines.append(f"  see it:    curl -s {base}/imports/{record.import_id}   (sales_updated)")
+        lines.append("  undo it:   upload the earlier file again (a sale's latest upload wins); "
+                     "for a file in the drop folder, touch it")
+    lines.append("  generated exports: give each file its own --seed or --first-sale-id "
+                 "(python -m devtools.samplegen --help)")
+    return "\n".join(lines)
+
+
+def _resource(stack: LocalStack) -> Any:
+    import boto3
+
+    return boto3.resource("dynamodb", endpoint_url=stack.endpoint_url, region_name=stack.region,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")  # nosec B106
+
+
+def _has_route(stack: LocalStack, method: str, path: str) -> bool:
+    return any(route.method in (method, "ANY") and route.path == path
+               for fn in stack.functions() for route in fn.http_routes)
 
 
 class DropFolder:
@@ -103,8 +195,10 @@ class DropFolder:
         interval: float = 0.5,
         key_prefix: str | None = None,
         on_import: Callable[[DropResult], None] | None = None,
+        api_url: str | None = None,
     ) -> None:
         self.stack = stack
+        self.api_url = api_url
         self.folder = Path(folder)
         self.interval = interval
         self.on_import = on_import
@@ -139,7 +233,7 @@ class DropFolder:
             if self._stop.is_set():
                 break
             try:
-                result = ingest_file(self.stack, path, self.key_for(path))
+                result = ingest_file(self.stack, path, self.key_for(path), api_url=self.api_url)
             except Exception as exc:  # keep watching: one bad upload must not end the demo
                 log.error("import %s: could not be uploaded or ingested: %s: %s",
                           path.name, type(exc).__name__, exc)
