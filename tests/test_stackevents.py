@@ -26,7 +26,7 @@ STACK = "sales-metrics-test"
 API_URL = "https://k7x2abcdef.execute-api.us-east-1.amazonaws.com/test"
 
 
-def _deployed_stack_template() -> str:
+def _deployed_stack_template(suffix: str = "") -> str:
     """What the deployed stack holds that the functions talk to, with CloudFormation's names."""
     table = Template(ROOT / "template.yaml").tables()[0]
     return json.dumps({
@@ -35,7 +35,7 @@ def _deployed_stack_template() -> str:
                        "LogLevel": {"Type": "String", "Default": "WARN"}},
         "Resources": {
             "SalesTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
-                "TableName": "sales-metrics-test-SalesTable-1Q2W3E4R5T6Y",
+                "TableName": "sales-metrics-test-SalesTable-1Q2W3E4R5T6Y" + suffix,
                 "BillingMode": "PAY_PER_REQUEST",
                 "AttributeDefinitions": table.attribute_definitions,
                 "KeySchema": table.key_schema,
@@ -43,20 +43,21 @@ def _deployed_stack_template() -> str:
                                            for g in table.global_secondary_indexes],
             }},
             "UploadsBucket": {"Type": "AWS::S3::Bucket", "Properties": {
-                "BucketName": "sales-metrics-test-uploadsbucket-a1b2c3d4",
+                "BucketName": "sales-metrics-test-uploadsbucket-a1b2c3d4" + suffix,
                 "VersioningConfiguration": {"Status": "Enabled"},
             }},
             "IngestDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-                "QueueName": "sales-metrics-test-IngestDeadLetterQueue-Z9Y8X7"}},
+                "QueueName": "sales-metrics-test-IngestDeadLetterQueue-Z9Y8X7" + suffix}},
         },
         "Outputs": {"ApiUrl": {"Value": API_URL}},
     })
 
 
-@pytest.fixture
-def deployed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp_path = tmp_path_factory.mktemp("deployed")
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
         session = boto3.session.Session(region_name="us-east-1")
         session.client("cloudformation").create_stack(StackName=STACK, TemplateBody=_deployed_stack_template())
         s3 = session.client("s3")
@@ -144,12 +145,11 @@ def test_api_events_address_the_deployed_api_and_are_answered(deployed: dict[str
         reset_handlers()
 
 
-def test_without_an_upload_it_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        session.client("cloudformation").create_stack(StackName=STACK, TemplateBody=_deployed_stack_template())
-        with pytest.raises(stackevents.StackError, match=r"holds no export yet: upload one \(aws s3 cp"):
-            stackevents.write(STACK, region="us-east-1", out=tmp_path, session=session)
-        with pytest.raises(stackevents.StackError, match="cannot read stack no-such-stack"):
-            stackevents.write("no-such-stack", region="us-east-1", out=tmp_path, session=session)
+def test_without_an_upload_it_says_what_to_do(deployed: dict[str, Any], tmp_path: Path) -> None:
+    session = deployed["session"]
+    session.client("cloudformation").create_stack(StackName="sales-metrics-empty",
+                                                  TemplateBody=_deployed_stack_template("-empty"))
+    with pytest.raises(stackevents.StackError, match=r"holds no export yet: upload one \(aws s3 cp"):
+        stackevents.write("sales-metrics-empty", region="us-east-1", out=tmp_path, session=session)
+    with pytest.raises(stackevents.StackError, match="cannot read stack no-such-stack"):
+        stackevents.write("no-such-stack", region="us-east-1", out=tmp_path, session=session)
