@@ -438,7 +438,7 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
         watching.set()
         while not stop.wait(0.5):
             pass
-        log.info("stopping: drop folder watcher, gateway, embedded AWS")
+        log.info("stopping: drop folder watcher, gateway, workers, embedded AWS")
         report["ok"] = True
     return report
 
@@ -534,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        log.info("stopped: watcher, gateway and embedded AWS are down")
+        log.info("stopped: watcher, gateway, workers and embedded AWS are down")
         if args.report is not None:
             args.report.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return code

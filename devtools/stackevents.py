@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -150,7 +151,8 @@ def write(stack_name: str, *, region: str | None = None, key: str | None = None,
     import boto3
 
     session = session or boto3.session.Session(region_name=region)
-    region = region or session.region_name
+    # botocore reads AWS_DEFAULT_REGION; the AWS CLI and Lambda also know AWS_REGION.
+    region = region or session.region_name or os.environ.get("AWS_REGION")
     if not region:
         raise StackError("no AWS region: pass REGION=... (or --region), or configure one (AWS_REGION)")
     stack, resources = describe(session.client("cloudformation", region_name=region), stack_name)
