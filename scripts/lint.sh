@@ -93,6 +93,8 @@ run "sam validate" "$DEV_VENV/bin/sam" validate --lint --template template.yaml
 # SAM templates are scanned by checkov's `cloudformation` framework (`serverless` is the
 # Serverless Framework's serverless.yml and finds nothing here).
 run checkov "$LINT_VENV/bin/checkov" -f template.yaml --framework cloudformation --skip-download --quiet --compact
+# The workflows too (pinned actions, permissions, injection): a net under actionlint, not instead.
+run "checkov workflows" "$LINT_VENV/bin/checkov" -d .github --framework github_actions --skip-download --quiet --compact
 run bandit "$LINT_VENV/bin/bandit" -r layers functions -q
 
 # pip-audit asks PyPI's JSON API about every pinned dependency (and, for an unpinned
