@@ -528,7 +528,7 @@ def serve(template_path: str | Path = "template.yaml", host: str = "127.0.0.1", 
         pass
     finally:
         server.server_close()
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception, KeyboardInterrupt):  # a second Ctrl-C: just go
             if pool is not None:
                 pool.close()
 

@@ -201,6 +201,10 @@ class WorkerPool:
             for slots in self._slots.values():
                 slots.idle.clear()
             self._condition.notify_all()
+        for worker in workers:  # all told to exit first, then waited for: they exit together
+            with contextlib.suppress(OSError, ValueError):
+                if worker.process.stdin is not None:
+                    worker.process.stdin.close()
         for worker in workers:
             worker.stop()
 
