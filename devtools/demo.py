@@ -3,16 +3,22 @@
 1. Starts an embedded AWS (moto server on 127.0.0.1) and creates the bucket, table and queue
    from `template.yaml` itself (devtools.localstack), so the local stack cannot drift from what
    deploys.
-2. Serves the template's HttpApi routes on http://127.0.0.1:3000 (`--port`) with the local
+2. Runs the template's functions the way Lambda does (devtools.workers): one warm worker process
+   per function to begin with, each serving one invocation at a time, more started on demand (up
+   to `--max-workers` per function). An ingest therefore never holds up the API.
+3. Serves the template's HttpApi routes on http://127.0.0.1:3000 (`--port`) with the local
    gateway (devtools.gateway), every request running the real handler with the API Gateway HTTP
-   API v2 event and that function's own environment.
-3. Generates a realistic, seeded sample export (devtools.samplegen), PUTs it into the uploads
+   API v2 event and that function's own environment. Until the sample is in, every route answers
+   503 with a message saying so.
+4. Generates a realistic, seeded sample export (devtools.samplegen), PUTs it into the uploads
    bucket and runs the ingest function on the event S3 would send (devtools.s3events).
-4. Prints what it did and what to try — curl lines with the figures fetched from the running API.
-5. Watches a drop folder (`./drop`): a file copied into it is uploaded to `uploads/drop/` and
+5. Prints what it did and what to try — curl lines with the figures fetched from the running API.
+6. Watches a drop folder (`./drop`): a file copied into it is uploaded to `uploads/drop/` and
    delivered the same way; a sales export (`.csv` / `.csv.gz`, any case) is ingested, logged on
    one line and shows up under /imports; anything else gets one line saying it was not ingested.
-   Ctrl-C (or SIGTERM) stops the watcher, the gateway and the moto server, and exits 0.
+   An ingest that takes more than a few seconds shows its progress (lines read, sales written,
+   rate) every few seconds; an import that replaced many sales of other imports is warned about.
+   Ctrl-C (or SIGTERM) stops the watcher, the gateway, the workers and the moto server, and exits 0.
 
 `--once` runs the same path without waiting for you: after the figures it copies a second
 export overlapping the first into the drop folder, waits for its import to show up in /imports,
@@ -71,12 +77,18 @@ from devtools.localstack import (
     write_state,
 )
 from devtools.template import TemplateError
+from devtools.workers import DEFAULT_MAX_PER_FUNCTION, WorkerPool, WorkerStartError
 
 log = logging.getLogger("devtools.demo")
 
 # What the demo's handlers run with (see the module docstring).
 QUIET_HANDLERS = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 ONCE_TIMEOUT_SECONDS = 120.0
+# An ingest shows its progress once it has run this long, then every PROGRESS_EVERY seconds.
+PROGRESS_AFTER_SECONDS = 3.0
+PROGRESS_EVERY_SECONDS = 3.0
+NOT_READY_MESSAGE = ("the demo is starting: the sample export is being ingested; "
+                     "the API answers in a few seconds")
 
 
 class DemoError(RuntimeError):
@@ -88,7 +100,7 @@ class DemoError(RuntimeError):
 
 _SHORT_NAMES = {
     "devtools.demo": "demo", "devtools.gateway": "http", "devtools.drop": "drop",
-    "devtools.localstack": "aws", "devtools.s3events": "s3",
+    "devtools.localstack": "aws", "devtools.s3events": "s3", "devtools.workers": "fn",
 }
 
 
@@ -112,22 +124,73 @@ def configure_logging(verbose: bool) -> None:
 # --------------------------------------------------------------------------- the gateway
 
 
-def start_gateway(stack: LocalStack, port: int) -> tuple[GatewayServer, threading.Thread]:
-    # Each request runs through LocalStack.invoke: the function's own resolved environment
+def start_workers(stack: LocalStack, pool: WorkerPool, max_workers: int) -> None:
+    """Warm workers for every function the demo runs (the API's and the ingest), started in
+    parallel; from then on every invocation of the stack runs in one of them."""
+    api = sorted({fn.logical_id for fn in stack.functions() if fn.http_routes})
+    ingest = sorted({fn.logical_id for fn in stack.functions() if fn.s3_events})
+    started = time.monotonic()
+    try:
+        # Two warm workers for each API function, so two concurrent requests (a browser's) find
+        # one ready; any more start on demand (a cold start of a few seconds here).
+        pool.warm([*api, *ingest], count={name: min(2, max_workers) for name in api})
+    except WorkerStartError as exc:
+        raise DemoError(str(exc)) from exc
+    stack.runner = pool.invoke
+    log.info("functions warm in %.1fs (%s; up to %d each on demand)", time.monotonic() - started,
+             ", ".join(f"{name} x{n}" for name, (_, n) in sorted(pool.counts().items())), max_workers)
+
+
+def start_gateway(stack: LocalStack, port: int, pool: WorkerPool) -> tuple[GatewayServer, threading.Thread]:
+    # Each request runs on a worker of its function: the function's own resolved environment
     # (BUCKET_NAME only where the template sets it, ...) and the stack's endpoint.
     gateway = Gateway(stack.template_path, apply_environment=False,
-                      invoker=lambda spec, event: stack.invoke(spec.logical_id, event))
+                      invoker=lambda spec, event: pool.invoke(spec.logical_id, event))
     try:
-        server = GatewayServer(("127.0.0.1", port), gateway)
+        server = GatewayServer(("127.0.0.1", port), gateway, ready=False, not_ready_message=NOT_READY_MESSAGE)
     except OSError as exc:
         raise DemoError(f"cannot serve on 127.0.0.1:{port}: {exc} (is another demo running? "
                         "choose another port with --port / DEMO_ARGS='--port 3001')") from exc
-    for logical_id in sorted({route.function.logical_id for route in gateway.routes}):
-        stack.handler_module(logical_id)  # import errors surface now, not per request
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name="gateway", daemon=True)
     thread.start()
     return server, thread
+
+
+class IngestProgress:
+    """Prints the progress of ingests that take more than a few seconds (from the counters the
+    workers report: what the SDK read from S3 and the sales it committed)."""
+
+    def __init__(self, ingest_functions: set[str]) -> None:
+        self.ingest_functions = ingest_functions
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, logical_id: str, request_id: str, progress: dict[str, Any], elapsed: float) -> None:
+        if logical_id not in self.ingest_functions or elapsed < PROGRESS_AFTER_SECONDS or progress.get("done"):
+            return
+        with self._lock:
+            if elapsed - self._last.get(request_id, -PROGRESS_EVERY_SECONDS) < PROGRESS_EVERY_SECONDS:
+                return
+            self._last[request_id] = elapsed
+        log.info("%s", describe_progress(progress, elapsed))
+
+
+def describe_progress(progress: dict[str, Any], elapsed: float) -> str:
+    objects = progress.get("objects") or []
+    name = objects[-1].split("/", 3)[-1] if objects else "an export"
+    read, size, lines = progress.get("bytes_read", 0), progress.get("object_bytes", 0), progress.get("lines_read", 0)
+    sales = progress.get("sales_written", 0)
+    if size and read:
+        # Lines are counted in what has been read; the file's total is estimated from its size.
+        estimate = round(lines * size / read)
+        lines_text = f"{lines:,} of ~{estimate:,} lines read ({100 * read / size:.0f}%)"
+    else:
+        lines_text = f"{lines:,} lines read"
+    rate = sales / elapsed if elapsed else 0.0
+    # The first of the ingest's two reads only checks where each Sale ID's lines are.
+    step = "checking Sale IDs, " if progress.get("reads", 0) == 1 and not sales else ""
+    return f"ingesting {name}: {step}{lines_text}, {sales:,} sales written, {rate:,.0f} sales/s, {elapsed:.0f}s so far"
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -319,7 +382,12 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
         log.info("embedded AWS (moto) at %s; from %s: %s", stack.endpoint_url, stack.template_path.name,
                  "; ".join(describe_resources(stack)))
 
-        server, thread = start_gateway(stack, args.port)
+        pool = WorkerPool.for_stack(stack, max_per_function=args.max_workers)
+        cleanup.callback(pool.close)
+        pool.add_progress_listener(IngestProgress({fn.logical_id for fn in stack.functions() if fn.s3_events}))
+
+        # Bound first (a taken port fails now, not after the warm-up); 503 until the sample is in.
+        server, thread = start_gateway(stack, args.port, pool)
         base = server.url
 
         def close_gateway() -> None:
@@ -328,9 +396,10 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
             thread.join(10)
 
         cleanup.callback(close_gateway)
-        log.info("API at %s (%d routes from %s)", base, len(server.gateway.routes), stack.template_path.name)
+        log.info("API at %s (%d routes from %s); it answers 503 until the sample is in", base,
+                 len(server.gateway.routes), stack.template_path.name)
         report["gateway_url"] = base
-        report["health_status"] = http_get(base, "/health").status
+        start_workers(stack, pool, args.max_workers)
 
         if not args.once:
             live = read_state(args.state_file)
@@ -342,11 +411,13 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
                 cleanup.callback(remove_state, args.state_file)
 
         sample = make_sample(workdir, lines=args.lines, seed=args.seed, prefix=uploads_prefix(stack))
-        result = ingest_file(stack, sample.path, sample.key)
+        result = ingest_file(stack, sample.path, sample.key, api_url=base)
         sample_line = _outcome(result)
         if result.record is None:
             raise DemoError(f"the sample was not ingested: {sample_line}")
 
+        server.ready.set()
+        report["health_status"] = http_get(base, "/health").status
         figures = fetch_figures(base, sample.first, sample.last)
         report.update(_figures_report(figures), sample_key=sample.key, sample_lines=sample.lines,
                       sample_import=result.record.to_dict(), health_status=200)
@@ -363,14 +434,14 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
                   "export ingested, figures served over HTTP", flush=True)
             return report
 
-        watcher = DropFolder(stack, drop_folder)
+        watcher = DropFolder(stack, drop_folder, api_url=base)
         watcher.start()
         cleanup.callback(watcher.stop)
         log.info("watching %s for *.csv, *.csv.gz in any case (Ctrl-C to stop)", _shown(drop_folder))
         watching.set()
         while not stop.wait(0.5):
             pass
-        log.info("stopping: drop folder watcher, gateway, embedded AWS")
+        log.info("stopping: drop folder watcher, gateway, workers, embedded AWS")
         report["ok"] = True
     return report
 
@@ -378,7 +449,7 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
 def once_drop(stack: LocalStack, base: str, drop_folder: Path, sample: Sample,
               args: argparse.Namespace, workdir: Path, stop: threading.Event) -> dict[str, Any]:
     """Copy an export overlapping the sample into the drop folder; wait for it in /imports."""
-    watcher = DropFolder(stack, drop_folder, interval=0.2)
+    watcher = DropFolder(stack, drop_folder, interval=0.2, api_url=base)
     name = f"overlapping-export-seed{args.seed}.csv"
     staged = workdir / name
     with staged.open("wb") as out:
@@ -430,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="seed of the sample export")
     parser.add_argument("--once", action="store_true",
                         help="run everything once (sample, figures, one drop), print, exit")
+    parser.add_argument("--max-workers", type=int, default=DEFAULT_MAX_PER_FUNCTION,
+                        help="worker processes per function, started on demand (each runs one invocation at a time)")
     parser.add_argument("--template", default=str(DEFAULT_TEMPLATE))
     parser.add_argument("--state-file", type=Path, default=STATE_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, default=None, help="write what the demo saw as JSON")
@@ -437,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.lines < 1:
         parser.error("--lines must be at least 1")
+    if args.max_workers < 1:
+        parser.error("--max-workers must be at least 1")
     configure_logging(args.verbose)
 
     stop = threading.Event()
@@ -463,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        log.info("stopped: watcher, gateway and embedded AWS are down")
+        log.info("stopped: watcher, gateway, workers and embedded AWS are down")
         if args.report is not None:
             args.report.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return code

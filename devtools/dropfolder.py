@@ -6,6 +6,10 @@ file goes to `<uploads prefix>drop/<filename>` in the template's bucket and its 
 delivered as the template's notification filter says (devtools.s3events), to the ingest function,
 which imports sales exports (`.csv` / `.csv.gz`, any case) and leaves anything else; one readable
 line is logged per file. Hidden files (dot files) are not uploaded.
+
+An import that replaced many sales other files had stored (same Sale IDs, other content) gets a
+warning saying which files and how to see or undo it: usually a correction, but two unrelated
+exports that reuse Sale IDs would silently rewrite each other's figures.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +28,13 @@ from boto3.dynamodb.types import TypeDeserializer
 from devtools.localstack import LocalStack
 from devtools.s3events import Notified, upload_and_notify
 from salesmetrics.imports import ImportRecord, import_id_for
+from salesmetrics.storage.items import stored_sale
 
 log = logging.getLogger("devtools.drop")
+
+# Warn when an import replaced at least this many sales of other files, and this share of its own.
+REPLACED_WARN_MIN = 20
+REPLACED_WARN_SHARE = 0.05
 
 
 @dataclass(slots=True)
@@ -78,18 +88,103 @@ def describe_import(key: str, notified: Notified, record: Any) -> str:
         parts.append(f"rejects s3://{notified.bucket}/{record.rejects_key}")
     if record.message and status != "SUCCEEDED":
         parts.append(record.message)
+    if notified.seconds >= 3 and record.rows_total:  # a long one: its rate, for the final line
+        seconds += f", {record.rows_total / notified.seconds:,.0f} lines/s"
     return " | ".join(parts) + f" [{record.import_id}, {seconds}]"
 
 
-def ingest_file(stack: LocalStack, path: Path, key: str) -> DropResult:
-    """Upload one file to the local bucket at `key`, deliver the S3 event, log the outcome."""
+def ingest_file(stack: LocalStack, path: Path, key: str, *, api_url: str | None = None) -> DropResult:
+    """Upload one file to the local bucket at `key`, deliver the S3 event, log the outcome (and
+    warn when it replaced many sales of other files; `api_url` makes the advice copy-pasteable)."""
     notified = upload_and_notify(stack, path, key)
     record = find_import(stack, notified) if notified.invocations else None
     line = describe_import(key, notified, record)
     failed = (record is None and notified.invocations) or (
         record is not None and getattr(record.status, "value", record.status) == "FAILED")
     log.log(logging.WARNING if failed else logging.INFO, "import %s", line)
+    if record is not None and not failed:
+        try:
+            warning = replaced_sales_warning(stack, record, api_url)
+        except Exception as exc:  # the advice must never take the import's line down with it
+            log.debug("could not check which sales %s replaced: %s", record.import_id, exc)
+        else:
+            if warning:
+                log.warning("%s", warning)
     return DropResult(path, key, notified, record)
+
+
+def replaced_sales(stack: LocalStack, record: Any) -> Counter[str]:
+    """How many sales this import changed that other files' imports had stored, by their key.
+
+    Read from the stored sales (the import that wrote each one, the import that first stored it),
+    decoded by the layer's own item reader; earlier versions of the same file do not count:
+    replacing those is what a re-upload is for.
+    """
+    client = _client(stack)
+    table = stack.table().name
+    by_import: Counter[str] = Counter()
+    kwargs: dict[str, Any] = {"TableName": table, "FilterExpression": "sk = :sale",
+                              "ExpressionAttributeValues": {":sale": {"S": "SALE"}}}
+    for _ in range(10_000):  # pages of 1 MB: bounded far above any local table
+        page = client.scan(**kwargs)
+        for item in page.get("Items", []):
+            sale = stored_sale(item)
+            if (sale.import_id == record.import_id and sale.change == "updated"
+                    and sale.first_import_id != record.import_id):
+                by_import[sale.first_import_id] += 1
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    by_key: Counter[str] = Counter()
+    for import_id, count in by_import.items():
+        item = client.get_item(TableName=table, Key={"pk": {"S": f"IMPORT#{import_id}"}, "sk": {"S": "IMPORT"}})
+        other_key = str(item.get("Item", {}).get("key", {}).get("S") or import_id)
+        if other_key != record.key:
+            by_key[other_key] += count
+    return by_key
+
+
+def replaced_sales_warning(stack: LocalStack, record: Any, api_url: str | None = None) -> str | None:
+    """The warning for an import that replaced many sales of other files, or None."""
+    updated = int(record.sales_updated or 0)
+    sales = updated + int(record.sales_created or 0) + int(record.sales_unchanged or 0)
+    if updated < REPLACED_WARN_MIN or updated < REPLACED_WARN_SHARE * sales:
+        return None
+    replaced = replaced_sales(stack, record)
+    total = sum(replaced.values())
+    if total < REPLACED_WARN_MIN:
+        return None
+    files = ", ".join(f"{count:,} of {key}" for key, count in replaced.most_common(3))
+    if len(replaced) > 3:
+        files += f" and {len(replaced) - 3} more file(s)"
+    base = (api_url or "http://127.0.0.1:3000").rstrip("/")
+    lines = [
+        f"{record.key} replaced {total:,} sales that other files had stored ({files}): same Sale IDs, "
+        "different content. If it corrects them, all is well; if these are different sales that "
+        "reuse Sale IDs, the earlier figures are gone from the totals.",
+    ]
+    if _has_route(stack, "GET", "/imports/{import_id}/changes") and _has_route(stack, "DELETE", "/imports/{import_id}"):
+        lines.append(f"  see them:  curl -s {base}/imports/{record.import_id}/changes")
+        lines.append(f"  undo it:   curl -s -X DELETE {base}/imports/{record.import_id}")
+    else:
+        lines.append(f"  see it:    curl -s {base}/imports/{record.import_id}   (sales_updated)")
+        lines.append("  undo it:   upload the earlier file again (a sale's latest upload wins); "
+                     "for a file in the drop folder, touch it")
+    lines.append("  generated exports: give each file its own --seed or --first-sale-id "
+                 "(python -m devtools.samplegen --help)")
+    return "\n".join(lines)
+
+
+def _client(stack: LocalStack) -> Any:
+    import boto3
+
+    return boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name=stack.region,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")  # nosec B106
+
+
+def _has_route(stack: LocalStack, method: str, path: str) -> bool:
+    return any(route.method in (method, "ANY") and route.path == path
+               for fn in stack.functions() for route in fn.http_routes)
 
 
 class DropFolder:
@@ -108,8 +203,10 @@ class DropFolder:
         interval: float = 0.5,
         key_prefix: str | None = None,
         on_import: Callable[[DropResult], None] | None = None,
+        api_url: str | None = None,
     ) -> None:
         self.stack = stack
+        self.api_url = api_url
         self.folder = Path(folder)
         self.interval = interval
         self.on_import = on_import
@@ -148,7 +245,7 @@ class DropFolder:
             if self._stop.is_set():
                 break
             try:
-                result = ingest_file(self.stack, path, self.key_for(path))
+                result = ingest_file(self.stack, path, self.key_for(path), api_url=self.api_url)
             except Exception as exc:  # keep watching: one bad upload must not end the demo
                 log.error("import %s: could not be uploaded or ingested: %s: %s",
                           path.name, type(exc).__name__, exc)

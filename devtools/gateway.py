@@ -9,16 +9,24 @@ sys.path) with a Lambda-like context. The handler's answer is mapped back to HTT
 Not enforced locally (said once at start): IAM (SigV4) authorization. With
 `require_authorization_header=True` a request to an IAM route without any `Authorization`
 header gets API Gateway's 403 `{"message": "Forbidden"}`; the signature itself is never checked.
-Each function serves one request at a time, as one Lambda execution environment does; different
-functions run in parallel.
 
-    python -m devtools.gateway --port 3000
+How functions run: in this process by default, one request at a time per function (one
+execution environment each); with an `invoker` such as `devtools.workers.WorkerPool.invoke`
+(`--max-workers N` on the command line, what `make demo` uses), the way Lambda runs them: one
+invocation per warm worker process, more workers on demand up to N per function.
+
+The server answers 503 `{"message": ...}` (with `Retry-After`) until it is marked ready
+(`server.ready.set()`; `make_server` starts ready), and a client that hangs up early is noted in
+one debug line, not a traceback.
+
+    python -m devtools.gateway --port 3000 [--max-workers 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import importlib.util
 import json
 import logging
@@ -389,13 +397,37 @@ def _host(headers: Iterable[tuple[str, str]]) -> str:
     return "localhost"
 
 
+# A client that hung up: nothing to answer, nothing to report beyond one debug line.
+_DISCONNECTED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: GatewayServer
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
+        try:
+            self._serve_request()
+        except _DISCONNECTED as exc:
+            self.close_connection = True
+            log.debug("%s %s: the client disconnected (%s)", self.command, self.path, type(exc).__name__)
+
+    def _serve_request(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
+        if not self.server.ready.is_set():
+            self._send(503, [("Content-Type", "application/json"), ("Retry-After", "1")],
+                       json.dumps({"message": self.server.not_ready_message}).encode())
+            log.info("%s %s -> 503 (not ready yet)", self.command, self.path)
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send(400, [("Content-Type", "application/json")],
+                       json.dumps({"message": "Bad Request: invalid Content-Length"}).encode())
+            self.close_connection = True
+            return
         if length > MAX_BODY_BYTES:
             self._send(413, [("Content-Type", "application/json")],
                        json.dumps({"message": "Request Entity Too Large"}).encode())
@@ -429,9 +461,22 @@ class _Handler(BaseHTTPRequestHandler):
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
+    def __init__(self, address: tuple[str, int], gateway: Gateway, *, ready: bool = True,
+                 not_ready_message: str = "starting up; try again in a moment") -> None:
         self.gateway = gateway
+        self.ready = threading.Event()
+        if ready:
+            self.ready.set()
+        self.not_ready_message = not_ready_message
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, _DISCONNECTED):
+            log.debug("client %s disconnected (%s)", client_address, type(error).__name__)
+            return
+        log.error("request from %s failed: %s: %s", client_address, type(error).__name__, error,
+                  exc_info=log.isEnabledFor(logging.DEBUG))
 
     @property
     def url(self) -> str:
@@ -460,14 +505,32 @@ def make_server(template_path: str | Path = "template.yaml", host: str = "127.0.
     return server
 
 
-def serve(template_path: str | Path = "template.yaml", host: str = "127.0.0.1", port: int = 3000) -> None:
-    server = make_server(template_path, host, port)
+def serve(template_path: str | Path = "template.yaml", host: str = "127.0.0.1", port: int = 3000,
+          max_workers: int = 0) -> None:
+    """Serve until Ctrl-C. `max_workers` > 0: each function in worker processes (at most that
+    many per function), with the template's environment under the caller's; 0: in this process."""
+    from devtools.workers import WorkerPool
+
+    pool: WorkerPool | None = None
+    invoker: Invoker | None = None
+    if max_workers > 0:
+        template = Template(template_path)
+        pool = WorkerPool(template.function, lambda logical_id: {**template.function(logical_id).environment,
+                                                                 **os.environ},
+                          max_per_function=max_workers)
+        invoker = lambda spec, event: pool.invoke(spec.logical_id, event)  # noqa: E731
+    server = make_server(template_path, host, port, invoker=invoker)
     try:
+        if pool is not None:
+            pool.warm(sorted({route.function.logical_id for route in server.gateway.routes}))
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        with contextlib.suppress(Exception, KeyboardInterrupt):  # a second Ctrl-C: just go
+            if pool is not None:
+                pool.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -475,9 +538,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--template", default="template.yaml")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--max-workers", type=int, default=4,
+                        help="worker processes per function, started on demand (0: run handlers in this process)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    serve(args.template, args.host, args.port)
+    serve(args.template, args.host, args.port, args.max_workers)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ credentials, so nothing reaches real AWS; `stop()` restores the environment.
 
 Invocations run one at a time: a function's environment is applied to `os.environ` (process-wide),
 and `salesmetrics.config.get_settings()` is cached per process, so two functions with different
-environments cannot run side by side in one process.
+environments cannot run side by side in one process. To run them side by side, as Lambda does, set
+`runner` to a `devtools.workers.WorkerPool`'s invoke (one process per execution environment).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import traceback
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +174,9 @@ class LocalStack:
         self._functions: dict[str, FunctionSpec] = {}
         self._modules: dict[str, ModuleType] = {}
         self._added_paths: list[str] = []
+        # Set to run invocations elsewhere (devtools.workers: one process per execution
+        # environment); None runs them here, one at a time.
+        self.runner: Callable[[str, Any, str | None], Any] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
@@ -483,6 +487,8 @@ class LocalStack:
         """Run the function's handler on `event` (synchronously); its exception propagates."""
         if self.template is None:
             raise LocalStackError("the local stack is not started")
+        if self.runner is not None:
+            return self.runner(logical_id, event, request_id)
         fn = self.function(logical_id)
         with self._invoke_lock:
             module = self.handler_module(logical_id)

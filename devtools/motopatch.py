@@ -11,15 +11,26 @@
 3. A Query on the table's own key sorts and walks every item of the table to find one partition,
    so its cost grows with the table, where DynamoDB's grows with the partition. Such a Query now
    reads just its partition (same items, same order), so latency benchmarks measure the design
-   (metrics read one partition of day aggregates) rather than the mock.
+   (metrics read one partition of day aggregates) rather than the mock. A Query on an index
+   still walks every item (moto keeps no index), but no longer sorts the whole table first: it
+   sorts the matches by the index's keys afterwards anyway (GET /imports on a table of 20,000
+   sales: ~1 s of sorting gone).
+4. moto turns every DynamoDB answer into JSON by walking the operation's output shape, ~1.5 ms
+   per item returned: a year of day aggregates took 0.6 s to serialise, and 2-3 s while an
+   ingest kept the server busy. Answers of item reads (Query, Scan, GetItem, BatchGetItem) are
+   plain JSON already, binary values aside, so they are written with `json.dumps` (byte values
+   base64, as the shape walker does); anything it cannot write falls back to moto's own way.
 """
 
 from __future__ import annotations
 
+import base64
 import copy as real_copy
 import functools
+import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +39,7 @@ _state = {"applied": False}
 _lock = threading.RLock()
 _in_transaction = threading.local()
 _partition = threading.local()  # (table, hash key) while a base-table Query runs on this thread
+_UNSORTED = object()  # ... or (table, _UNSORTED) while an index Query runs
 
 
 class _CopyShim:
@@ -98,6 +110,10 @@ def _patch_query(table_type: Any) -> None:
     def all_items(self: Any) -> Any:
         hint = getattr(_partition, "value", None)
         if hint is not None and hint[0] is self and self.range_key_attr:
+            if hint[1] is _UNSORTED:
+                # list() copies a dict's values in one step (no other thread runs meanwhile), so
+                # writes of other threads cannot change the dicts under this iteration.
+                return [item for partition in list(self.items.values()) for item in list(partition.values())]
             return sorted(self.items.get(hint[1], {}).values(), key=lambda item: item.range_key)
         return original_all_items(self)
 
@@ -105,14 +121,42 @@ def _patch_query(table_type: Any) -> None:
         arguments = signature.bind(self, *args, **kwargs).arguments
         if arguments.get("index_name") is None and arguments.get("hash_key") is not None:
             _partition.value = (self, arguments["hash_key"])
-            try:
-                return original_query(self, *args, **kwargs)
-            finally:
-                _partition.value = None
-        return original_query(self, *args, **kwargs)
+        elif arguments.get("index_name") is not None:
+            _partition.value = (self, _UNSORTED)  # the matches are sorted by the index keys
+        else:
+            return original_query(self, *args, **kwargs)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _partition.value = None
 
     table_type.all_items = all_items
     table_type.query = query
+
+
+_ITEM_READS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem"})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _patch_item_reads(result_type: Any) -> None:
+    original = result_type.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if getattr(context.operation_model, "name", None) in _ITEM_READS:
+            try:
+                body = json.dumps(self.result, default=_json_default)
+            except (TypeError, ValueError):
+                return original(self, context)
+            return 200, {"Content-Type": "application/x-amz-json-1.0",
+                         "x-amzn-requestid": uuid.uuid4().hex.upper()}, body
+        return original(self, context)
+
+    result_type.execute_result = execute_result
 
 
 def apply() -> None:
@@ -141,6 +185,9 @@ def apply() -> None:
                 _in_transaction.active = False
 
     _patch_query(Table)
+    from moto.dynamodb.responses import DynamoResult
+
+    _patch_item_reads(DynamoResult)
     models.copy = _CopyShim(Table)  # type: ignore[attr-defined,assignment]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     for name in ("put_item", "update_item", "delete_item", "batch_write_item"):

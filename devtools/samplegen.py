@@ -46,6 +46,10 @@ from typing import Literal, Protocol
 TAX_RATE = Decimal("0.09")  # Singapore GST as the real export applies it, per line
 DEFAULT_START = date(2025, 3, 1)
 DEFAULT_SALES_PER_DAY = 30
+# Each seed numbers its sales in a block of its own: seed s starts just above (|s| + 1) * block.
+# A sale takes one or two IDs (voided sales leave gaps), so files of different seeds never share
+# a Sale ID while each has fewer than ~5,000,000 lines. (Seeds s and -s draw the same file.)
+SALE_ID_BLOCK = 10_000_000
 
 _MILLI = Decimal("0.001")
 _CENT = Decimal("0.01")
@@ -405,9 +409,11 @@ class _Shop:
     purchases to refund). Nothing grows with the number of lines.
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, first_sale_id: int | None = None) -> None:
         self.rng = rng = random.Random(seed)
-        self.next_sale_id = 3900 + rng.randrange(100)
+        # The offset is drawn even when the first ID is given, so the rest of the file is the same.
+        offset = rng.randrange(100)
+        self.next_sale_id = first_sale_id_for(seed) + offset if first_sale_id is None else first_sale_id
         self.next_client = 100_002_600 + rng.randrange(100)
         self.regulars = tuple(str(100_000_000 + rng.randrange(500, 2600)) for _ in range(40))
         self.recent_clients: deque[str] = deque(maxlen=300)
@@ -557,21 +563,31 @@ class _Shop:
                 GenSale(ctx.sale_id, day, (given_line,), "transfer"))
 
 
+def first_sale_id_for(seed: int) -> int:
+    """The bottom of the seed's block of Sale IDs (its first sale is 0..99 above it)."""
+    return SALE_ID_BLOCK * (abs(seed) + 1)
+
+
 def generate_sales(*, seed: int, lines: int, start: date = DEFAULT_START,
-                   sales_per_day: int = DEFAULT_SALES_PER_DAY) -> Iterator[GenSale]:
+                   sales_per_day: int = DEFAULT_SALES_PER_DAY,
+                   first_sale_id: int | None = None) -> Iterator[GenSale]:
     """Sales in date order with increasing Sale IDs, exactly `lines` lines in all (the last sale
     may be cut short). Lazy: memory does not grow with `lines`. The same arguments always give
-    the same sales.
+    the same sales. Sale IDs come from the seed's own block (`first_sale_id_for`), or start at
+    `first_sale_id`; nothing else about the file depends on where they start.
     """
     if lines < 0:
         raise ValueError("lines must be >= 0")
     if sales_per_day < 1:
         raise ValueError("sales_per_day must be >= 1")
-    return _generate(seed, lines, start, sales_per_day)
+    if first_sale_id is not None and first_sale_id < 1:
+        raise ValueError("first_sale_id must be >= 1")
+    return _generate(seed, lines, start, sales_per_day, first_sale_id)
 
 
-def _generate(seed: int, lines: int, start: date, sales_per_day: int) -> Iterator[GenSale]:
-    shop = _Shop(seed)
+def _generate(seed: int, lines: int, start: date, sales_per_day: int,
+              first_sale_id: int | None = None) -> Iterator[GenSale]:
+    shop = _Shop(seed, first_sale_id)
     rng = shop.rng
     remaining = lines
     day = start
@@ -797,9 +813,11 @@ def generate_export(target: str | Path | SupportsWriteBytes, *, lines: int, seed
                     bom: bool = False, crlf: bool = True, client_names: bool = False,
                     encoding: str = "utf-8", column_order: Sequence[str] | None = None,
                     header_style: HeaderStyle = "canonical", messy: bool = False,
-                    dialect: ExportDialect = "comma", gzipped: bool = False) -> ExportSummary:
+                    dialect: ExportDialect = "comma", gzipped: bool = False,
+                    first_sale_id: int | None = None) -> ExportSummary:
     """Generate and write an export to a path or a binary stream; returns what was written."""
-    tally = _Tally(generate_sales(seed=seed, lines=lines, start=start, sales_per_day=sales_per_day))
+    tally = _Tally(generate_sales(seed=seed, lines=lines, start=start, sales_per_day=sales_per_day,
+                                  first_sale_id=first_sale_id))
 
     def write(out: SupportsWriteBytes) -> int:
         sink = _CountingSink(out)
@@ -820,7 +838,12 @@ def generate_export(target: str | Path | SupportsWriteBytes, *, lines: int, seed
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.samplegen", description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, required=True, help="number of line items (data rows)")
-    parser.add_argument("--seed", type=int, required=True, help="same seed, same file")
+    parser.add_argument("--seed", type=int, required=True,
+                        help="same seed, same file; each seed numbers its sales in a block of its own "
+                             f"(seed s: Sale IDs from about (s+1) x {SALE_ID_BLOCK:,})")
+    parser.add_argument("--first-sale-id", type=int, default=None, metavar="N",
+                        help="number the sales from N instead (e.g. to continue another file's numbering, "
+                             "or to overlap it on purpose); the rest of the file stays the same")
     parser.add_argument("--out", required=True, help="output file, - for stdout")
     parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START,
                         help="first day, YYYY-MM-DD")
@@ -846,6 +869,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--bom is for UTF-8 only")
     if args.unicode_text and (args.bom or args.cp1252):
         parser.error("--unicode-text is always UTF-16 with its byte order mark: no --bom or --cp1252")
+    if args.first_sale_id is not None and args.first_sale_id < 1:
+        parser.error("--first-sale-id must be >= 1")
 
     began = time.perf_counter()
     target: str | SupportsWriteBytes = sys.stdout.buffer if args.out == "-" else args.out
@@ -856,6 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         header_style="aliases" if args.aliases else "canonical", messy=args.messy,
         dialect="unicode-text" if args.unicode_text else "semicolon" if args.semicolon else "comma",
         gzipped=args.gzip,
+        first_sale_id=args.first_sale_id,
     )
     elapsed = time.perf_counter() - began
     print(f"wrote {summary.lines} lines, {summary.sales} sales ({summary.refund_sales} refunds, "

@@ -190,3 +190,55 @@ def test_demo_interactive_drop_folder_then_ctrl_c(tmp_path: Path) -> None:
             proc.wait()
     assert closed(base)
     assert not state.exists()
+
+
+def test_demo_answers_within_2s_while_a_long_drop_ingests_and_shows_its_progress(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools.demo", "--port", "0", "--lines", "300", "--seed", "3",
+         "--drop-folder", str(drop), "--state-file", str(tmp_path / "stack.json")],
+        cwd=ROOT, env=demo_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    slowest: dict[str, float] = {}
+    statuses: set[int] = set()
+    stop = threading.Event()
+
+    def probe(base: str) -> None:
+        paths = ["/health", "/imports", "/metrics/revenue?start=2025-03-01&end=2025-12-31"]
+        while not stop.is_set():
+            for path in paths:
+                started = time.monotonic()
+                with _OPENER.open(base + path, timeout=10) as response:
+                    statuses.add(response.status)
+                    response.read()
+                slowest[path] = max(slowest.get(path, 0.0), time.monotonic() - started)
+            time.sleep(0.1)
+
+    try:
+        base = _wait_for(lines, r"API: (http://127\.0\.0\.1:\d+)", 120, seen)[1]
+        _wait_for(lines, r"watching .* for \*\.csv", 60, seen)
+        prober = threading.Thread(target=probe, args=(base,), daemon=True)
+        prober.start()
+        (drop / "big.csv").write_bytes(export(lines=4000, seed=12))
+        progress = _wait_for(lines, r"ingesting uploads/drop/big\.csv: ([\d,]+) of ~[\d,]+ lines read .*"
+                                    r"([\d,]+) sales written, [\d,]+ sales/s", 120, seen)
+        assert int(progress[1].replace(",", "")) > 0
+        final = _wait_for(lines, r"import uploads/drop/big\.csv: SUCCEEDED .* lines/s\]", 180, seen)
+        assert "4000 rows (4000 ingested, 0 rejected)" in final[0]
+        stop.set()
+        prober.join(15)
+        assert statuses == {200}
+        assert slowest and max(slowest.values()) < 2.0, f"slowest answers while ingesting: {slowest}"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        stop.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    while (line := lines.get(timeout=10)) is not None:
+        seen.append(line)
+    assert "Traceback" not in "".join(seen)

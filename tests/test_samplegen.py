@@ -23,6 +23,7 @@ from devtools.samplegen import (
     CANONICAL_COLUMNS,
     COMP,
     GenSale,
+    first_sale_id_for,
     generate_export,
     generate_sales,
     main,
@@ -90,6 +91,48 @@ def test_a_longer_export_extends_a_shorter_one() -> None:
     cut, whole = short[-1], longer[len(short) - 1]
     assert (cut.sale_id, cut.sale_date) == (whole.sale_id, whole.sale_date)
     assert whole.lines[: len(cut.lines)] == cut.lines
+
+
+# --- Sale IDs: one block per seed, or where asked --------------------------------------------
+
+
+def _sale_ids(data: bytes) -> set[int]:
+    return {int(row["Sale ID"]) for row in table(data)[1]}
+
+
+def test_files_of_different_seeds_never_share_a_sale_id() -> None:
+    # The demo's failure: a second generated file (another seed, another start) dropped next to
+    # the sample rewrote thousands of its sales, because every seed numbered from ~3900.
+    sample = _sale_ids(export(6_000, seed=7))
+    other = _sale_ids(export(6_000, seed=8, start=date(2025, 8, 1)))
+    assert len(sample) > 5_000 and len(other) > 5_000
+    assert sample.isdisjoint(other)
+    seeds = {seed: _sale_ids(export(300, seed=seed)) for seed in range(12)}
+    for seed, ids in seeds.items():
+        assert all(first_sale_id_for(seed) <= i < first_sale_id_for(seed + 1) for i in ids), seed
+
+
+def test_first_sale_id_renumbers_and_changes_nothing_else() -> None:
+    derived = table(export(2_000, seed=7))[1]
+    renumbered = table(export(2_000, seed=7, first_sale_id=5_000))[1]
+    assert int(renumbered[0]["Sale ID"]) == 5_000
+    offset = int(derived[0]["Sale ID"]) - 5_000
+    assert [int(r["Sale ID"]) + offset for r in renumbered] == [int(r["Sale ID"]) for r in derived]
+    strip = [{k: v for k, v in r.items() if k != "Sale ID"} for r in derived]
+    assert [{k: v for k, v in r.items() if k != "Sale ID"} for r in renumbered] == strip
+    # and two files overlap only when asked to
+    assert _sale_ids(export(500, seed=3, first_sale_id=5_000)) & _sale_ids(export(500, seed=4, first_sale_id=5_100))
+
+
+def test_first_sale_id_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="first_sale_id"):
+        generate_sales(seed=1, lines=10, first_sale_id=0)
+
+
+def test_cli_takes_first_sale_id(tmp_path: Path) -> None:
+    out = tmp_path / "x.csv"
+    assert main(["--lines", "20", "--seed", "9", "--first-sale-id", "70000", "--out", str(out)]) == 0
+    assert min(_sale_ids(out.read_bytes())) == 70_000
 
 
 @pytest.mark.parametrize("lines", [0, 1, 2, 7, 1_000, 4_321])

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
+import socket
+import struct
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +19,7 @@ from unittest import mock
 
 import pytest
 
-from devtools.gateway import Gateway, build_event, compile_path, make_server, to_http
+from devtools.gateway import Gateway, GatewayServer, build_event, compile_path, make_server, to_http
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 EXPECTED_ROUTES = {
@@ -167,3 +171,56 @@ def test_over_http_on_a_free_port(served: str) -> None:
     assert (status, json.loads(body)) == (404, {"message": "Not Found"})
     status, _, _ = _request(f"{served}/health")
     assert status == 200
+
+
+def test_until_ready_every_route_answers_503_with_a_message(aws: dict[str, Any]) -> None:
+    gateway = Gateway(TEMPLATE, apply_environment=False)
+    server = GatewayServer(("127.0.0.1", 0), gateway, ready=False, not_ready_message="still loading the sample")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for path in ("/health", "/imports", "/metrics/revenue?start=2025-03-01&end=2025-03-02"):
+            status, headers, body = _request(server.url + path)
+            assert (status, json.loads(body)) == (503, {"message": "still loading the sample"}), path
+            assert headers["Retry-After"] == "1"
+        server.ready.set()
+        status, _, body = _request(server.url + "/health")
+        assert status == 200 and json.loads(body)["status"] == "ok"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_client_that_hangs_up_early_leaves_no_traceback(aws: dict[str, Any], capfd: pytest.CaptureFixture[str],
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    answered = threading.Event()
+
+    def slow(function: Any, event: dict[str, Any]) -> Any:
+        time.sleep(0.5)  # the client is gone by now
+        answered.set()
+        return {"statusCode": 200, "body": "x" * 200_000}
+
+    server = make_server(TEMPLATE, port=0, apply_environment=False, invoker=slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    caplog.set_level(logging.DEBUG, logger="devtools.gateway")
+    try:
+        host, port = server.server_address[:2]
+        for _ in range(3):
+            answered.clear()
+            with socket.create_connection((str(host), int(port)), timeout=5) as sock:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST on close
+            assert answered.wait(5)
+            time.sleep(0.2)
+        status, _, _ = _request(server.url + "/health")
+        assert status == 200  # still serving
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("disconnected" in r.getMessage() for r in caplog.records)
