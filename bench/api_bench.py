@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.common import environment
-from devtools.localstack import LambdaContext
+from devtools.localaws import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_PATHS = ["layers/common", "functions/ingest", "functions/metrics", "functions/health", "."]

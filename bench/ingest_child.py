@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
     import boto3  # noqa: F401, PLC0415 - everything imported before the first measurement
     import ingest_handler  # noqa: PLC0415 - reads the environment at import
 
-    from devtools.localstack import LambdaContext  # noqa: PLC0415
+    from devtools.localaws import LambdaContext  # noqa: PLC0415
     from devtools.s3events import build_put_event  # noqa: PLC0415
 
     control = spec["dynamodb_endpoint"]

@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.common import SALES_PER_DAY, SEED, SOURCE_PATHS, ensure_paths, environment
 from bench.ddbcost import DynamoDBCounter, per_lines
-from devtools.localstack import LambdaContext
+from devtools.localaws import LambdaContext
 
 TARGET = 15.0
 TABLE = "bench-requests"

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from devtools.localstack import AsyncInvocation, LocalStack
+from devtools.localaws import AsyncInvocation, LocalAws
 
 log = logging.getLogger("devtools.s3events")
 
@@ -170,7 +170,7 @@ class Notified:
 
 
 def upload_and_notify(
-    stack: LocalStack,
+    stack: LocalAws,
     body: bytes | str | os.PathLike[str] | BinaryIO,
     key: str,
     *,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from devtools.localstack import LambdaContext
+from devtools.localaws import LambdaContext
 from devtools.s3events import build_put_event
 from devtools.samplegen import GenSale, generate_sales, write_export
 from devtools.template import Template

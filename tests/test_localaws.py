@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from devtools import reconcile, redrive
 from devtools.dropfolder import DropFolder, describe_import, find_import
-from devtools.localstack import LocalStack
+from devtools.localaws import LocalAws
 from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
 from devtools.samplegen import generate_export
 from devtools.template import Resolver, Template, TemplateError, load_yaml, merge_globals
@@ -165,13 +165,13 @@ def probe_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def probe_stack(probe_dir: tuple[Path, str]):
     root, _ = probe_dir
-    with LocalStack(root / "template.yaml") as stack:
+    with LocalAws(root / "template.yaml") as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
 def real_stack():
-    with LocalStack(ROOT / "template.yaml") as stack:
+    with LocalAws(ROOT / "template.yaml") as stack:
         yield stack
 
 
@@ -290,7 +290,7 @@ def test_the_real_template_reads_completely() -> None:
 # --------------------------------------------------------------------------- resources from template.yaml
 
 
-def test_resources_match_the_template(real_stack: LocalStack) -> None:
+def test_resources_match_the_template(real_stack: LocalAws) -> None:
     template = Template(ROOT / "template.yaml")
     [table_spec] = template.tables()
     table = real_stack.client("dynamodb").describe_table(TableName=table_spec.name)["Table"]
@@ -319,7 +319,7 @@ def test_resources_match_the_template(real_stack: LocalStack) -> None:
             assert attributes[name] == value
 
 
-def test_the_environment_points_at_the_local_stack(real_stack: LocalStack) -> None:
+def test_the_environment_points_at_the_local_stack(real_stack: LocalAws) -> None:
     assert real_stack.endpoint_url.startswith("http://127.0.0.1:")
     assert os.environ["AWS_ENDPOINT_URL"] == real_stack.endpoint_url
     env = real_stack.environment("HealthFunction")
@@ -335,7 +335,7 @@ def test_the_environment_points_at_the_local_stack(real_stack: LocalStack) -> No
 def test_stop_restores_the_environment(probe_dir) -> None:
     root, _ = probe_dir
     before = os.environ.get("AWS_ENDPOINT_URL")
-    stack = LocalStack(root / "template.yaml").start()
+    stack = LocalAws(root / "template.yaml").start()
     assert os.environ["AWS_ENDPOINT_URL"] == stack.endpoint_url
     stack.stop()
     assert os.environ.get("AWS_ENDPOINT_URL") == before
@@ -381,7 +381,7 @@ def test_powertools_reads_the_event_like_a_real_one() -> None:
 # --------------------------------------------------------------------------- invoking and notifying
 
 
-def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalStack) -> None:
+def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalAws) -> None:
     handler_module = probe_stack.handler_module("ProbeFunction")
     handler_module.CALLS.clear()
     key = "uploads/March sales+refunds.csv"
@@ -404,7 +404,7 @@ def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalStack) -> 
 
 
 @pytest.fixture
-def ingest_function(real_stack: LocalStack):
+def ingest_function(real_stack: LocalAws):
     """The real stack, the ingest handler's cached clients dropped before and after: another test
     in this process may have imported the module under moto's in-process mock, and clients made
     there do not reach the local stack's server."""
@@ -417,7 +417,7 @@ def ingest_function(real_stack: LocalStack):
         function.cache_clear()
 
 
-def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_function: LocalStack) -> None:
+def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_function: LocalAws) -> None:
     real_stack = ingest_function
     sales = io.BytesIO()
     generate_export(sales, lines=60, seed=31)
@@ -436,7 +436,7 @@ def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_fu
 
 
 def test_the_real_template_delivers_a_non_export_which_is_logged_and_not_imported(
-        ingest_function: LocalStack) -> None:
+        ingest_function: LocalAws) -> None:
     real_stack = ingest_function
     handler = real_stack.handler_module("IngestFunction").logger.registered_handler
     buffer = io.StringIO()
@@ -456,7 +456,7 @@ def test_the_real_template_delivers_a_non_export_which_is_logged_and_not_importe
     assert upload_and_notify(real_stack, b"x", "rejects/imp_x.csv").invocations == []
 
 
-def test_invoke_applies_the_functions_own_environment(probe_stack: LocalStack) -> None:
+def test_invoke_applies_the_functions_own_environment(probe_stack: LocalAws) -> None:
     result = probe_stack.invoke("ProbeFunction", {"hello": 1})
     assert result["env"]["SHARED"] == "from-function"
     assert result["env"]["BUCKET_NAME"] == "probe-dev-123456789012-us-east-1"
@@ -475,7 +475,7 @@ def test_invoke_applies_the_functions_own_environment(probe_stack: LocalStack) -
     assert "SHARED" not in os.environ
 
 
-def test_invocations_are_serialised_across_threads(probe_stack: LocalStack) -> None:
+def test_invocations_are_serialised_across_threads(probe_stack: LocalAws) -> None:
     results: list[dict] = []
 
     def call(name: str) -> None:
@@ -494,7 +494,7 @@ def test_invocations_are_serialised_across_threads(probe_stack: LocalStack) -> N
             assert result == {"BUCKET_NAME": None, "SHARED": "from-globals"}
 
 
-def test_async_failures_retry_then_go_to_the_destination(probe_stack: LocalStack) -> None:
+def test_async_failures_retry_then_go_to_the_destination(probe_stack: LocalAws) -> None:
     module = probe_stack.handler_module("ProbeFunction")
     module.CALLS.clear()
     outcome = probe_stack.invoke_async("ProbeFunction", {"fail": True})
@@ -515,7 +515,7 @@ def test_async_failures_retry_then_go_to_the_destination(probe_stack: LocalStack
 # --------------------------------------------------------------------------- the drop folder
 
 
-def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_path: Path) -> None:
+def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalAws, tmp_path: Path) -> None:
     module = probe_stack.handler_module("ProbeFunction")
     module.CALLS.clear()
     seen = []
@@ -546,7 +546,7 @@ def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_
 # --------------------------------------------------------------------------- moto transactions
 
 
-def test_transactions_stay_all_or_nothing(real_stack: LocalStack) -> None:
+def test_transactions_stay_all_or_nothing(real_stack: LocalAws) -> None:
     """The local stack replaces moto's whole-table rollback backup by item snapshots."""
     ddb = real_stack.client("dynamodb")
     table = real_stack.table().name
