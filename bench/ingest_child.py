@@ -1,6 +1,6 @@
 """The ingest CPU / latency measurements in one fresh process; prints one JSON line. Run by ingest_bench.
 
-    python -m bench.ingest_child SPEC_JSON
+    python -m bench.ingest_child PLAN_JSON
 
 Environment: AWS_ENDPOINT_URL_S3 (a moto server in another process, holding the objects),
 AWS_ENDPOINT_URL_DYNAMODB (`bench.instantddb` in another process), TABLE_NAME, POWERTOOLS_*.

@@ -17,7 +17,7 @@ Scenarios, in this order on one table (each after the first finds the first file
    of new days;
 6. a corrected file: the first file's sales with ~5% of them changed (one line's Item Total),
    uploaded again under the first key (a new object version).
-The table stays small (PITFALLS: moto slows down with table size).
+The table stays small (moto slows down with table size: docs/library-notes.md).
 """
 
 from __future__ import annotations

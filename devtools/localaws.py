@@ -7,7 +7,7 @@
   access log silenced.
 - Every `AWS::S3::Bucket`, `AWS::DynamoDB::Table` and `AWS::SQS::Queue` of `template.yaml` is
   created with the API calls their CloudFormation properties stand for — not through moto's
-  CloudFormation, which has no SAM transform and skips TTL and more (docs: PITFALLS) — so the
+  CloudFormation, which has no SAM transform and skips TTL and more (docs/library-notes.md) — so the
   local stack cannot drift from what deploys.
 - `invoke(function_logical_id, event)` runs a function's real handler in this process: its
   CodeUri and layers on `sys.path`, its resolved `Environment` (Globals merged) plus what the
