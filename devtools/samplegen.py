@@ -95,8 +95,7 @@ _ATTRIBUTE: dict[str, str] = {
 }
 
 # What other exports (and hand-edited files) call the same columns: the short aliases
-# docs/contract.md names,
-# other case, stray surrounding spaces. Every one must still map to its column.
+# docs/contract.md names, other case, stray surrounding spaces. Every one must still map to its column.
 _ALIAS_HEADER: dict[str, str] = {
     "Sale Date": " sale date",
     "Client ID": "CLIENT ID",
