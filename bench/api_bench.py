@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.common import environment
-from devtools.localaws import LambdaContext
+from devtools.lambdacontext import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_PATHS = ["layers/common", "functions/ingest", "functions/metrics", "functions/health", "."]
@@ -148,8 +148,7 @@ def _event(path: str, query: dict[str, str]) -> dict[str, Any]:
 
 
 def _context() -> LambdaContext:
-    return LambdaContext(function_name="bench", memory_limit_in_mb=512, timeout_seconds=30,
-                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench")
+    return LambdaContext(function_name="bench", memory_limit_in_mb=512, timeout_seconds=30)
 
 
 def _summary(samples: list[float]) -> dict[str, float]:

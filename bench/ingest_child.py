@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
     import boto3  # noqa: F401, PLC0415 - everything imported before the first measurement
     import ingest_handler  # noqa: PLC0415 - reads the environment at import
 
-    from devtools.localaws import LambdaContext  # noqa: PLC0415
+    from devtools.lambdacontext import LambdaContext  # noqa: PLC0415
     from devtools.s3events import build_put_event  # noqa: PLC0415
 
     control = spec["dynamodb_endpoint"]
@@ -123,8 +123,7 @@ def main(argv: list[str]) -> int:
                                version_id=obj["version_id"] or None)
 
     def context() -> LambdaContext:
-        return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900,
-                             invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench-ingest")
+        return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900)
 
     def ingest(obj: dict[str, Any]) -> dict[str, Any]:
         result = ingest_handler.handler(event(obj), context())

@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.common import SALES_PER_DAY, SEED, SOURCE_PATHS, ensure_paths, environment
 from bench.ddbcost import DynamoDBCounter, per_lines
-from devtools.localaws import LambdaContext
+from devtools.lambdacontext import LambdaContext
 
 TARGET = 15.0
 TABLE = "bench-requests"
@@ -45,8 +45,7 @@ _SHARE_CORRECTED = 0.05
 
 
 def _context() -> LambdaContext:
-    return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900,
-                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench-ingest")
+    return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900)
 
 
 def _bodies(lines: int) -> dict[str, tuple[bytes, int, int]]:

@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -48,6 +48,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from devtools import motopatch
+from devtools.lambdacontext import LambdaContext
 from devtools.template import (
     ACCOUNT_ID,
     DEFAULT_STACK_NAME,
@@ -84,37 +85,6 @@ _LIVE_SERVERS: set[int] = set()  # local stacks of this process running their ow
 
 class LocalAwsError(RuntimeError):
     """The local stack could not be started, reached or used."""
-
-
-# --------------------------------------------------------------------------- the Lambda context
-
-
-@dataclass
-class LambdaContext:
-    """What the Python Lambda runtime passes as `context` (the attributes handlers use)."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    identity: Any = None
-    client_context: Any = None
-    tenant_id: str | None = None
-    _deadline: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
-        if not self.log_stream_name:
-            day = datetime.now(UTC).strftime("%Y/%m/%d")
-            self.log_stream_name = f"{day}/[$LATEST]{uuid.uuid4().hex}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass(slots=True)
@@ -472,16 +442,8 @@ class LocalAws:
             return module
 
     def context(self, logical_id: str, request_id: str | None = None) -> LambdaContext:
-        fn = self.function(logical_id)
-        context = LambdaContext(
-            function_name=fn.function_name,
-            invoked_function_arn=fn.arn,
-            memory_limit_in_mb=fn.memory_size,
-            timeout_seconds=fn.timeout,
-        )
-        if request_id:
-            context.aws_request_id = request_id  # retries of one async invocation share it
-        return context
+        # Retries of one asynchronous invocation share its request id.
+        return self.function(logical_id).lambda_context(request_id)
 
     def invoke(self, logical_id: str, event: Any, *, request_id: str | None = None) -> Any:
         """Run the function's handler on `event` (synchronously); its exception propagates."""

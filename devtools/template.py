@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from devtools.lambdacontext import LambdaContext
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 DEFAULT_STACK_NAME = "sales-metrics-local"
@@ -467,6 +469,14 @@ class FunctionSpec:
     @property
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+    def lambda_context(self, request_id: str | None = None) -> LambdaContext:
+        """A fresh Lambda context for one invocation of this function."""
+        context = LambdaContext(function_name=self.function_name, memory_limit_in_mb=self.memory_size,
+                                timeout_seconds=self.timeout, invoked_function_arn=self.arn)
+        if request_id:
+            context.aws_request_id = request_id
+        return context
 
     def sys_paths(self) -> list[Path]:
         """What the Lambda runtime puts on sys.path: the code, then each layer (/opt/python)."""

@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.gateway import build_event
+from devtools.lambdacontext import LambdaContext
 from salesmetrics.config import get_settings
 
 TABLE = "sales-api-test"
@@ -104,17 +105,8 @@ def aws(api_env: None) -> Iterator[dict[str, Any]]:
         yield {"dynamodb": dynamodb, "s3": s3, "table": boto3.resource("dynamodb").Table(TABLE)}
 
 
-class FakeContext:
-    function_name = "MetricsFunction"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:MetricsFunction"
-    memory_limit_in_mb = 512
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name = "/aws/lambda/MetricsFunction"
-    log_stream_name = "2025/03/01/[$LATEST]abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+def fake_context(function_name: str = "MetricsFunction") -> LambdaContext:
+    return LambdaContext(function_name=function_name, memory_limit_in_mb=512, timeout_seconds=30)
 
 
 @dataclass
@@ -157,7 +149,7 @@ class ApiClient:
         if handler is None:
             metrics, health = handlers()
             handler = health.handler if event["rawPath"] == "/health" else metrics.handler
-        result = handler(event, FakeContext())
+        result = handler(event, fake_context())
         return Reply(result["statusCode"], result.get("headers") or {}, result)
 
     def get(self, path: str, query: dict[str, Any] | str | None = None, **kw: Any) -> Reply:

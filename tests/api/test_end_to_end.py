@@ -17,7 +17,7 @@ import pytest
 
 from devtools.s3events import build_put_event
 from devtools.samplegen import generate_export
-from tests.api.conftest import BUCKET, FakeContext
+from tests.api.conftest import BUCKET, fake_context
 from tests.reckoning import RangeFigures, Reckoning, cents, reckon
 
 
@@ -45,7 +45,7 @@ def ingested(aws: dict[str, Any]) -> Reckoning:
     t0 = datetime(2025, 4, 20, 9, 0, tzinfo=UTC)
     for n, data in enumerate((first, second)):
         event = _upload(aws["s3"], f"uploads/2025/04/20/export-{n}.csv", data, t0 + timedelta(minutes=n))
-        result = ingest_handler.handler(event, FakeContext())
+        result = ingest_handler.handler(event, fake_context("IngestFunction"))
         assert [i["status"] for i in result["imports"]] == ["SUCCEEDED"], result
     for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
         cached.cache_clear()

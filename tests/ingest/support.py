@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from devtools.localaws import LambdaContext
+from devtools.lambdacontext import LambdaContext
 from devtools.s3events import build_put_event
 from devtools.samplegen import GenSale, generate_sales, write_export
 from devtools.template import Template
@@ -34,9 +34,7 @@ def create_resources(ddb: Any, s3: Any) -> str:
 
 
 def context(name: str = "IngestFunction", timeout: int = 900) -> LambdaContext:
-    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-    return LambdaContext(function_name=name, invoked_function_arn=arn,
-                         memory_limit_in_mb=1024, timeout_seconds=timeout)
+    return LambdaContext(function_name=name, memory_limit_in_mb=1024, timeout_seconds=timeout)
 
 
 def put(s3: Any, key: str, data: bytes, when: datetime | None = None) -> dict[str, Any]:
