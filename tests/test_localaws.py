@@ -1,4 +1,4 @@
-"""The local stack: template reading and intrinsics, resources created from template.yaml, the S3
+"""The local AWS: template reading and intrinsics, resources created from template.yaml, the S3
 event as real S3 sends it, the notification filter, Lambda-like invocation and the drop folder."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from devtools.dropfolder import DropFolder, describe_import, find_import
 from devtools.localaws import LocalAws
 from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
 from devtools.samplegen import generate_export
-from devtools.template import Resolver, Template, TemplateError, load_yaml, merge_globals
+from devtools.template import Resolver, Template, TemplateError, load_template_text, merge_globals
 from salesmetrics.filenames import NOT_AN_EXPORT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +36,6 @@ Parameters:
   Stage: {Type: String, Default: dev, AllowedPattern: "^[a-z0-9-]{1,16}$"}
   UploadsPrefix: {Type: String, Default: uploads/}
   WithQueue: {Type: String, Default: "yes", AllowedValues: ["yes", "no"]}
-Mappings:
-  Sizes: {dev: {Memory: 256}, prod: {Memory: 1024}}
 Conditions:
   IsProd: !Equals [!Ref Stage, prod]
   NotProd: !Not [!Condition IsProd]
@@ -90,7 +88,7 @@ Resources:
     Properties:
       CodeUri: fn/
       Handler: {module}.handler
-      MemorySize: !FindInMap [Sizes, !Ref Stage, Memory]
+      MemorySize: !If [IsProd, 1024, 256]
       Environment:
         Variables:
           SHARED: from-function
@@ -100,7 +98,7 @@ Resources:
           TABLE_ARN: !GetAtt [ProbeTable, Arn]
           SUBBED: !Sub
             - "${Name}:${AWS::StackName}:${!Literal}:${ProbeBucket.Arn}"
-            - {Name: !Select [1, !Split [",", "a,b,c"]]}
+            - {Name: !Join ["", !Split [",", "b"]]}
           JOINED: !Join ["-", [!Ref Stage, !Ref AWS::Region, !Ref AWS::Partition]]
           OUTSIDE: !If [QueueOutsideProd, "true", "false"]
       EventInvokeConfig:
@@ -179,7 +177,8 @@ def real_stack():
 
 
 def test_short_tags_become_the_long_form() -> None:
-    data = load_yaml(textwrap.dedent("""\
+    data = load_template_text(textwrap.dedent("""\
+        Resources: {}
         a: !Ref X
         b: !GetAtt Res.Arn
         c: !Sub "x-${Y}"
@@ -218,7 +217,7 @@ def test_intrinsics_with_parameters_pseudo_parameters_and_conditions(probe_dir) 
     assert env["SUBBED"] == ("b:sales-metrics-local:${Literal}:arn:aws:s3:::probe-dev-123456789012-us-east-1")
     assert env["JOINED"] == "dev-us-east-1-aws"
     assert env["OUTSIDE"] == "true"
-    assert fn.memory_size == 256  # FindInMap
+    assert fn.memory_size == 256  # Fn::If on a property
     assert fn.timeout == 10  # Globals
     assert [layer.logical_id for layer in fn.layers] == ["ProbeLayer"]
     assert fn.layers[0].content_uri == (root / "layer").resolve()
@@ -250,12 +249,17 @@ def test_resolver_on_its_own() -> None:
     resolver = Resolver({"Parameters": {"P": {"Type": "String", "Default": "v"}}}, region="eu-west-1")
     sub = {"Fn::Sub": "${P}/${AWS::Region}/${AWS::URLSuffix}"}
     assert resolver.resolve(sub) == "v/eu-west-1/amazonaws.com"
-    assert resolver.resolve({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}) == ["10.0.0.0/24", "10.0.1.0/24"]
-    assert resolver.resolve({"Fn::Base64": "hi"}) == "aGk="
-    assert resolver.resolve({"Fn::Select": [0, {"Fn::GetAZs": ""}]}) == "eu-west-1a"
+    assert resolver.resolve({"Fn::Split": [",", {"Fn::Join": [",", ["a", {"Ref": "P"}]]}]}) == ["a", "v"]
     assert resolver.resolve([1, {"Ref": "AWS::NoValue"}, 2]) == [1, 2]
-    with pytest.raises(TemplateError):
-        resolver.resolve({"Fn::ImportValue": "missing"})
+
+
+@pytest.mark.parametrize("function", [
+    {"Fn::Cidr": ["10.0.0.0/16", 2, 8]}, {"Fn::Base64": "hi"}, {"Fn::Select": [0, ["a"]]},
+    {"Fn::GetAZs": ""}, {"Fn::ImportValue": "shared"}, {"Fn::FindInMap": ["M", "a", "b"]},
+])
+def test_intrinsics_the_template_does_not_use_are_refused_by_name(function: dict) -> None:
+    with pytest.raises(TemplateError, match=next(iter(function))):
+        Resolver({}).resolve(function)
 
 
 def test_globals_merge_the_sam_way() -> None:
