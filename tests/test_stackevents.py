@@ -128,18 +128,18 @@ def test_api_events_address_the_deployed_api_and_are_answered(deployed: dict[str
     assert revenue["requestContext"]["accountId"] == revenue["requestContext"]["authorizer"]["iam"]["accountId"]
 
     env = _load(deployed["dir"] / "env.json")
-    from tests.api.conftest import FakeContext, handlers, reset_handlers
+    from tests.api.conftest import fake_context, handlers, reset_handlers
 
     _apply(monkeypatch, env["MetricsFunction"])
     reset_handlers()
     metrics, health = handlers()
     try:
-        answer = metrics.handler(revenue, FakeContext())
+        answer = metrics.handler(revenue, fake_context())
         assert answer["statusCode"] == 200, answer
         assert json.loads(answer["body"])["currency"] == "SGD"
         _apply(monkeypatch, env["HealthFunction"])
         reset_handlers()
-        answer = health.handler(_load(deployed["dir"] / "api-health.json"), FakeContext())
+        answer = health.handler(_load(deployed["dir"] / "api-health.json"), fake_context())
         assert answer["statusCode"] == 200, answer
     finally:
         reset_handlers()
