@@ -172,12 +172,10 @@ def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 
         import metrics_handler  # noqa: PLC0415
         from moto import mock_aws  # noqa: PLC0415
 
-        from salesmetrics.config import get_settings  # noqa: PLC0415
 
         for size in sizes:
             with mock_aws():
-                get_settings.cache_clear()
-                metrics_handler._storage = None
+                metrics_handler.reset()
                 client = boto3.client("dynamodb")
                 _create_table(client)
                 stored = store(boto3.resource("dynamodb").Table(TABLE), size, max_sale_items)
@@ -193,8 +191,7 @@ def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 
                 finally:
                     session.events.unregister("before-call.dynamodb", counter.before)
                     session.events.unregister("after-call.dynamodb", counter.after)
-        get_settings.cache_clear()
-        metrics_handler._storage = None
+        metrics_handler.reset()
     return results
 
 

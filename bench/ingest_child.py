@@ -137,7 +137,7 @@ def main(argv: list[str]) -> int:
         wall, cpu, record = _timed(lambda: ingest(obj))
         return wall, cpu, record, dict(_stats(control)["requests"])
 
-    storage = ingest_handler._storage()
+    storage = ingest_handler.get_storage()
     real_commit = storage.commit
 
     def stubbed_ingest(obj: dict[str, Any]) -> dict[str, Any]:

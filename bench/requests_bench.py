@@ -106,9 +106,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
     from salesmetrics.ingest import Ingestor  # noqa: PLC0415
     from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
 
-    for cached in (get_settings, ingest_handler._storage, ingest_handler._idempotency_config,
-                   ingest_handler._ingest_once):
-        cached.cache_clear()
+    ingest_handler.reset()
     # Our own clients exist before the counter is installed: only the code under test is counted.
     ddb = boto3.client("dynamodb")
     s3 = boto3.client("s3")
@@ -180,9 +178,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
         counter.uninstall()
         # Powertools' Metrics share one store per process: leave nothing for the next benchmark.
         ingest_handler.metrics.clear_metrics()
-        for cached in (get_settings, ingest_handler._storage, ingest_handler._idempotency_config,
-                       ingest_handler._ingest_once):
-            cached.cache_clear()
+        ingest_handler.reset()
     first = scenarios["first ingest (handler)"]
     return {
         "file": {"lines": first_lines, "sales": first_sales, "seed": SEED, "sales_per_day": SALES_PER_DAY},

@@ -409,16 +409,13 @@ def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalAws) -> No
 
 @pytest.fixture
 def ingest_function(real_stack: LocalAws):
-    """The real stack, the ingest handler's cached clients dropped before and after: another test
-    in this process may have imported the module under moto's in-process mock, and clients made
-    there do not reach the local stack's server."""
+    """The real stack, the ingest handler reset before and after: another test in this process may
+    have imported the module under moto's in-process mock, and clients made there do not reach the
+    local stack's server."""
     module = real_stack.handler_module("IngestFunction")
-    cached = (module._storage, module._ingest_once, module._idempotency_config)
-    for function in cached:
-        function.cache_clear()
+    module.reset()
     yield real_stack
-    for function in cached:
-        function.cache_clear()
+    module.reset()
 
 
 def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_function: LocalAws) -> None:

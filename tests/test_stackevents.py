@@ -105,14 +105,11 @@ def test_the_ingest_event_is_the_newest_upload_and_ingests_it(deployed: dict[str
     _apply(monkeypatch, _load(deployed["dir"] / "env.json")["IngestFunction"])
     import ingest_handler
 
-    for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-        cached.cache_clear()
+    ingest_handler.reset()
     try:
         result = ingest_handler.handler(event, context())
     finally:
-        get_settings.cache_clear()
-        for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-            cached.cache_clear()
+        ingest_handler.reset()
     [imported] = result["imports"]
     assert imported["status"] == "SUCCEEDED" and imported["rows_total"] == 200
     assert imported["key"] == "uploads/March sales.csv"

@@ -16,7 +16,6 @@ from moto import mock_aws
 
 from devtools.gateway import build_event
 from devtools.lambdacontext import LambdaContext
-from salesmetrics.config import get_settings
 
 TABLE = "sales-api-test"
 BUCKET = "sales-api-test-bucket"
@@ -79,9 +78,9 @@ def metrics_storage() -> Any:
 
 def reset_handlers() -> None:
     """Forget per-process state (settings, storage) so each test starts like a cold Lambda."""
-    _, health = handlers()
-    get_settings.cache_clear()  # the metrics function's storage is made again with its settings
-    health._storage = None  # type: ignore[attr-defined]
+    metrics, health = handlers()
+    metrics.reset()
+    health.reset()
 
 
 @pytest.fixture

@@ -27,9 +27,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("TABLE_NAME", table)
         import ingest_handler
 
-        get_settings.cache_clear()
-        for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-            cached.cache_clear()
+        ingest_handler.reset()
         yield {"s3": s3, "handler": ingest_handler, "storage": DynamoStorage(table)}
         get_settings.cache_clear()
 

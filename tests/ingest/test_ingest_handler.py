@@ -44,9 +44,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("TABLE_NAME", table)
         import ingest_handler
 
-        get_settings.cache_clear()
-        for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-            cached.cache_clear()
+        ingest_handler.reset()
         yield {"s3": s3, "ddb": ddb, "table": table, "handler": ingest_handler,
                "storage": DynamoStorage(table)}
         get_settings.cache_clear()
@@ -252,7 +250,7 @@ def test_a_failed_attempt_logs_one_error_with_its_reason_and_the_retry_finishes(
         aws: dict[str, Any], output: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     data = export_bytes(sample_sales(seed=6, lines=40))
     event = put(aws["s3"], "uploads/flaky.csv", data, T0)
-    storage = aws["handler"]._storage()
+    storage = aws["handler"].get_storage()
 
     def unreachable(batch: Any) -> Any:
         raise ConnectionError("DynamoDB unreachable")
