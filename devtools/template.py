@@ -757,7 +757,7 @@ class Template:
         """The logical id as written of a deployed resource (SAM appends a hash to a layer's)."""
         for logical_id, resource in self.data["Resources"].items():
             if resource.get("Type") == sam_type and re.fullmatch(re.escape(logical_id) + "[0-9a-f]{10}", deployed_id):
-                return logical_id
+                return str(logical_id)
         return deployed_id
 
     def _local_path(self, bucket: Any, key: Any) -> Path | None:

@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from devtools.gateway import build_event
 from devtools.lambdacontext import LambdaContext
+from tests.moto_resources import moto_aws
 
 TABLE = "sales-api-test"
 BUCKET = "sales-api-test-bucket"
@@ -38,25 +38,6 @@ ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "SalesMetricsTest",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
-
-
-def create_table(client: Any, name: str = TABLE) -> None:
-    """The single table of docs/architecture.md: pk/sk, GSI gsi1 (gsi1pk/gsi1sk, ALL), TTL."""
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
-                              for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "gsi1",
-            "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                          {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
-    )
-    client.update_time_to_live(TableName=name,
-                               TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
 
 
 def handlers() -> tuple[ModuleType, ModuleType]:
@@ -95,13 +76,10 @@ def api_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws(api_env: None) -> Iterator[dict[str, Any]]:
-    """moto in-process; clients are made only after the mock started (docs/library-notes.md)."""
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        s3 = boto3.client("s3")
-        create_table(dynamodb)
-        s3.create_bucket(Bucket=BUCKET)
-        yield {"dynamodb": dynamodb, "s3": s3, "table": boto3.resource("dynamodb").Table(TABLE)}
+    """The suite's moto resources (tests/moto_resources.py) under the names the API functions'
+    environment gives (ENV), set first; "table_resource" is the table as a boto3 resource."""
+    with moto_aws(table=TABLE, bucket=BUCKET) as resources:
+        yield {**resources, "table_resource": boto3.resource("dynamodb").Table(TABLE)}
 
 
 def fake_context(function_name: str = "MetricsFunction") -> LambdaContext:

@@ -1,4 +1,5 @@
-"""Helpers for ingest tests: the table from template.yaml, real-shaped S3 events, a Lambda context."""
+"""Helpers for ingest tests: real-shaped S3 events, sample exports, a Lambda context (the moto
+resources are tests/moto_resources.py's, re-exported here)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,10 @@ from typing import Any
 from devtools.lambdacontext import LambdaContext
 from devtools.s3events import build_put_event
 from devtools.samplegen import GenSale, generate_sales, write_export
-from devtools.template import Template
+from tests.moto_resources import BUCKET
 
-BUCKET = "sales-ingest-test"
 REJECTS_PREFIX = "rejects/"
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
-
-
-def create_resources(ddb: Any, s3: Any) -> str:
-    """Create the table exactly as template.yaml declares it (keys, GSI, TTL) and a versioned bucket."""
-    spec = Template("template.yaml").tables()[0]
-    ddb.create_table(TableName=spec.name, AttributeDefinitions=spec.attribute_definitions,
-                     KeySchema=spec.key_schema, BillingMode="PAY_PER_REQUEST",
-                     GlobalSecondaryIndexes=[{k: v for k, v in g.items() if k != "ProvisionedThroughput"}
-                                             for g in spec.global_secondary_indexes])
-    if spec.ttl_attribute:
-        ddb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={
-            "AttributeName": spec.ttl_attribute, "Enabled": True})
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    return spec.name
 
 
 def context(name: str = "IngestFunction", timeout: int = 900) -> LambdaContext:

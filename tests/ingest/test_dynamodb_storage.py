@@ -6,16 +6,13 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import boto3
-import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.validate import validate_parameters
-from moto import mock_aws
 from urllib3.response import HTTPResponse
 
 from salesmetrics.events import objects_in
@@ -32,7 +29,6 @@ from tests.ingest.support import (
     T0,
     check_exact,
     corrected,
-    create_resources,
     export_bytes,
     put,
     sample_sales,
@@ -43,14 +39,6 @@ BASE = sample_sales(seed=5, lines=120, per_day=10)
 
 def no_sleep(_: float) -> None:
     return None
-
-
-@pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3")
-        ddb = boto3.client("dynamodb")
-        yield {"s3": s3, "ddb": ddb, "table": create_resources(ddb, s3)}
 
 
 def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 30) -> Any:

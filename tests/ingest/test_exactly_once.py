@@ -30,12 +30,12 @@ from tests.ingest.support import (
     T0,
     check_exact,
     corrected,
-    create_resources,
     export_bytes,
     put,
     resorted,
     sample_sales,
 )
+from tests.moto_resources import create_resources
 from tests.reckoning import reckon
 
 BASE = sample_sales(seed=11, lines=160, per_day=10)
@@ -43,14 +43,6 @@ BASE = sample_sales(seed=11, lines=160, per_day=10)
 
 def no_sleep(_: float) -> None:
     return None
-
-
-@pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3")
-        table = create_resources(boto3.client("dynamodb"), s3)
-        yield {"s3": s3, "table": table}
 
 
 def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 40) -> Any:
