@@ -12,10 +12,24 @@ from typing import Any
 from devtools.lambdacontext import LambdaContext
 from devtools.s3events import build_put_event
 from devtools.samplegen import GenSale, generate_sales, write_export
+from salesmetrics.events import objects_in
+from salesmetrics.imports import ImportRecord
+from salesmetrics.ingest import Ingestor
 from tests.moto_resources import BUCKET
 
 REJECTS_PREFIX = "rejects/"
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
+
+
+def no_sleep(_: float) -> None:
+    """A storage's back-off sleep, skipped (moto answers at once)."""
+    return None
+
+
+def run_ingestor(storage: Any, event: dict[str, Any], per_flush: int) -> ImportRecord:
+    """The import use case on the one object of an S3 event, flushing every `per_flush` sales."""
+    (ref,) = objects_in(event)
+    return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush).run(ref)
 
 
 def context(name: str = "IngestFunction", timeout: int = 900) -> LambdaContext:

@@ -15,9 +15,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.validate import validate_parameters
 from urllib3.response import HTTPResponse
 
-from salesmetrics.events import objects_in
 from salesmetrics.imports import ImportStatus
-from salesmetrics.ingest import Ingestor
 from salesmetrics.reconcile import reconcile
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.base import SaleWrite, WriteBatch
@@ -25,25 +23,21 @@ from salesmetrics.storage.dynamodb import DynamoStorage, WireItems
 from salesmetrics.storage.items import day_update, sale_item, sale_put, stored_sale
 from tests.earlier_shape import earlier_sale_item
 from tests.ingest.support import (
-    REJECTS_PREFIX,
     T0,
     check_exact,
     corrected,
     export_bytes,
+    no_sleep,
     put,
+    run_ingestor,
     sample_sales,
 )
 
 BASE = sample_sales(seed=5, lines=120, per_day=10)
 
 
-def no_sleep(_: float) -> None:
-    return None
-
-
 def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 30) -> Any:
-    (ref,) = objects_in(event)
-    return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush).run(ref)
+    return run_ingestor(storage, event, per_flush)
 
 
 def validating(storage: DynamoStorage) -> Counter[str]:
