@@ -46,7 +46,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devtools.template import ACCOUNT_ID, FunctionSpec, HttpRouteSpec, Template
+from devtools.lambdacontext import ACCOUNT_ID
+from devtools.template import FunctionSpec, HttpRouteSpec, Template
 
 log = logging.getLogger("devtools.gateway")
 

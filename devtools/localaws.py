@@ -48,11 +48,9 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from devtools import motopatch
-from devtools.lambdacontext import LambdaContext
+from devtools.lambdacontext import ACCOUNT_ID, REGION, LambdaContext
 from devtools.template import (
-    ACCOUNT_ID,
     DEFAULT_STACK_NAME,
-    REGION,
     BucketSpec,
     FunctionSpec,
     QueueSpec,

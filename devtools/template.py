@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The local account and region, shared with the fake Lambda context's default ARN.
 from devtools.lambdacontext import ACCOUNT_ID, REGION, LambdaContext
 
 DEFAULT_STACK_NAME = "sales-metrics-local"
@@ -46,9 +47,6 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 LOCAL_CODE_BUCKET = "local-code.invalid"
 
 _NO_VALUE = object()  # AWS::NoValue: the property (or list element) disappears
-
-__all__ = ["ACCOUNT_ID", "DEFAULT_STACK_NAME", "REGION", "Template", "TemplateError"]
-
 
 class TemplateError(ValueError):
     """The template cannot be read or resolved locally."""
