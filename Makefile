@@ -6,8 +6,7 @@ SHELL := /bin/bash
 PYTHON = $(shell scripts/find-python)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements/dev.lock requirements/dev.txt 2>/dev/null | cksum | cut -d' ' -f1)
-export PYTHONPATH := layers/common:functions/ingest:functions/metrics:functions/health:.
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.lock requirements/dev.txt layers/common/pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 # Every SAM CLI call made from here (build, validate, deploy, local) sends no telemetry.
 export SAM_CLI_TELEMETRY := 0
 # Nothing local may reach real AWS: fake credentials, and a dead proxy for anything that escapes.
@@ -29,10 +28,14 @@ help:
 	@echo "make events STACK=name  sam local invoke events and --env-vars for a deployed stack (events/deployed/)"
 	@echo "make openapi     regenerate docs/openapi.json from the API (openapi-check: fail if it differs)"
 
+# The venv: the pinned requirements, then the layer's code (salesmetrics) as an editable package, so
+# it imports everywhere without a source path. Handlers are found from their directories instead
+# (template.yaml's CodeUri; devtools/sourceroots.py for tests and benchmarks).
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r $$(test -f requirements/dev.lock && echo requirements/dev.lock || echo requirements/dev.txt)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e layers/common
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)

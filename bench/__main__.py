@@ -27,6 +27,7 @@ from typing import Any
 
 from bench import report
 from bench.common import OUT, ROOT, SAFE_ENV, environment, machine
+from devtools import sourceroots
 
 NAMES = ("parse", "memory", "requests", "api", "coldstart", "ingest")
 
@@ -68,8 +69,7 @@ def _override(sizes: dict[str, dict[str, Any]], settings: list[str]) -> dict[str
 
 
 def _command(argv: list[str]) -> str:
-    env = "PYTHONPATH=" + os.pathsep.join(("layers/common", "functions/ingest", "functions/metrics",
-                                          "functions/health", "."))
+    env = "PYTHONPATH=" + os.pathsep.join(os.path.relpath(p) for p in sourceroots.paths())
     safe = " ".join(f"{k}={SAFE_ENV[k]}" for k in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                                                    "AWS_SECRET_ACCESS_KEY", "HTTPS_PROXY", "NO_PROXY"))
     return " ".join([env, safe, ".venv/bin/python -m bench", *map(shlex.quote, argv)]).strip()

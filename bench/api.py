@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 from bench import api_bench
+from devtools import sourceroots
 
 TARGET = 1.2
 ROUTES = (("revenue", "/metrics/revenue"), ("daily", "/metrics/revenue/daily"))
@@ -112,7 +113,7 @@ _IMPORT_LINE = re.compile(r"import time:\s+\d+\s+\|\s+(\d+)\s+\|( *)(\S+)\s*$")
 def _direct_imports(module: str) -> dict[str, float]:
     """Cumulative ms of each module `module` imports directly (one run of `-X importtime`)."""
     env = {**os.environ, **api_bench._ENV,  # the same environment import_time_ms uses
-           "PYTHONPATH": os.pathsep.join(str(api_bench.ROOT / p) for p in api_bench.SOURCE_PATHS)}
+           "PYTHONPATH": sourceroots.pythonpath()}
     done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=api_bench.ROOT,
                           env=env, capture_output=True, text=True, check=True)
     out: dict[str, float] = {}

@@ -35,10 +35,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.common import environment
-from devtools.localstack import LambdaContext
+from devtools import sourceroots
+from devtools.lambdacontext import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_PATHS = ["layers/common", "functions/ingest", "functions/metrics", "functions/health", "."]
 TABLE = "bench-sales"
 BUCKET = "bench-uploads"
 YEAR_START = date(2024, 1, 1)
@@ -148,8 +148,7 @@ def _event(path: str, query: dict[str, str]) -> dict[str, Any]:
 
 
 def _context() -> LambdaContext:
-    return LambdaContext(function_name="bench", memory_limit_in_mb=512, timeout_seconds=30,
-                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench")
+    return LambdaContext(function_name="bench", memory_limit_in_mb=512, timeout_seconds=30)
 
 
 def _summary(samples: list[float]) -> dict[str, float]:
@@ -161,9 +160,7 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 30,
                     max_sale_items: int = 20_000) -> dict[str, Any]:
-    for path in reversed(SOURCE_PATHS):
-        if str(ROOT / path) not in sys.path:
-            sys.path.insert(0, str(ROOT / path))
+    sourceroots.add_to_sys_path()
     results: dict[str, Any] = {"range": {"start": YEAR_START.isoformat(), "end": YEAR_END.isoformat(),
                                          "days": 365}, "runs": repeats, "by_size": {}}
     with environment(_ENV):
@@ -173,12 +170,10 @@ def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 
         import metrics_handler  # noqa: PLC0415
         from moto import mock_aws  # noqa: PLC0415
 
-        from salesmetrics.config import get_settings  # noqa: PLC0415
 
         for size in sizes:
             with mock_aws():
-                get_settings.cache_clear()
-                metrics_handler._storage = None
+                metrics_handler.reset()
                 client = boto3.client("dynamodb")
                 _create_table(client)
                 stored = store(boto3.resource("dynamodb").Table(TABLE), size, max_sale_items)
@@ -194,8 +189,7 @@ def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 
                 finally:
                     session.events.unregister("before-call.dynamodb", counter.before)
                     session.events.unregister("after-call.dynamodb", counter.after)
-        get_settings.cache_clear()
-        metrics_handler._storage = None
+        metrics_handler.reset()
     return results
 
 
@@ -252,7 +246,7 @@ _IMPORT_LINE = re.compile(r"import time:\s+\d+\s+\|\s+(\d+)\s+\|\s*(\S+)\s*$")
 
 def import_time_ms(module: str, runs: int = 5, python: str = sys.executable) -> float:
     """Cumulative `python -X importtime` of `module` in a fresh interpreter, fastest of `runs`."""
-    env = {**os.environ, **_ENV, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in SOURCE_PATHS)}
+    env = {**os.environ, **_ENV, "PYTHONPATH": sourceroots.pythonpath()}
     best = float("inf")
     for _ in range(runs):
         done = subprocess.run([python, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT, env=env,

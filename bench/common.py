@@ -6,16 +6,18 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from devtools import sourceroots
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-out"  # gitignored
-SOURCE_PATHS = ["layers/common", "functions/ingest", "functions/metrics", "functions/health", "."]
+# What a benchmark puts on sys.path to import handlers (devtools.sourceroots), as repo-relative paths.
+SOURCE_PATHS = [os.path.relpath(p, ROOT) for p in sourceroots.paths()]
 SEED = 20250301
 SALES_PER_DAY = 300
 
@@ -29,16 +31,14 @@ SAFE_ENV = {
 
 
 def ensure_paths() -> None:
-    for path in reversed(SOURCE_PATHS):
-        if str(ROOT / path) not in sys.path:
-            sys.path.insert(0, str(ROOT / path))
+    sourceroots.add_to_sys_path()
 
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a benchmark's subprocess: ours, made safe, with the source paths."""
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ENDPOINT_URL")}
     env.update(SAFE_ENV)
-    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in SOURCE_PATHS)
+    env["PYTHONPATH"] = sourceroots.pythonpath()
     env.update(extra)
     return env
 

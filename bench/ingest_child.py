@@ -1,6 +1,6 @@
 """The ingest CPU / latency measurements in one fresh process; prints one JSON line. Run by ingest_bench.
 
-    python -m bench.ingest_child SPEC_JSON
+    python -m bench.ingest_child PLAN_JSON
 
 Environment: AWS_ENDPOINT_URL_S3 (a moto server in another process, holding the objects),
 AWS_ENDPOINT_URL_DYNAMODB (`bench.instantddb` in another process), TABLE_NAME, POWERTOOLS_*.
@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
     import boto3  # noqa: F401, PLC0415 - everything imported before the first measurement
     import ingest_handler  # noqa: PLC0415 - reads the environment at import
 
-    from devtools.localstack import LambdaContext  # noqa: PLC0415
+    from devtools.lambdacontext import LambdaContext  # noqa: PLC0415
     from devtools.s3events import build_put_event  # noqa: PLC0415
 
     control = spec["dynamodb_endpoint"]
@@ -123,8 +123,7 @@ def main(argv: list[str]) -> int:
                                version_id=obj["version_id"] or None)
 
     def context() -> LambdaContext:
-        return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900,
-                             invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench-ingest")
+        return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900)
 
     def ingest(obj: dict[str, Any]) -> dict[str, Any]:
         result = ingest_handler.handler(event(obj), context())
@@ -138,7 +137,7 @@ def main(argv: list[str]) -> int:
         wall, cpu, record = _timed(lambda: ingest(obj))
         return wall, cpu, record, dict(_stats(control)["requests"])
 
-    storage = ingest_handler._storage()
+    storage = ingest_handler.get_storage()
     real_commit = storage.commit
 
     def stubbed_ingest(obj: dict[str, Any]) -> dict[str, Any]:

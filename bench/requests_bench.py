@@ -17,7 +17,7 @@ Scenarios, in this order on one table (each after the first finds the first file
    of new days;
 6. a corrected file: the first file's sales with ~5% of them changed (one line's Item Total),
    uploaded again under the first key (a new object version).
-The table stays small (PITFALLS: moto slows down with table size).
+The table stays small (moto slows down with table size: docs/library-notes.md).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.common import SALES_PER_DAY, SEED, SOURCE_PATHS, ensure_paths, environment
 from bench.ddbcost import DynamoDBCounter, per_lines
-from devtools.localstack import LambdaContext
+from devtools.lambdacontext import LambdaContext
 
 TARGET = 15.0
 TABLE = "bench-requests"
@@ -45,8 +45,7 @@ _SHARE_CORRECTED = 0.05
 
 
 def _context() -> LambdaContext:
-    return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900,
-                         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench-ingest")
+    return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900)
 
 
 def _bodies(lines: int) -> dict[str, tuple[bytes, int, int]]:
@@ -107,9 +106,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
     from salesmetrics.ingest import Ingestor  # noqa: PLC0415
     from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
 
-    for cached in (get_settings, ingest_handler._storage, ingest_handler._idempotency_config,
-                   ingest_handler._ingest_once):
-        cached.cache_clear()
+    ingest_handler.reset()
     # Our own clients exist before the counter is installed: only the code under test is counted.
     ddb = boto3.client("dynamodb")
     s3 = boto3.client("s3")
@@ -181,9 +178,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
         counter.uninstall()
         # Powertools' Metrics share one store per process: leave nothing for the next benchmark.
         ingest_handler.metrics.clear_metrics()
-        for cached in (get_settings, ingest_handler._storage, ingest_handler._idempotency_config,
-                       ingest_handler._ingest_once):
-            cached.cache_clear()
+        ingest_handler.reset()
     first = scenarios["first ingest (handler)"]
     return {
         "file": {"lines": first_lines, "sales": first_sales, "seed": SEED, "sales_per_day": SALES_PER_DAY},

@@ -251,11 +251,15 @@ for name in ("pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "bot
     if loaded is not None:
         result.setdefault("from", {})[name] = os.path.relpath(loaded.__file__, layer_dir)
 if spec.get("swagger"):
-    class Context:
-        function_name = spec["function_name"]; function_version = "$LATEST"; memory_limit_in_mb = 512
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + function_name
-        aws_request_id = "checkbuild"; log_group_name = "/aws/lambda/checkbuild"; log_stream_name = "checkbuild"
-        def get_remaining_time_in_millis(self): return 30000
+    # The project's one fake context (devtools/lambdacontext.py, stdlib only), loaded from its file
+    # after the import check so it is not counted as something the handler imported.
+    import importlib.util
+    context_spec = importlib.util.spec_from_file_location("devtools_lambdacontext", spec["context_module"])
+    context_module = importlib.util.module_from_spec(context_spec)
+    sys.modules[context_spec.name] = context_module
+    context_spec.loader.exec_module(context_module)
+    Context = lambda: context_module.LambdaContext(function_name=spec["function_name"], memory_limit_in_mb=512,
+                                                   timeout_seconds=30, aws_request_id="checkbuild")
     event = {"version": "2.0", "routeKey": "GET /swagger", "rawPath": "/swagger",
              "rawQueryString": "format=json", "queryStringParameters": {"format": "json"},
              "headers": {"host": "localhost"}, "isBase64Encoded": False,
@@ -329,7 +333,8 @@ def check_imports(functions: Iterable[FunctionSpec], layer_dirs: dict[Path, Path
             report.fail(f"{fn.logical_id}: expected exactly one layer, found {len(layer_paths)}")
             continue
         spec = {"handler": fn.handler, "function_name": fn.function_name,
-                "swagger": any(r.path == "/swagger" for r in fn.http_routes)}
+                "swagger": any(r.path == "/swagger" for r in fn.http_routes),
+                "context_module": str(Path(__file__).resolve().with_name("lambdacontext.py"))}
         env = _lambda_environment(fn)
         started = time.monotonic()
         try:

@@ -1,7 +1,7 @@
 """The whole product on this machine: `make demo` (interactive) and `make demo-check` (--once).
 
 1. Starts an embedded AWS (moto server on 127.0.0.1) and creates the bucket, table and queue
-   from `template.yaml` itself (devtools.localstack), so the local stack cannot drift from what
+   from `template.yaml` itself (devtools.localaws), so the local stack cannot drift from what
    deploys.
 2. Runs the template's functions the way Lambda does (devtools.workers): one warm worker process
    per function to begin with, each serving one invocation at a time, more started on demand (up
@@ -66,12 +66,12 @@ from devtools.dropfolder import (
     uploads_prefix,
 )
 from devtools.gateway import Gateway, GatewayServer
-from devtools.localstack import (
+from devtools.localaws import (
     DEFAULT_TEMPLATE,
     REPO_ROOT,
     STATE_FILE,
-    LocalStack,
-    LocalStackError,
+    LocalAws,
+    LocalAwsError,
     read_state,
     remove_state,
     write_state,
@@ -100,7 +100,7 @@ class DemoError(RuntimeError):
 
 _SHORT_NAMES = {
     "devtools.demo": "demo", "devtools.gateway": "http", "devtools.drop": "drop",
-    "devtools.localstack": "aws", "devtools.s3events": "s3", "devtools.workers": "fn",
+    "devtools.localaws": "aws", "devtools.s3events": "s3", "devtools.workers": "fn",
 }
 
 
@@ -124,7 +124,7 @@ def configure_logging(verbose: bool) -> None:
 # --------------------------------------------------------------------------- the gateway
 
 
-def start_workers(stack: LocalStack, pool: WorkerPool, max_workers: int) -> None:
+def start_workers(stack: LocalAws, pool: WorkerPool, max_workers: int) -> None:
     """Warm workers for every function the demo runs (the API's and the ingest), started in
     parallel; from then on every invocation of the stack runs in one of them."""
     api = sorted({fn.logical_id for fn in stack.functions() if fn.http_routes})
@@ -141,7 +141,7 @@ def start_workers(stack: LocalStack, pool: WorkerPool, max_workers: int) -> None
              ", ".join(f"{name} x{n}" for name, (_, n) in sorted(pool.counts().items())), max_workers)
 
 
-def start_gateway(stack: LocalStack, port: int, pool: WorkerPool) -> tuple[GatewayServer, threading.Thread]:
+def start_gateway(stack: LocalAws, port: int, pool: WorkerPool) -> tuple[GatewayServer, threading.Thread]:
     # Each request runs on a worker of its function: the function's own resolved environment
     # (BUCKET_NAME only where the template sets it, ...) and the stack's endpoint.
     gateway = Gateway(stack.template_path, apply_environment=False,
@@ -311,7 +311,7 @@ def money(value: Any) -> str:
         return str(value)
 
 
-def describe_resources(stack: LocalStack) -> list[str]:
+def describe_resources(stack: LocalAws) -> list[str]:
     lines = []
     for bucket in stack.template.buckets() if stack.template else []:
         lines.append(f"bucket {bucket.name}" + (" (versioned)" if bucket.versioning else ""))
@@ -326,7 +326,7 @@ def describe_resources(stack: LocalStack) -> list[str]:
     return lines
 
 
-def banner(stack: LocalStack, base: str, sample: Sample, sample_line: str, figures: Figures,
+def banner(stack: LocalAws, base: str, sample: Sample, sample_line: str, figures: Figures,
            drop_folder: Path | None, started: float) -> str:
     r = figures.revenue
     start, end = figures.start.isoformat(), figures.end.isoformat()
@@ -376,7 +376,7 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
     env = {} if args.verbose else dict(QUIET_HANDLERS)
     with contextlib.ExitStack() as cleanup:
         workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="sales-demo-")))
-        stack = LocalStack(args.template, port=args.moto_port, env_overrides=env)
+        stack = LocalAws(args.template, port=args.moto_port, env_overrides=env)
         stack.start()
         cleanup.callback(stack.stop)
         log.info("embedded AWS (moto) at %s; from %s: %s", stack.endpoint_url, stack.template_path.name,
@@ -446,7 +446,7 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
     return report
 
 
-def once_drop(stack: LocalStack, base: str, drop_folder: Path, sample: Sample,
+def once_drop(stack: LocalAws, base: str, drop_folder: Path, sample: Sample,
               args: argparse.Namespace, workdir: Path, stop: threading.Event) -> dict[str, Any]:
     """Copy an export overlapping the sample into the drop folder; wait for it in /imports."""
     watcher = DropFolder(stack, drop_folder, interval=0.2, api_url=base)
@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.info("interrupted; everything stopped")
         code = 130 if args.once else 0
-    except (DemoError, LocalStackError, TemplateError) as exc:
+    except (DemoError, LocalAwsError, TemplateError) as exc:
         log.error("demo failed: %s", exc)
         report["error"] = str(exc)
     finally:

@@ -25,7 +25,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from devtools.localstack import LocalStack
+from devtools.localaws import LocalAws
 from devtools.s3events import Notified, upload_and_notify
 from salesmetrics.imports import ImportRecord, import_id_for
 from salesmetrics.storage.items import stored_sale
@@ -45,7 +45,7 @@ class DropResult:
     record: Any  # salesmetrics.imports.ImportRecord, or None when no import was recorded
 
 
-def find_import(stack: LocalStack, notified: Notified) -> Any:
+def find_import(stack: LocalAws, notified: Notified) -> Any:
     """The import record the ingest function wrote for this object version (or None)."""
     import_id = import_id_for(notified.bucket, notified.key, notified.version_id or "", notified.etag)
     item = stack.client("dynamodb").get_item(
@@ -93,7 +93,7 @@ def describe_import(key: str, notified: Notified, record: Any) -> str:
     return " | ".join(parts) + f" [{record.import_id}, {seconds}]"
 
 
-def ingest_file(stack: LocalStack, path: Path, key: str, *, api_url: str | None = None) -> DropResult:
+def ingest_file(stack: LocalAws, path: Path, key: str, *, api_url: str | None = None) -> DropResult:
     """Upload one file to the local bucket at `key`, deliver the S3 event, log the outcome (and
     warn when it replaced many sales of other files; `api_url` makes the advice copy-pasteable)."""
     notified = upload_and_notify(stack, path, key)
@@ -113,7 +113,7 @@ def ingest_file(stack: LocalStack, path: Path, key: str, *, api_url: str | None 
     return DropResult(path, key, notified, record)
 
 
-def replaced_sales(stack: LocalStack, record: Any) -> Counter[str]:
+def replaced_sales(stack: LocalAws, record: Any) -> Counter[str]:
     """How many sales this import changed that other files' imports had stored, by their key.
 
     Read from the stored sales (the import that wrote each one, the import that first stored it),
@@ -144,7 +144,7 @@ def replaced_sales(stack: LocalStack, record: Any) -> Counter[str]:
     return by_key
 
 
-def replaced_sales_warning(stack: LocalStack, record: Any, api_url: str | None = None) -> str | None:
+def replaced_sales_warning(stack: LocalAws, record: Any, api_url: str | None = None) -> str | None:
     """The warning for an import that replaced many sales of other files, or None."""
     updated = int(record.sales_updated or 0)
     sales = updated + int(record.sales_created or 0) + int(record.sales_unchanged or 0)
@@ -175,14 +175,14 @@ def replaced_sales_warning(stack: LocalStack, record: Any, api_url: str | None =
     return "\n".join(lines)
 
 
-def _client(stack: LocalStack) -> Any:
+def _client(stack: LocalAws) -> Any:
     import boto3
 
     return boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name=stack.region,
                           aws_access_key_id="testing", aws_secret_access_key="testing")  # nosec B106
 
 
-def _has_route(stack: LocalStack, method: str, path: str) -> bool:
+def _has_route(stack: LocalAws, method: str, path: str) -> bool:
     return any(route.method in (method, "ANY") and route.path == path
                for fn in stack.functions() for route in fn.http_routes)
 
@@ -197,7 +197,7 @@ class DropFolder:
 
     def __init__(
         self,
-        stack: LocalStack,
+        stack: LocalAws,
         folder: str | Path,
         *,
         interval: float = 0.5,
@@ -289,7 +289,7 @@ class DropFolder:
             self._thread = None
 
 
-def uploads_prefix(stack: LocalStack) -> str:
+def uploads_prefix(stack: LocalAws) -> str:
     """The key prefix the template's S3 notification filter watches (its `prefix` rule)."""
     for fn in stack.functions():
         for spec in fn.s3_events:

@@ -46,7 +46,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devtools.template import ACCOUNT_ID, FunctionSpec, HttpRouteSpec, Template
+from devtools.lambdacontext import ACCOUNT_ID
+from devtools.template import FunctionSpec, HttpRouteSpec, Template
 
 log = logging.getLogger("devtools.gateway")
 
@@ -155,25 +156,6 @@ def _import_file(name: str, path: Path) -> ModuleType:
         sys.modules.pop(name, None)
         raise
     return module
-
-
-class LambdaContext:
-    """The attributes and method of the Lambda runtime's context object that handlers use."""
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        self.function_name = spec.function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = spec.arn
-        self.memory_limit_in_mb = spec.memory_size
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{spec.function_name}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + spec.timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
 # -- events ----------------------------------------------------------------------------------------------
@@ -387,7 +369,7 @@ class Gateway:
             return self._invoker(function, event)
         loaded = self.function(function)
         with loaded.lock:
-            return loaded.handler(event, LambdaContext(function))
+            return loaded.handler(event, function.lambda_context())
 
 
 def _host(headers: Iterable[tuple[str, str]]) -> str:

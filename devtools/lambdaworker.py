@@ -24,6 +24,7 @@ event hooks on the default session, so the handler and the domain know nothing o
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -31,31 +32,30 @@ import sys
 import threading
 import time
 import traceback
-import uuid
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 PROGRESS_INTERVAL_SECONDS = 1.0
 
 
-class Context:
-    """What the Python Lambda runtime passes as `context` (the attributes handlers use)."""
+def _load_context_class() -> Any:
+    """devtools.lambdacontext.LambdaContext, loaded from its file: this interpreter has no
+    devtools on sys.path (it sees only the function's code and layers)."""
+    path = Path(__file__).resolve().with_name("lambdacontext.py")
+    spec = importlib.util.spec_from_file_location("devtools_lambdacontext", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building the class
+    spec.loader.exec_module(module)
+    return module.LambdaContext
 
-    def __init__(self, init: dict[str, Any], request_id: str | None) -> None:
-        self.function_name = init["function_name"]
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = init["arn"]
-        self.memory_limit_in_mb = int(init["memory"])
-        self.aws_request_id = request_id or str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
-        self.tenant_id = None
-        self._deadline = time.monotonic() + float(init["timeout"])
 
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+def _context(context_class: Any, init: dict[str, Any], request_id: str | None) -> Any:
+    context = context_class(function_name=init["function_name"], memory_limit_in_mb=int(init["memory"]),
+                            timeout_seconds=float(init["timeout"]), invoked_function_arn=init["arn"])
+    if request_id:
+        context.aws_request_id = request_id
+    return context
 
 
 class Progress:
@@ -167,6 +167,7 @@ def main() -> int:
         return 0
     init = json.loads(line)["init"]
     progress = Progress()
+    context_class = _load_context_class()
     started = time.perf_counter()
     try:
         for path in reversed(init["paths"]):
@@ -197,7 +198,7 @@ def main() -> int:
         reporter = threading.Thread(target=report, name="progress", daemon=True)
         reporter.start()
         try:
-            result = handler(request["event"], Context(init, request.get("request_id")))
+            result = handler(request["event"], _context(context_class, init, request.get("request_id")))
         except Exception as exc:  # an invocation error, as Lambda reports it
             done.set()
             reporter.join()

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from devtools.gateway import LambdaContext, build_event
+from devtools.gateway import build_event
 from devtools.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def served_document(template_path: str | Path = ROOT / "template.yaml",
         raise RuntimeError(f"{spec.module} is already imported: its settings may not be the template's")
     handler = getattr(importlib.import_module(spec.module), spec.attribute)
     event = build_event("GET", "/swagger", "format=json", route_key="GET /swagger")
-    result = handler(event, LambdaContext(spec))
+    result = handler(event, spec.lambda_context())
     if result.get("statusCode") != 200:
         raise RuntimeError(f"GET /swagger?format=json answered {result.get('statusCode')}: {result.get('body')}")
     document: dict[str, Any] = json.loads(result["body"])

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devtools.localstack import STATE_FILE, LocalStack, LocalStackError, attach
+from devtools.localaws import STATE_FILE, LocalAws, LocalAwsError, attach
 from devtools.template import TemplateError
 
 FUNCTION = "ReconcileFunction"
@@ -27,9 +27,9 @@ def run_function(logical_id: str, event: dict[str, Any], state_file: Path = STAT
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         # The handler's JSON logs at WARNING only (as in the demo): the answer is the output.
-        stack: LocalStack = attach(state_file, env_overrides={
+        stack: LocalAws = attach(state_file, env_overrides={
             "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
-    except LocalStackError as exc:
+    except LocalAwsError as exc:
         print(f"{exc}", file=sys.stderr)
         return 2
     try:
@@ -40,7 +40,7 @@ def run_function(logical_id: str, event: dict[str, Any], state_file: Path = STAT
             return 2
         try:
             result = stack.invoke(logical_id, event)
-        except LocalStackError as exc:
+        except LocalAwsError as exc:
             print(f"{logical_id}: {exc}", file=sys.stderr)
             return 2
         except Exception as exc:

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from devtools.localstack import STATE_FILE
+from devtools.localaws import STATE_FILE
 from devtools.reconcile import run_function
 
 FUNCTION = "RedriveFunction"

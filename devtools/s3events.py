@@ -1,7 +1,7 @@
 """S3 event notifications as real S3 sends them, for the local stack.
 
 moto's own S3 notifications cannot run Lambda code without Docker, and its event records lack
-`responseElements`, `userIdentity`, `versionId` and `sequencer` and encode `/` in keys (PITFALLS).
+`responseElements`, `userIdentity`, `versionId` and `sequencer` and encode `/` in keys (docs/library-notes.md).
 So the local stack PUTs the object, builds the record real S3 would send from the PutObject and
 HeadObject responses, applies the template's notification filter (event type, prefix/suffix
 rules) and invokes the subscribed function the way Lambda runs asynchronous invocations.
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from devtools.localstack import AsyncInvocation, LocalStack
+from devtools.localaws import AsyncInvocation, LocalAws
 
 log = logging.getLogger("devtools.s3events")
 
@@ -170,7 +170,7 @@ class Notified:
 
 
 def upload_and_notify(
-    stack: LocalStack,
+    stack: LocalAws,
     body: bytes | str | os.PathLike[str] | BinaryIO,
     key: str,
     *,

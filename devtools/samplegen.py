@@ -94,8 +94,8 @@ _ATTRIBUTE: dict[str, str] = {
     "Payment Method": "payment_method",
 }
 
-# What other exports (and hand-edited files) call the same columns: the short aliases SPEC names,
-# other case, stray surrounding spaces. Every one must still map to its column.
+# What other exports (and hand-edited files) call the same columns: the short aliases
+# docs/contract.md names, other case, stray surrounding spaces. Every one must still map to its column.
 _ALIAS_HEADER: dict[str, str] = {
     "Sale Date": " sale date",
     "Client ID": "CLIENT ID",

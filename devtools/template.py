@@ -1,107 +1,157 @@
-"""Read `template.yaml` the way CloudFormation and SAM do, for the local stack.
+"""Read `template.yaml` as CloudFormation deploys it, for the local AWS and the template tests.
 
-- `load_template(path)`: YAML with CloudFormation's short tags (`!Ref`, `!GetAtt`, `!Sub`, ...)
-  turned into the plain long form (`{"Ref": x}`, `{"Fn::GetAtt": [r, a]}`, ...).
-- `Resolver`: evaluates intrinsic functions and Conditions given parameter values (defaults from
-  `Parameters`), pseudo parameters and each resource's physical name and attributes.
-- `Template`: a typed view — functions (Globals merged the SAM way, environment resolved, layers,
-  S3 and HttpApi events), buckets, tables and queues, with local physical names.
+The libraries do the reading; this module keeps only what they leave to CloudFormation.
+
+- `load_template(path)`: cfn-lint's decoder (`cfnlint.decode.decode`): the YAML with its short
+  tags (`!Ref`, `!GetAtt`, `!Sub`, ...) in the long form (`{"Ref": x}`, ...), as plain data.
+- `sam_properties(data, logical_id)`: a SAM resource's properties with `Globals` merged by
+  aws-sam-translator's own `Globals` (the first thing its transform does).
+- `transform(data, parameters, region)`: aws-sam-translator's `Translator`: the CloudFormation
+  template the SAM one deploys as (Lambda functions with Globals merged, the HTTP API's OpenAPI
+  body, the bucket's notification configuration, event invoke configs, aliases). It runs offline:
+  the region is given, and no managed policy is looked up (the template names none).
+- `Resolver`: what the transform leaves to CloudFormation: parameter values (checked against
+  `AllowedValues` / `AllowedPattern`), Conditions, and the intrinsic functions the template and its
+  transform use (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::If and the condition
+  functions). Any other raises `TemplateError`.
+- `Template`: the typed view the local AWS runs: functions, buckets, tables, queues and layers with
+  local physical names, the S3 notifications with their filter rules, the HTTP API's route table.
 
 Local physical names follow CloudFormation: an explicit name property (`BucketName`, `TableName`,
 `QueueName`, ...) is resolved and used; otherwise the name is `<stack>-<LogicalId>` (without
 CloudFormation's random suffix, so a local stack is reproducible).
+
+cfn-lint and the translator take about 2 s to import together: they are imported when a template
+is first read, so what only needs the specs (the worker pool) does not pay for them.
 """
 
 from __future__ import annotations
 
-import base64
-import ipaddress
+import copy
+import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+# The local account and region, shared with the fake Lambda context's default ARN.
+from devtools.lambdacontext import ACCOUNT_ID, REGION, LambdaContext
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
 DEFAULT_STACK_NAME = "sales-metrics-local"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+# Local CodeUri / ContentUri paths go through the transform as objects of this (never created)
+# bucket, and come back as the local directory: `sam build` would upload them instead.
+LOCAL_CODE_BUCKET = "local-code.invalid"
 
 _NO_VALUE = object()  # AWS::NoValue: the property (or list element) disappears
-
 
 class TemplateError(ValueError):
     """The template cannot be read or resolved locally."""
 
 
-# --------------------------------------------------------------------------- YAML with short tags
+# --------------------------------------------------------------------------- reading
 
 
-class CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """A SafeLoader that understands CloudFormation's short-form intrinsic tags.
-
-    Timestamps stay strings (CloudFormation does not turn `2010-09-09` into a date).
-    """
-
-
-CfnLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-_SHORT_TAGS = (
-    "Base64", "Cidr", "FindInMap", "GetAZs", "GetAtt", "If", "ImportValue", "Join", "Select",
-    "Split", "Sub", "Transform", "And", "Equals", "Not", "Or", "ToJsonString", "Length",
-)
+def _plain(value: Any) -> Any:
+    """cfn-lint's marked nodes as plain dicts, lists and strings; YAML dates stay text (as
+    CloudFormation reads `2010-09-09`)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    raise TemplateError(f"unsupported YAML node {node!r}")
-
-
-def _make_constructor(name: str) -> Callable[[yaml.SafeLoader, yaml.Node], Any]:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        value = _construct(loader, node)
-        if name == "GetAtt" and isinstance(value, str):
-            resource, _, attribute = value.partition(".")
-            value = [resource, attribute]
-        return {f"Fn::{name}": value}
-
-    return construct
-
-
-def _ref(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    return {"Ref": _construct(loader, node)}
-
-
-def _condition(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    return {"Condition": _construct(loader, node)}
-
-
-for _name in _SHORT_TAGS:
-    CfnLoader.add_constructor(f"!{_name}", _make_constructor(_name))
-CfnLoader.add_constructor("!Ref", _ref)
-CfnLoader.add_constructor("!Condition", _condition)
-
-
-def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=CfnLoader)  # nosec B506 - CfnLoader is a SafeLoader
+def _decoded(data: Any, matches: list[Any], source: str) -> dict[str, Any]:
+    if matches or data is None:
+        raise TemplateError(f"{source}: " + "; ".join(str(m) for m in matches))
+    plain = _plain(data)
+    if not isinstance(plain, dict) or not isinstance(plain.get("Resources"), dict):
+        raise TemplateError(f"{source}: not a CloudFormation template (no Resources)")
+    return plain
 
 
 def load_template(path: str | Path) -> dict[str, Any]:
-    """The template as plain data: short tags in their long `Fn::` form."""
-    data = load_yaml(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
-        raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
-    return data
+    """The template as plain data, short tags in their long form (cfn-lint's decoder)."""
+    from cfnlint.decode import decode
+
+    data, matches = decode(str(path))
+    return _decoded(data, matches, str(path))
+
+
+def load_template_text(text: str, source: str = "<template>") -> dict[str, Any]:
+    """`load_template` for a template held in a string."""
+    from cfnlint.decode import decode_str
+
+    data, matches = decode_str(text)
+    return _decoded(data, matches, source)
+
+
+def sam_properties(data: Mapping[str, Any], logical_id: str) -> dict[str, Any]:
+    """A resource's properties with the template's `Globals` merged as SAM merges them (maps
+    merge with the resource winning, lists add up, anything else is the resource's)."""
+    from samtranslator.plugins.globals.globals import Globals, InvalidGlobalsSectionException
+
+    resource = data["Resources"][logical_id]
+    properties = copy.deepcopy(resource.get("Properties") or {})
+    try:
+        globals_ = Globals(copy.deepcopy(dict(data)))
+    except InvalidGlobalsSectionException as exc:
+        raise TemplateError(exc.message) from exc
+    merged = globals_.merge(str(resource.get("Type", "")), properties, logical_id,
+                            resource.get("IgnoreGlobals"))
+    return dict(merged)
+
+
+def merge_globals(global_value: Any, local_value: Any) -> Any:
+    """SAM's rule for one Globals value and the resource's own (aws-sam-translator's merge)."""
+    from samtranslator.plugins.globals.globals import GlobalProperties
+
+    return GlobalProperties(copy.deepcopy(global_value)).merge(copy.deepcopy(local_value))
+
+
+def _local_code(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy with local CodeUri / ContentUri paths as objects of LOCAL_CODE_BUCKET."""
+    out = copy.deepcopy(data)
+    sections = [(r.get("Type"), r.get("Properties")) for r in out["Resources"].values()]
+    sections += [("AWS::Serverless::Function", (out.get("Globals") or {}).get("Function")),
+                 ("AWS::Serverless::LayerVersion", (out.get("Globals") or {}).get("LayerVersion"))]
+    for kind, props in sections:
+        key = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}.get(kind or "")
+        if key and isinstance(props, dict) and isinstance(props.get(key), str) and "://" not in props[key]:
+            props[key] = f"s3://{LOCAL_CODE_BUCKET}/{props[key]}"
+    return out
+
+
+def transform(data: Mapping[str, Any], parameters: Mapping[str, Any] | None = None,
+              region: str = REGION) -> dict[str, Any]:
+    """The SAM template as the CloudFormation template it deploys as (aws-sam-translator)."""
+    declared = data.get("Transform")
+    if SAM_TRANSFORM not in (declared if isinstance(declared, list) else [declared]):
+        return copy.deepcopy(dict(data))
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    # The translator warns about every feature toggle its default (empty) configuration lacks.
+    logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
+    # The session only tells the translator the region and partition: nothing is called.
+    session = boto3.session.Session(region_name=region, aws_access_key_id="local",  # nosec B106
+                                    aws_secret_access_key="local")  # nosec B106
+    translator = Translator(None, Parser(), boto_session=session)
+    try:
+        return dict(translator.translate(_local_code(dict(data)), parameter_values=dict(parameters or {}),
+                                         get_managed_policy_map=dict))
+    except InvalidDocumentException as exc:
+        raise TemplateError("; ".join(cause.message for cause in exc.causes) or exc.message) from exc
 
 
 # --------------------------------------------------------------------------- intrinsic functions
@@ -134,13 +184,8 @@ class Resolver:
         region: str = REGION,
         account_id: str = ACCOUNT_ID,
         resources: Callable[[str], ResourceInfo] | None = None,
-        imports: Mapping[str, str] | None = None,
     ) -> None:
         self.template = template
-        self.region = region
-        self.account_id = account_id
-        self.stack_name = stack_name
-        self.imports = dict(imports or {})
         self._resources = resources
         self.parameters = self._parameter_values(parameters or {})
         self.pseudo: dict[str, Any] = {
@@ -155,6 +200,11 @@ class Resolver:
         }
         self._conditions: dict[str, bool] = {}
         self._evaluating: set[str] = set()
+        self._functions: dict[str, Callable[[Any], Any]] = {
+            "Fn::GetAtt": self._fn_getatt, "Fn::Sub": self._fn_sub, "Fn::Join": self._fn_join,
+            "Fn::Split": self._fn_split, "Fn::If": self._fn_if, "Fn::Equals": self._fn_equals,
+            "Fn::Not": self._fn_not, "Fn::And": self._fn_and, "Fn::Or": self._fn_or,
+        }
 
     # parameters ------------------------------------------------------------------------------
     def _parameter_values(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,6 +235,10 @@ class Resolver:
                     raise TemplateError(f"parameter {name}={value!r} does not match {pattern}")
             values[name] = value
         return values
+
+    def parameter_strings(self) -> dict[str, str]:
+        """The parameter values as CloudFormation passes them to a transform (lists joined)."""
+        return {name: _to_str(value) for name, value in self.parameters.items()}
 
     # conditions ------------------------------------------------------------------------------
     def condition(self, name: str) -> bool:
@@ -227,10 +281,10 @@ class Resolver:
             if key == "Condition" and isinstance(arg, str):
                 return self.condition(arg)
             if key.startswith("Fn::"):
-                handler = getattr(self, "_fn_" + key[4:].lower(), None)
-                if handler is None:
-                    raise TemplateError(f"{key} is not supported locally")
-                return handler(arg)
+                function = self._functions.get(key)
+                if function is None:
+                    raise TemplateError(f"{key} is not supported locally (the template does not use it)")
+                return function(arg)
         resolved = {k: self._resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
@@ -289,10 +343,6 @@ class Resolver:
         items = self._resolve(items)
         return str(delimiter).join(_to_str(i) for i in items)
 
-    def _fn_select(self, arg: Any) -> Any:
-        index, items = (self._resolve(a) for a in arg)
-        return items[int(index)]
-
     def _fn_split(self, arg: Any) -> list[str]:
         delimiter, text = (self._resolve(a) for a in arg)
         return str(text).split(str(delimiter))
@@ -321,42 +371,6 @@ class Resolver:
             raise TemplateError(f"condition operand is not a boolean: {value!r}")
         return resolved
 
-    def _fn_findinmap(self, arg: Any) -> Any:
-        name, top, second = (self._resolve(a) for a in arg[:3])
-        mappings = self.template.get("Mappings") or {}
-        try:
-            return mappings[name][top][second]
-        except KeyError:
-            if len(arg) > 3 and isinstance(arg[3], dict) and "DefaultValue" in arg[3]:
-                return self._resolve(arg[3]["DefaultValue"])
-            raise TemplateError(f"Fn::FindInMap {name}/{top}/{second}: no such entry") from None
-
-    def _fn_base64(self, arg: Any) -> str:
-        return base64.b64encode(_to_str(self._resolve(arg)).encode()).decode()
-
-    def _fn_getazs(self, arg: Any) -> list[str]:
-        region = self._resolve(arg) or self.region
-        return [f"{region}{suffix}" for suffix in "abcdef"]
-
-    def _fn_cidr(self, arg: Any) -> list[str]:
-        block, count, bits = (self._resolve(a) for a in arg)
-        network = ipaddress.ip_network(str(block), strict=False)
-        prefix = network.max_prefixlen - int(bits)
-        subnets = network.subnets(new_prefix=prefix)
-        return [str(next(subnets)) for _ in range(int(count))]
-
-    def _fn_importvalue(self, arg: Any) -> str:
-        name = _to_str(self._resolve(arg))
-        if name not in self.imports:
-            raise TemplateError(f"Fn::ImportValue {name}: no such export locally")
-        return self.imports[name]
-
-    def _fn_tojsonstring(self, arg: Any) -> str:
-        return json.dumps(self._resolve(arg), separators=(",", ":"))
-
-    def _fn_length(self, arg: Any) -> int:
-        return len(self._resolve(arg))
-
 
 def _to_str(value: Any) -> str:
     if isinstance(value, bool):
@@ -366,27 +380,25 @@ def _to_str(value: Any) -> str:
     return str(value)
 
 
-# --------------------------------------------------------------------------- SAM Globals
-
-
-def _is_intrinsic(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and (
-        "Ref" in value or "Condition" in value or next(iter(value)).startswith("Fn::")
-    )
-
-
-def merge_globals(global_value: Any, local_value: Any) -> Any:
-    """SAM's Globals rule: maps merge (the resource wins), lists add up (globals first),
-    anything else (and any intrinsic function) is overridden by the resource's value."""
-    if (isinstance(global_value, dict) and isinstance(local_value, dict)
-            and not _is_intrinsic(global_value) and not _is_intrinsic(local_value)):
-        merged = dict(global_value)
-        for key, value in local_value.items():
-            merged[key] = merge_globals(global_value[key], value) if key in global_value else value
-        return merged
-    if isinstance(global_value, list) and isinstance(local_value, list):
-        return [*global_value, *local_value]
-    return local_value
+def references(value: Any) -> Iterator[str]:
+    """Every logical id or parameter a value names through Ref, GetAtt or a ${...} in Sub."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                yield inner
+            elif key == "Fn::GetAtt":
+                yield (inner.split(".", 1) if isinstance(inner, str) else inner)[0]
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                for name in re.findall(r"\$\{([^}!]+)\}", text):
+                    yield name.split(".", 1)[0].strip()
+                if isinstance(inner, list):
+                    yield from references(inner[1])
+            else:
+                yield from references(inner)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item)
 
 
 # --------------------------------------------------------------------------- the typed view
@@ -394,8 +406,8 @@ def merge_globals(global_value: Any, local_value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class LayerSpec:
-    logical_id: str | None  # None: a layer outside the template (only its ARN is known)
-    content_uri: Path | None
+    logical_id: str | None  # as written; None: a layer outside the template (only its ARN is known)
+    content_uri: Path | None  # None: not local code
     arn: str
 
 
@@ -433,7 +445,7 @@ def _event_matches(pattern: str, event_name: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class HttpRouteSpec:
-    name: str
+    name: str  # "GET /health"
     api_logical_id: str | None
     path: str  # "/imports/{import_id}"; "$default" for the catch-all
     method: str  # upper case, "ANY" for any
@@ -455,10 +467,9 @@ class FunctionSpec:
     layers: tuple[LayerSpec, ...]
     s3_events: tuple[S3EventSpec, ...]
     http_routes: tuple[HttpRouteSpec, ...]
-    other_events: dict[str, dict[str, Any]]
     maximum_retry_attempts: int  # asynchronous invocations (S3): Lambda's default is 2
     on_failure_arn: str | None  # EventInvokeConfig OnFailure destination, or DeadLetterQueue
-    properties: dict[str, Any]  # every resolved property, Globals merged
+    properties: dict[str, Any]  # the deployed AWS::Lambda::Function's properties, resolved
 
     @property
     def module(self) -> str:
@@ -467,6 +478,14 @@ class FunctionSpec:
     @property
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+    def lambda_context(self, request_id: str | None = None) -> LambdaContext:
+        """A fresh Lambda context for one invocation of this function."""
+        context = LambdaContext(function_name=self.function_name, memory_limit_in_mb=self.memory_size,
+                                timeout_seconds=self.timeout, invoked_function_arn=self.arn)
+        if request_id:
+            context.aws_request_id = request_id
+        return context
 
     def sys_paths(self) -> list[Path]:
         """What the Lambda runtime puts on sys.path: the code, then each layer (/opt/python)."""
@@ -519,12 +538,10 @@ _NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::SNS::Topic": "TopicName",
-    "AWS::Serverless::Function": "FunctionName",
     "AWS::Lambda::Function": "FunctionName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
-    "AWS::Serverless::LayerVersion": "LayerName",
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::IAM::Role": "RoleName",
 }
@@ -539,10 +556,13 @@ _QUEUE_ATTRIBUTES = (
 
 
 class Template:
-    """`template.yaml`, resolved for a local stack.
+    """`template.yaml` as it deploys (after the SAM transform), resolved for a local stack.
 
+    `data` is the template as written (SAM), `deployed` the CloudFormation template it transforms
+    into; the typed view reads `deployed`, so the local stack runs what CloudFormation would create.
     `queue_url_base` is the SQS endpoint queue URLs are built on (the moto server's, locally);
-    `overrides` replaces what Ref/GetAtt answer for a resource (e.g. a queue URL the server gave).
+    `overrides` replaces what Ref/GetAtt answer for a resource (e.g. a queue URL the server gave),
+    keyed by the deployed template's logical ids.
     """
 
     def __init__(
@@ -554,7 +574,6 @@ class Template:
         region: str = REGION,
         account_id: str = ACCOUNT_ID,
         queue_url_base: str | None = None,
-        imports: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path).resolve()
         self.root = self.path.parent
@@ -566,9 +585,12 @@ class Template:
         self.overrides: dict[str, ResourceInfo] = {}
         self._infos: dict[str, ResourceInfo] = {}
         self._naming: set[str] = set()
+        # Parameters are checked against the template as written, before the transform sees them.
+        checked = Resolver(self.data, parameters=parameters)
+        self.deployed = transform(self.data, checked.parameter_strings(), region)
         self.resolver = Resolver(
-            self.data, parameters=parameters, stack_name=stack_name, region=region,
-            account_id=account_id, resources=self.resource_info, imports=imports,
+            self.deployed, parameters=parameters, stack_name=stack_name, region=region,
+            account_id=account_id, resources=self.resource_info,
         )
 
     # raw access ------------------------------------------------------------------------------
@@ -580,35 +602,23 @@ class Template:
         return self.resolver.resolve(value)
 
     def raw_resources(self) -> dict[str, dict[str, Any]]:
-        """Every resource whose Condition (if any) holds."""
-        out = {}
-        for logical_id, resource in self.data["Resources"].items():
-            condition = resource.get("Condition")
-            if condition is None or self.resolver.condition(condition):
-                out[logical_id] = resource
-        return out
+        """Every resource of the template as written whose Condition (if any) holds."""
+        return {logical_id: resource for logical_id, resource in self.data["Resources"].items()
+                if self._exists(resource)}
+
+    def _exists(self, resource: Mapping[str, Any]) -> bool:
+        condition = resource.get("Condition")
+        return condition is None or self.resolver.condition(condition)
 
     def resources_of_type(self, *types: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        for logical_id, resource in self.raw_resources().items():
-            if resource.get("Type") in types:
+        """Resources of the deployed template of these types whose Condition (if any) holds."""
+        for logical_id, resource in self.deployed["Resources"].items():
+            if resource.get("Type") in types and self._exists(resource):
                 yield logical_id, resource
 
     def properties(self, logical_id: str) -> dict[str, Any]:
-        """The resource's properties, Globals merged (SAM types), intrinsics resolved."""
-        resource = self.data["Resources"][logical_id]
-        props = dict(resource.get("Properties") or {})
-        section = {
-            "AWS::Serverless::Function": "Function",
-            "AWS::Serverless::HttpApi": "HttpApi",
-            "AWS::Serverless::Api": "Api",
-            "AWS::Serverless::SimpleTable": "SimpleTable",
-            "AWS::Serverless::LayerVersion": "LayerVersion",
-        }.get(resource.get("Type", ""))
-        if section:
-            globals_ = ((self.data.get("Globals") or {}).get(section)) or {}
-            for key, value in globals_.items():
-                props[key] = merge_globals(value, props[key]) if key in props else value
-        return self.resolve(props) or {}
+        """A deployed resource's properties, intrinsics resolved."""
+        return self.resolve(self.deployed["Resources"][logical_id].get("Properties") or {}) or {}
 
     # physical names, Ref and GetAtt ----------------------------------------------------------
     def resource_info(self, logical_id: str) -> ResourceInfo:
@@ -625,7 +635,7 @@ class Template:
         return self._infos[logical_id]
 
     def physical_name(self, logical_id: str) -> str:
-        resource = self.data["Resources"][logical_id]
+        resource = self.deployed["Resources"][logical_id]
         kind = resource.get("Type", "")
         name_property = _NAME_PROPERTY.get(kind)
         raw = (resource.get("Properties") or {}).get(name_property) if name_property else None
@@ -641,20 +651,28 @@ class Template:
         return name
 
     def _compute_info(self, logical_id: str) -> ResourceInfo:
-        resources = self.data["Resources"]
+        resources = self.deployed["Resources"]
         if logical_id not in resources:
             raise KeyError(logical_id)
         kind = resources[logical_id].get("Type", "")
         region, account = self.region, self.account_id
+        if kind == "AWS::Lambda::Alias":
+            # Ref: the alias ARN (what the S3 notification and the API integration invoke).
+            props = resources[logical_id].get("Properties") or {}
+            function = self.resolve({"Fn::GetAtt": [props["FunctionName"]["Ref"], "Arn"]})
+            return ResourceInfo(f"{function}:{props['Name']}", {})
+        if kind == "AWS::Lambda::Version":
+            props = resources[logical_id].get("Properties") or {}
+            function = self.resolve({"Fn::GetAtt": [props["FunctionName"]["Ref"], "Arn"]})
+            return ResourceInfo(f"{function}:1", {"Version": "1"})
         name = self.physical_name(logical_id)
         if kind == "AWS::S3::Bucket":
             return ResourceInfo(name, {
                 "Arn": f"arn:aws:s3:::{name}",
                 "DomainName": f"{name}.s3.amazonaws.com",
                 "RegionalDomainName": f"{name}.s3.{region}.amazonaws.com",
-                "WebsiteURL": f"http://{name}.s3-website-{region}.amazonaws.com",
             })
-        if kind in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+        if kind == "AWS::DynamoDB::Table":
             arn = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
             return ResourceInfo(name, {"Arn": arn, "StreamArn": f"{arn}/stream/1970-01-01T00:00:00.000"})
         if kind == "AWS::SQS::Queue":
@@ -665,23 +683,16 @@ class Template:
         if kind == "AWS::SNS::Topic":
             arn = f"arn:aws:sns:{region}:{account}:{name}"
             return ResourceInfo(arn, {"TopicArn": arn, "TopicName": name})
-        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
-            arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
-            return ResourceInfo(name, {"Arn": arn})
-        if kind in ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
+        if kind == "AWS::Lambda::Function":
+            return ResourceInfo(name, {"Arn": f"arn:aws:lambda:{region}:{account}:function:{name}"})
+        if kind == "AWS::Lambda::LayerVersion":
             arn = f"arn:aws:lambda:{region}:{account}:layer:{name}:1"
             return ResourceInfo(arn, {"Arn": arn})
         if kind == "AWS::Logs::LogGroup":
             return ResourceInfo(name, {"Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"})
-        if kind in ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api",
-                    "AWS::Serverless::Api", "AWS::ApiGateway::RestApi"):
+        if kind == "AWS::ApiGatewayV2::Api":
             api_id = "local" + re.sub(r"[^a-z0-9]", "", logical_id.lower())[:5]
-            return ResourceInfo(api_id, {
-                "ApiEndpoint": f"https://{api_id}.execute-api.{region}.amazonaws.com",
-                "RootResourceId": "root",
-            })
-        if kind == "AWS::CloudWatch::Alarm":
-            return ResourceInfo(name, {"Arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"})
+            return ResourceInfo(api_id, {"ApiEndpoint": f"https://{api_id}.execute-api.{region}.amazonaws.com"})
         if kind == "AWS::IAM::Role":
             return ResourceInfo(name, {"Arn": f"arn:aws:iam::{account}:role/{name}", "RoleId": name})
         return ResourceInfo(name, {"Arn": f"arn:aws:local:{region}:{account}:{logical_id}"})
@@ -723,146 +734,153 @@ class Template:
         for logical_id, _ in self.resources_of_type("AWS::SQS::Queue"):
             props = self.properties(logical_id)
             info = self.resource_info(logical_id)
-            attributes = {}
-            for key in _QUEUE_ATTRIBUTES:
-                if key in props:
-                    value = props[key]
-                    attributes[key] = (json.dumps(value) if isinstance(value, dict) else _to_str(value))
+            attributes = {key: json.dumps(props[key]) if isinstance(props[key], dict) else _to_str(props[key])
+                          for key in _QUEUE_ATTRIBUTES if key in props}
             name = info.attributes["QueueName"]
             out.append(QueueSpec(logical_id, name, info.attributes["Arn"], info.ref,
                                  name.endswith(".fifo"), attributes, props))
         return out
 
     def layers(self) -> dict[str, LayerSpec]:
+        """The template's layers with local content, keyed by their logical id as written."""
         out = {}
-        for logical_id, _ in self.resources_of_type("AWS::Serverless::LayerVersion",
-                                                    "AWS::Lambda::LayerVersion"):
-            props = self.properties(logical_id)
-            uri = props.get("ContentUri") or props.get("Content")
-            path = (self.root / uri).resolve() if isinstance(uri, str) else None
-            out[logical_id] = LayerSpec(logical_id, path, self.resource_info(logical_id).ref)
+        for deployed_id, resource in self.resources_of_type("AWS::Lambda::LayerVersion"):
+            content = (resource.get("Properties") or {}).get("Content") or {}
+            logical_id = self._written_id(deployed_id, "AWS::Serverless::LayerVersion")
+            out[logical_id] = LayerSpec(logical_id, self._local_path(content.get("S3Bucket"), content.get("S3Key")),
+                                        self.resource_info(deployed_id).ref)
         return out
 
+    def _written_id(self, deployed_id: str, sam_type: str) -> str:
+        """The logical id as written of a deployed resource (SAM appends a hash to a layer's)."""
+        for logical_id, resource in self.data["Resources"].items():
+            if resource.get("Type") == sam_type and re.fullmatch(re.escape(logical_id) + "[0-9a-f]{10}", deployed_id):
+                return str(logical_id)
+        return deployed_id
+
+    def _local_path(self, bucket: Any, key: Any) -> Path | None:
+        if bucket != LOCAL_CODE_BUCKET or not isinstance(key, str):
+            return None
+        return (self.root / key).resolve()
+
     def functions(self) -> list[FunctionSpec]:
-        return [self.function(logical_id) for logical_id, _ in
-                self.resources_of_type("AWS::Serverless::Function")]
+        return [self.function(logical_id) for logical_id, resource in self.data["Resources"].items()
+                if resource.get("Type") == "AWS::Serverless::Function" and self._exists(resource)]
 
     def function(self, logical_id: str) -> FunctionSpec:
-        resource = self.data["Resources"].get(logical_id)
-        if resource is None or resource.get("Type") != "AWS::Serverless::Function":
+        resource = self.deployed["Resources"].get(logical_id)
+        written = self.data["Resources"].get(logical_id) or {}
+        if resource is None or written.get("Type") != "AWS::Serverless::Function":
             raise TemplateError(f"{logical_id} is not an AWS::Serverless::Function in {self.path.name}")
-        raw_props = dict(resource.get("Properties") or {})
-        globals_ = ((self.data.get("Globals") or {}).get("Function")) or {}
-        for key, value in globals_.items():
-            raw_props[key] = merge_globals(value, raw_props[key]) if key in raw_props else value
-
-        layer_specs = self.layers()
+        raw_props = resource.get("Properties") or {}
+        layer_specs = {spec.arn: spec for spec in self.layers().values()}
         layers = []
-        for item in raw_props.pop("Layers", None) or []:
-            if isinstance(item, dict) and set(item) == {"Ref"} and item["Ref"] in layer_specs:
-                layers.append(layer_specs[item["Ref"]])
-            else:
-                resolved = self.resolve(item)
-                if resolved is not None:
-                    layers.append(LayerSpec(None, None, str(resolved)))
-
-        raw_events = raw_props.pop("Events", None) or {}
-        props = self.resolve(raw_props) or {}
+        for item in self.resolve(raw_props.get("Layers") or []) or []:
+            layers.append(layer_specs.get(str(item)) or LayerSpec(None, None, str(item)))
+        props = self.properties(logical_id)
         info = self.resource_info(logical_id)
 
-        code_uri = props.get("CodeUri")
-        if not isinstance(code_uri, str):
+        code = raw_props.get("Code") or {}
+        code_uri = self._local_path(code.get("S3Bucket"), code.get("S3Key"))
+        if code_uri is None:
             raise TemplateError(f"{logical_id}: CodeUri must be a local path to run it locally")
         handler = props.get("Handler")
         if not isinstance(handler, str) or "." not in handler:
             raise TemplateError(f"{logical_id}: Handler must be module.function")
         variables = ((props.get("Environment") or {}).get("Variables")) or {}
 
-        s3_events, routes, others = self._function_events(raw_events)
-        invoke_config = props.get("EventInvokeConfig") or {}
+        invoke_config: dict[str, Any] = {}
+        for config_id, _ in self.resources_of_type("AWS::Lambda::EventInvokeConfig"):
+            config = self.deployed["Resources"][config_id].get("Properties") or {}
+            if config.get("FunctionName") == {"Ref": logical_id}:
+                invoke_config = self.properties(config_id)
         on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {})
         failure_arn = on_failure.get("Destination")
         if failure_arn is None:
-            failure_arn = (props.get("DeadLetterQueue") or {}).get("TargetArn")
+            failure_arn = (props.get("DeadLetterConfig") or {}).get("TargetArn")
         retries = invoke_config.get("MaximumRetryAttempts", 2)
 
         return FunctionSpec(
             logical_id=logical_id,
             function_name=info.ref,
             arn=info.attributes["Arn"],
-            code_uri=(self.root / code_uri).resolve(),
+            code_uri=code_uri,
             handler=handler,
             runtime=str(props.get("Runtime", "")),
             timeout=int(props.get("Timeout", 3)),
             memory_size=int(props.get("MemorySize", 128)),
             environment={str(k): _to_str(v) for k, v in variables.items()},
             layers=tuple(layers),
-            s3_events=tuple(s3_events),
-            http_routes=tuple(routes),
-            other_events=others,
+            s3_events=tuple(self._s3_events(logical_id)),
+            http_routes=tuple(self._http_routes(logical_id)),
             maximum_retry_attempts=int(retries),
             on_failure_arn=str(failure_arn) if failure_arn is not None else None,
             properties=props,
         )
 
-    def _function_events(
-        self, raw_events: Mapping[str, Any]
-    ) -> tuple[list[S3EventSpec], list[HttpRouteSpec], dict[str, dict[str, Any]]]:
-        s3_events: list[S3EventSpec] = []
-        routes: list[HttpRouteSpec] = []
-        others: dict[str, dict[str, Any]] = {}
-        for name, event in raw_events.items():
-            kind = event.get("Type")
-            raw_props = event.get("Properties") or {}
-            if kind == "S3":
-                bucket_ref = raw_props.get("Bucket")
-                if not (isinstance(bucket_ref, dict) and "Ref" in bucket_ref):
-                    raise TemplateError(f"S3 event {name}: Bucket must be !Ref to a bucket in the template")
-                props = self.resolve(raw_props)
-                events = props.get("Events")
-                events = (events,) if isinstance(events, str) else tuple(events or ())
-                rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
-                s3_events.append(S3EventSpec(
-                    name=name,
-                    bucket_logical_id=bucket_ref["Ref"],
-                    bucket_name=props["Bucket"],
-                    events=events,
-                    rules=tuple((str(r["Name"]), str(r["Value"])) for r in rules),
-                ))
-            elif kind == "HttpApi":
-                api_ref = raw_props.get("ApiId")
-                api_id = api_ref["Ref"] if isinstance(api_ref, dict) and "Ref" in api_ref else None
-                props = self.resolve(raw_props)
-                routes.append(HttpRouteSpec(
-                    name=name,
-                    api_logical_id=api_id,
-                    path=str(props.get("Path", "$default")),
-                    method=str(props.get("Method", "ANY")).upper(),
-                    auth=self._route_auth(api_id, props.get("Auth")),
-                    payload_format_version=str(props.get("PayloadFormatVersion", "2.0")),
-                ))
-            else:
-                others[name] = {"Type": kind, "Properties": self.resolve(raw_props)}
-        return s3_events, routes, others
+    def _invoked_function(self, target: Any) -> str | None:
+        """The function a notification or integration invokes: directly, or through an alias or
+        version of it."""
+        for name in references(target):
+            resource = self.deployed["Resources"].get(name) or {}
+            kind = resource.get("Type")
+            if kind == "AWS::Lambda::Function":
+                return name
+            if kind in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+                return self._invoked_function((resource.get("Properties") or {}).get("FunctionName"))
+        return None
 
-    def _route_auth(self, api_logical_id: str | None, auth: Mapping[str, Any] | None) -> str:
-        if auth and auth.get("Authorizer"):
-            return str(auth["Authorizer"])
-        if api_logical_id is not None:
-            api_auth = self.properties(api_logical_id).get("Auth") or {}
-        else:
-            api_auth = ((self.data.get("Globals") or {}).get("HttpApi") or {}).get("Auth") or {}
-            api_auth = self.resolve(api_auth) or {}
-        return str(api_auth.get("DefaultAuthorizer") or "NONE")
+    def _s3_events(self, function_id: str) -> Iterator[S3EventSpec]:
+        """The bucket notifications (as the transform wrote them) that invoke this function."""
+        for bucket_id, resource in self.resources_of_type("AWS::S3::Bucket"):
+            notifications = (resource.get("Properties") or {}).get("NotificationConfiguration") or {}
+            for index, config in enumerate(notifications.get("LambdaConfigurations") or []):
+                if self._invoked_function(config.get("Function")) != function_id:
+                    continue
+                resolved = self.resolve(config)
+                rules = ((resolved.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+                yield S3EventSpec(
+                    name=self._s3_event_name(function_id, bucket_id, index),
+                    bucket_logical_id=bucket_id,
+                    bucket_name=self.resource_info(bucket_id).ref,
+                    events=(str(resolved["Event"]),),
+                    rules=tuple((str(r["Name"]), str(r["Value"])) for r in rules),
+                )
+
+    def _s3_event_name(self, function_id: str, bucket_id: str, index: int) -> str:
+        """The name of the function's S3 event as written (the notification does not carry it)."""
+        events = (self.data["Resources"][function_id].get("Properties") or {}).get("Events") or {}
+        names = [name for name, event in events.items()
+                 if event.get("Type") == "S3" and (event.get("Properties") or {}).get("Bucket") == {"Ref": bucket_id}]
+        return names[0] if len(names) == 1 else f"{bucket_id}Notification{index}"
+
+    def _http_routes(self, function_id: str) -> Iterator[HttpRouteSpec]:
+        """The HTTP API routes (the transform's OpenAPI body) that integrate this function."""
+        for api_id, resource in self.resources_of_type("AWS::ApiGatewayV2::Api"):
+            body = (resource.get("Properties") or {}).get("Body") or {}
+            for path, operations in (body.get("paths") or {}).items():
+                for method, operation in operations.items():
+                    integration = operation.get("x-amazon-apigateway-integration") or {}
+                    if self._invoked_function(integration.get("uri")) != function_id:
+                        continue
+                    security = operation.get("security") or [{"NONE": []}]
+                    method_name = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+                    yield HttpRouteSpec(
+                        name=f"{method_name} {path}",
+                        api_logical_id=api_id,
+                        path=str(path),
+                        method=method_name,
+                        auth=str(next(iter(security[0]), "NONE")),
+                        payload_format_version=str(integration.get("payloadFormatVersion", "2.0")),
+                    )
 
     def http_routes(self) -> list[tuple[FunctionSpec, HttpRouteSpec]]:
         return [(fn, route) for fn in self.functions() for route in fn.http_routes]
 
     def outputs(self) -> dict[str, Any]:
         out = {}
-        for name, output in (self.data.get("Outputs") or {}).items():
-            condition = output.get("Condition")
-            if condition is None or self.resolver.condition(condition):
+        for name, output in (self.deployed.get("Outputs") or {}).items():
+            if self._exists(output):
                 out[name] = self.resolve(output.get("Value"))
         return out
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from devtools.demo import QUIET_HANDLERS
 from devtools.gateway import Gateway, GatewayServer
-from devtools.localstack import LocalStack
+from devtools.localaws import LocalAws
 from devtools.s3events import upload_and_notify
 
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", default="template.yaml")
     args = parser.parse_args(argv)
     data = args.file.read_bytes()
-    with LocalStack(args.template, env_overrides=QUIET_HANDLERS) as stack:
+    with LocalAws(args.template, env_overrides=QUIET_HANDLERS) as stack:
         gateway = Gateway(args.template, apply_environment=False,
                           invoker=lambda spec, event: stack.invoke(spec.logical_id, event))
         server = GatewayServer(("127.0.0.1", 0), gateway)

@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any
 from devtools.template import FunctionSpec
 
 if TYPE_CHECKING:
-    from devtools.localstack import LocalStack
+    from devtools.localaws import LocalAws
 
 log = logging.getLogger("devtools.workers")
 
@@ -143,9 +143,9 @@ class WorkerPool:
         self._closed = False
 
     @classmethod
-    def for_stack(cls, stack: LocalStack, **kwargs: Any) -> WorkerPool:
-        """Workers for a LocalStack's functions: each with exactly the environment
-        `LocalStack.invoke` gives it (the stack's endpoint, the function's own variables only)."""
+    def for_stack(cls, stack: LocalAws, **kwargs: Any) -> WorkerPool:
+        """Workers for a LocalAws's functions: each with exactly the environment
+        `LocalAws.invoke` gives it (the stack's endpoint, the function's own variables only)."""
         def environment(logical_id: str) -> dict[str, str]:
             foreign = stack._foreign_names(logical_id)
             base = {k: v for k, v in os.environ.items() if k not in foreign}

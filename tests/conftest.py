@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from devtools import sourceroots
+from tests.moto_resources import moto_aws
+
+# Handler modules are imported directly, as Lambda does from each function's directory.
+sourceroots.add_to_sys_path()
 # Set before any boto3 client exists: fake credentials, and a dead proxy so that anything that
 # escapes moto fails at once instead of leaving the machine (docs/library-notes.md).
 for _name, _value in {
@@ -21,6 +28,14 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    """moto in-process with the template's table and a versioned bucket (tests/moto_resources.py):
+    {"s3", "ddb", "table" (its name), "bucket", "storage" (a DynamoStorage on it)}."""
+    with moto_aws() as resources:
+        yield resources
 
 
 def pytest_configure() -> None:

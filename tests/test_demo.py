@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools import sourceroots
 from devtools.demo import overlapping_export
 from devtools.samplegen import generate_export
 from tests.reckoning import cents, reckon
@@ -39,7 +40,7 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def demo_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({
-        "PYTHONPATH": "layers/common:functions/ingest:functions/metrics:functions/health:.",
+        "PYTHONPATH": sourceroots.pythonpath(),
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
         "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",

@@ -105,14 +105,11 @@ def test_the_ingest_event_is_the_newest_upload_and_ingests_it(deployed: dict[str
     _apply(monkeypatch, _load(deployed["dir"] / "env.json")["IngestFunction"])
     import ingest_handler
 
-    for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-        cached.cache_clear()
+    ingest_handler.reset()
     try:
         result = ingest_handler.handler(event, context())
     finally:
-        get_settings.cache_clear()
-        for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-            cached.cache_clear()
+        ingest_handler.reset()
     [imported] = result["imports"]
     assert imported["status"] == "SUCCEEDED" and imported["rows_total"] == 200
     assert imported["key"] == "uploads/March sales.csv"
@@ -128,18 +125,18 @@ def test_api_events_address_the_deployed_api_and_are_answered(deployed: dict[str
     assert revenue["requestContext"]["accountId"] == revenue["requestContext"]["authorizer"]["iam"]["accountId"]
 
     env = _load(deployed["dir"] / "env.json")
-    from tests.api.conftest import FakeContext, handlers, reset_handlers
+    from tests.api.conftest import fake_context, handlers, reset_handlers
 
     _apply(monkeypatch, env["MetricsFunction"])
     reset_handlers()
     metrics, health = handlers()
     try:
-        answer = metrics.handler(revenue, FakeContext())
+        answer = metrics.handler(revenue, fake_context())
         assert answer["statusCode"] == 200, answer
         assert json.loads(answer["body"])["currency"] == "SGD"
         _apply(monkeypatch, env["HealthFunction"])
         reset_handlers()
-        answer = health.handler(_load(deployed["dir"] / "api-health.json"), FakeContext())
+        answer = health.handler(_load(deployed["dir"] / "api-health.json"), fake_context())
         assert answer["statusCode"] == 200, answer
     finally:
         reset_handlers()

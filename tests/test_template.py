@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from devtools.template import Resolver, load_template, references, sam_properties
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -51,36 +52,10 @@ DOCUMENTED_WILDCARDS = {
 # --------------------------------------------------------------------------- loading
 
 
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader with CloudFormation's short tags turned into the long form ({"Ref": x}, ...)."""
-
-
-def _construct_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
-def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return load_template()
+    """template.yaml as written (SAM, short tags in the long form), read by the local AWS's loader."""
+    return load_template(TEMPLATE)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -96,17 +71,7 @@ def props(t: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 def function_props(t: dict[str, Any], logical_id: str) -> dict[str, Any]:
     """A function's properties with Globals.Function merged the way SAM merges them."""
-    merged = copy.deepcopy((t.get("Globals") or {}).get("Function") or {})
-    for key, value in props(t, logical_id).items():
-        if key == "Environment" and "Environment" in merged:
-            variables = dict(merged["Environment"].get("Variables") or {})
-            variables.update(value.get("Variables") or {})
-            merged["Environment"] = {"Variables": variables}
-        elif key == "Layers" and "Layers" in merged:
-            merged["Layers"] = [*merged["Layers"], *value]
-        else:
-            merged[key] = value
-    return merged
+    return sam_properties(t, logical_id)
 
 
 def is_ref(value: Any, target: str) -> bool:
@@ -124,27 +89,6 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def references(value: Any) -> Iterator[str]:
-    """Every logical id or parameter a value names through Ref, GetAtt or a ${...} in Sub."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                yield inner
-            elif key == "Fn::GetAtt":
-                yield inner[0]
-            elif key == "Fn::Sub":
-                text = inner[0] if isinstance(inner, list) else inner
-                for name in re.findall(r"\$\{([^}!]+)\}", text):
-                    yield name.split(".", 1)[0]
-                if isinstance(inner, list):
-                    yield from references(inner[1])
-            else:
-                yield from references(inner)
-    elif isinstance(value, list):
-        for item in value:
-            yield from references(item)
-
-
 def sub_text(value: Any) -> str:
     """The template string of a !Sub (plain strings pass through)."""
     if isinstance(value, dict) and "Fn::Sub" in value:
@@ -155,33 +99,8 @@ def sub_text(value: Any) -> str:
 
 
 def evaluate_condition(t: dict[str, Any], name: str, overrides: dict[str, Any] | None = None) -> bool:
-    """Evaluate a Condition with the parameters' defaults (plus overrides)."""
-    params = {k: v.get("Default") for k, v in (t.get("Parameters") or {}).items()}
-    params.update(overrides or {})
-    for key, spec in (t.get("Parameters") or {}).items():
-        if spec.get("Type") == "CommaDelimitedList" and isinstance(params[key], str):
-            params[key] = [part.strip() for part in params[key].split(",")]
-
-    def ev(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            ((fn, arg),) = node.items()
-            if fn == "Ref":
-                return params[arg]
-            if fn == "Condition":
-                return ev(t["Conditions"][arg])
-            if fn == "Fn::Equals":
-                return str(ev(arg[0])) == str(ev(arg[1]))
-            if fn == "Fn::Not":
-                return not ev(arg[0])
-            if fn == "Fn::And":
-                return all(ev(a) for a in arg)
-            if fn == "Fn::Or":
-                return any(ev(a) for a in arg)
-            if fn == "Fn::Join":
-                return arg[0].join(str(x) for x in as_list(ev(arg[1])))
-        return node
-
-    return bool(ev(t["Conditions"][name]))
+    """Evaluate a Condition with the parameters' defaults (plus overrides), as the local AWS does."""
+    return Resolver(t, parameters=overrides).condition(name)
 
 
 def statements_of(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

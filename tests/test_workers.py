@@ -19,7 +19,7 @@ import pytest
 
 from devtools.dropfolder import ingest_file, replaced_sales
 from devtools.gateway import build_event
-from devtools.localstack import LocalStack
+from devtools.localaws import LocalAws
 from devtools.s3events import upload_and_notify
 from devtools.samplegen import generate_export, generate_sales
 from devtools.template import Template
@@ -171,9 +171,9 @@ def test_a_handler_that_cannot_be_imported_fails_at_start(pool: WorkerPool) -> N
 
 
 @pytest.fixture(scope="module")
-def stack_and_pool() -> Iterator[tuple[LocalStack, WorkerPool]]:
+def stack_and_pool() -> Iterator[tuple[LocalAws, WorkerPool]]:
     quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
-    with LocalStack(ROOT / "template.yaml", env_overrides=quiet) as stack:
+    with LocalAws(ROOT / "template.yaml", env_overrides=quiet) as stack:
         pool = WorkerPool.for_stack(stack)
         stack.runner = pool.invoke
         try:
@@ -184,7 +184,7 @@ def stack_and_pool() -> Iterator[tuple[LocalStack, WorkerPool]]:
 
 
 @pytest.fixture
-def stack(stack_and_pool: tuple[LocalStack, WorkerPool]) -> LocalStack:
+def stack(stack_and_pool: tuple[LocalAws, WorkerPool]) -> LocalAws:
     return stack_and_pool[0]
 
 
@@ -196,7 +196,7 @@ def _export(lines: int, seed: int, **options: Any) -> bytes:
 
 @pytest.mark.slow
 def test_the_real_functions_run_in_workers_and_the_ingest_reports_what_it_read_and_wrote(
-        stack_and_pool: tuple[LocalStack, WorkerPool]) -> None:
+        stack_and_pool: tuple[LocalAws, WorkerPool]) -> None:
     stack, pool = stack_and_pool
     seen: list[tuple[str, dict[str, Any]]] = []
     pool.add_progress_listener(lambda logical_id, _rid, progress, _s: seen.append((logical_id, progress)))
@@ -218,7 +218,7 @@ def test_the_real_functions_run_in_workers_and_the_ingest_reports_what_it_read_a
 
 @pytest.mark.slow
 def test_a_file_that_rewrites_another_files_sales_is_warned_about(
-        stack: LocalStack, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        stack: LocalAws, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     first_id = int(next(iter(generate_sales(seed=41, lines=1))).sale_id)
     original = tmp_path / "march.csv"
     original.write_bytes(_export(300, seed=41))

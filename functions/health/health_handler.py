@@ -42,6 +42,14 @@ def get_storage() -> Storage:
     return _storage
 
 
+def reset() -> None:
+    """Forget what this execution environment built (settings, storage): the next invocation
+    starts like a cold one (docs/architecture.md, "State per execution environment")."""
+    global _storage  # noqa: PLW0603 - see get_storage
+    get_settings.cache_clear()
+    _storage = None
+
+
 def run_checks(storage: Storage, bucket: str) -> dict[str, str]:
     """Each check: "ok" or "error: <short reason>" (the error's code, never a stack trace).
 

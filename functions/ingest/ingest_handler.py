@@ -41,7 +41,8 @@ _STATUS_METRIC = {
 
 
 @cache
-def _storage() -> DynamoStorage:
+def get_storage() -> DynamoStorage:
+    """The storage this execution environment writes to (made on first use)."""
     return DynamoStorage(get_settings(IngestSettings).table_name)
 
 
@@ -70,12 +71,21 @@ def _ingest_once() -> Any:
     )(_ingest)
 
 
+def reset() -> None:
+    """Forget what this execution environment built (settings, storage, idempotency store): the
+    next invocation starts like a cold one. For tests and tools that run functions in one process
+    after changing the environment (docs/architecture.md, "State per execution environment")."""
+    get_settings.cache_clear()
+    for cached in (get_storage, _idempotency_config, _ingest_once):
+        cached.cache_clear()
+
+
 def _ingest(obj: dict[str, Any]) -> dict[str, Any]:
     ref = ObjectRef(**{**obj, "event_time": _parse_time(obj["event_time"])})
     started = time.perf_counter()
     settings = get_settings(IngestSettings)
     context = _idempotency_config().lambda_context
-    record = Ingestor(_storage(), settings.rejects_prefix, max_attempts=settings.ingest_max_attempts,
+    record = Ingestor(get_storage(), settings.rejects_prefix, max_attempts=settings.ingest_max_attempts,
                       remaining_ms=context.get_remaining_time_in_millis if context else None).run(ref)
     _emit_metrics(record, (time.perf_counter() - started) * 1000)
     logger.info("import finished", extra={"import": _loggable(record)})

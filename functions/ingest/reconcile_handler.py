@@ -19,6 +19,12 @@ metrics = Metrics()
 get_settings(ReconcileSettings)
 
 
+def reset() -> None:
+    """Forget the settings read at cold start (docs/architecture.md, "State per execution
+    environment")."""
+    get_settings.cache_clear()
+
+
 @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestId || id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -22,6 +22,12 @@ _SAFETY_MS = 60_000  # stop taking messages when less than this is left of the i
 get_settings(RedriveSettings)
 
 
+def reset() -> None:
+    """Forget the settings read at cold start (docs/architecture.md, "State per execution
+    environment")."""
+    get_settings.cache_clear()
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -15,12 +15,20 @@ from metrics_api.app import app
 from metrics_api.settings import settings
 from metrics_api.telemetry import logger, metrics, tracer
 
+from salesmetrics.config import get_settings
 from salesmetrics.correlation import CORRELATION_HEADER, caller_correlation_id
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-__all__ = ["app", "handler", "logger"]
+__all__ = ["app", "handler", "logger", "reset"]
+
+
+def reset() -> None:
+    """Forget what this execution environment built: the settings, and with them the storage
+    (metrics_api.storage makes it again from new settings). docs/architecture.md, "State per
+    execution environment"."""
+    get_settings.cache_clear()
 
 
 @metrics.log_metrics(capture_cold_start_metric=settings().metrics_enabled)

@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from devtools.gateway import build_event
-from salesmetrics.config import get_settings
+from devtools.lambdacontext import LambdaContext
+from tests.moto_resources import moto_aws
 
 TABLE = "sales-api-test"
 BUCKET = "sales-api-test-bucket"
@@ -40,25 +40,6 @@ ENV = {
 }
 
 
-def create_table(client: Any, name: str = TABLE) -> None:
-    """The single table of docs/architecture.md: pk/sk, GSI gsi1 (gsi1pk/gsi1sk, ALL), TTL."""
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
-                              for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "gsi1",
-            "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                          {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
-    )
-    client.update_time_to_live(TableName=name,
-                               TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
-
-
 def handlers() -> tuple[ModuleType, ModuleType]:
     """(metrics_handler, health_handler), imported on first use: like a Lambda, their module-level
     Logger/Metrics/Tracer read the environment at import, so it must be set first (api_env)."""
@@ -78,9 +59,9 @@ def metrics_storage() -> Any:
 
 def reset_handlers() -> None:
     """Forget per-process state (settings, storage) so each test starts like a cold Lambda."""
-    _, health = handlers()
-    get_settings.cache_clear()  # the metrics function's storage is made again with its settings
-    health._storage = None  # type: ignore[attr-defined]
+    metrics, health = handlers()
+    metrics.reset()
+    health.reset()
 
 
 @pytest.fixture
@@ -95,26 +76,14 @@ def api_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws(api_env: None) -> Iterator[dict[str, Any]]:
-    """moto in-process; clients are made only after the mock started (docs/library-notes.md)."""
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        s3 = boto3.client("s3")
-        create_table(dynamodb)
-        s3.create_bucket(Bucket=BUCKET)
-        yield {"dynamodb": dynamodb, "s3": s3, "table": boto3.resource("dynamodb").Table(TABLE)}
+    """The suite's moto resources (tests/moto_resources.py) under the names the API functions'
+    environment gives (ENV), set first; "table_resource" is the table as a boto3 resource."""
+    with moto_aws(table=TABLE, bucket=BUCKET) as resources:
+        yield {**resources, "table_resource": boto3.resource("dynamodb").Table(TABLE)}
 
 
-class FakeContext:
-    function_name = "MetricsFunction"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:MetricsFunction"
-    memory_limit_in_mb = 512
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name = "/aws/lambda/MetricsFunction"
-    log_stream_name = "2025/03/01/[$LATEST]abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+def fake_context(function_name: str = "MetricsFunction") -> LambdaContext:
+    return LambdaContext(function_name=function_name, memory_limit_in_mb=512, timeout_seconds=30)
 
 
 @dataclass
@@ -157,7 +126,7 @@ class ApiClient:
         if handler is None:
             metrics, health = handlers()
             handler = health.handler if event["rawPath"] == "/health" else metrics.handler
-        result = handler(event, FakeContext())
+        result = handler(event, fake_context())
         return Reply(result["statusCode"], result.get("headers") or {}, result)
 
     def get(self, path: str, query: dict[str, Any] | str | None = None, **kw: Any) -> Reply:

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from devtools import sourceroots
 from salesmetrics.config import ConfigError
 from tests.api.conftest import reset_handlers
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = os.pathsep.join(["layers/common", "functions/ingest", "functions/metrics", "functions/health", "."])
+PYTHONPATH = sourceroots.pythonpath()
 NEEDED = {"TABLE_NAME": "sales", "BUCKET_NAME": "uploads"}
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from devtools.s3events import build_put_event
 from devtools.samplegen import generate_export
-from tests.api.conftest import BUCKET, FakeContext
+from tests.api.conftest import BUCKET, fake_context
 from tests.reckoning import RangeFigures, Reckoning, cents, reckon
 
 
@@ -38,17 +38,15 @@ def ingested(aws: dict[str, Any]) -> Reckoning:
     """Two uploads: an export, then a longer one of the same shop that repeats and extends it."""
     # Imported here, with the environment set: like Lambda's INIT, the import reads the settings.
     ingest_handler = pytest.importorskip("ingest_handler")
-    for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-        cached.cache_clear()
+    ingest_handler.reset()
     aws["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     first, second = _export(250, seed=11), _export(450, seed=11)
     t0 = datetime(2025, 4, 20, 9, 0, tzinfo=UTC)
     for n, data in enumerate((first, second)):
         event = _upload(aws["s3"], f"uploads/2025/04/20/export-{n}.csv", data, t0 + timedelta(minutes=n))
-        result = ingest_handler.handler(event, FakeContext())
+        result = ingest_handler.handler(event, fake_context("IngestFunction"))
         assert [i["status"] for i in result["imports"]] == ["SUCCEEDED"], result
-    for cached in (ingest_handler._storage, ingest_handler._ingest_once, ingest_handler._idempotency_config):
-        cached.cache_clear()
+    ingest_handler.reset()
     return reckon([first, second])
 
 

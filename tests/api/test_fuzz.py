@@ -31,7 +31,8 @@ from schemathesis.specs.openapi.checks import (
 
 from devtools.gateway import make_server
 from salesmetrics.imports import ImportRecord, ImportStatus
-from tests.api.conftest import BUCKET, ENV, TABLE, create_table, metrics_storage, reset_handlers
+from tests.api.conftest import BUCKET, ENV, TABLE, metrics_storage, reset_handlers
+from tests.moto_resources import create_resources
 
 pytestmark = pytest.mark.slow
 
@@ -82,8 +83,7 @@ def api_url() -> Iterator[str]:
         patch.setenv("NO_PROXY", "127.0.0.1,localhost")
         try:
             reset_handlers()
-            create_table(boto3.client("dynamodb"))
-            boto3.client("s3").create_bucket(Bucket=BUCKET)
+            create_resources(boto3.client("dynamodb"), boto3.client("s3"), table=TABLE, bucket=BUCKET)
             _seed()
             # IAM is not checked locally; requiring the header lets negative cases that drop it
             # get API Gateway's 403 instead of being served.

@@ -17,7 +17,7 @@ def test_healthy(client: Any) -> None:
 
 
 def test_table_missing_is_503(client: Any, aws: dict[str, Any]) -> None:
-    aws["dynamodb"].delete_table(TableName=TABLE)
+    aws["ddb"].delete_table(TableName=TABLE)
     reply = client.get("/health")
     assert reply.status == 503
     body = reply.json()

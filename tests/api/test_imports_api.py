@@ -13,7 +13,7 @@ from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
 from tests.api.conftest import BUCKET, metrics_storage
 
-SPEC_FIELDS = {"import_id", "bucket", "key", "status", "rows_total", "rows_ingested", "rows_rejected",
+CONTRACT_FIELDS = {"import_id", "bucket", "key", "status", "rows_total", "rows_ingested", "rows_rejected",
                "sales_created", "sales_updated", "sales_unchanged", "started_at", "finished_at",
                "message", "rejects_key"}
 
@@ -77,7 +77,7 @@ def test_default_limit_and_record_shape(client: Any, records: list[ImportRecord]
     body = client.get("/imports").json()
     assert len(body["imports"]) == 7 and body["next_token"] is None
     for item in body["imports"]:
-        assert set(item) == SPEC_FIELDS
+        assert set(item) == CONTRACT_FIELDS
     by_id = {r.import_id: r for r in records}
     for item in body["imports"]:
         record = by_id[item["import_id"]]
@@ -161,9 +161,9 @@ def test_get_one(client: Any, records: list[ImportRecord]) -> None:
     reply = client.get(f"/imports/{record.import_id}", path_parameters={"import_id": record.import_id})
     assert reply.status == 200, reply.text
     body = reply.json()
-    assert set(body) == SPEC_FIELDS
+    assert set(body) == CONTRACT_FIELDS
     expected = record.to_dict()
-    assert body == {name: expected[name] for name in SPEC_FIELDS}
+    assert body == {name: expected[name] for name in CONTRACT_FIELDS}
 
 
 @pytest.mark.parametrize("import_id", [

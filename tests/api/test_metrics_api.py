@@ -98,7 +98,7 @@ def write_day_aggregates(table: Any) -> None:
 
 @pytest.fixture
 def stored(aws: dict[str, Any]) -> None:
-    write_day_aggregates(aws["table"])
+    write_day_aggregates(aws["table_resource"])
 
 
 def test_half_up_reckoner_itself() -> None:

@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devtools import sourceroots
+
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = os.pathsep.join(["layers/common", "functions/ingest", "functions/metrics", "functions/health", "."])
+PYTHONPATH = sourceroots.pythonpath()
 
 
 def openapi_tool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,8 @@ from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.base import ObjectGone, SaleWrite, WriteBatch
 from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.fakes.storage import MemoryStorage
-from tests.ingest.support import BUCKET, create_resources
+from tests.ingest.support import BUCKET
+from tests.moto_resources import create_resources
 
 D1, D2 = date(2025, 3, 1), date(2025, 3, 2)
 

@@ -1,4 +1,5 @@
-"""Helpers for ingest tests: the table from template.yaml, real-shaped S3 events, a Lambda context."""
+"""Helpers for ingest tests: real-shaped S3 events, sample exports, a Lambda context (the moto
+resources are tests/moto_resources.py's, re-exported here)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,31 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from devtools.localstack import LambdaContext
+from devtools.lambdacontext import LambdaContext
 from devtools.s3events import build_put_event
 from devtools.samplegen import GenSale, generate_sales, write_export
-from devtools.template import Template
+from salesmetrics.events import objects_in
+from salesmetrics.imports import ImportRecord
+from salesmetrics.ingest import Ingestor
+from tests.moto_resources import BUCKET
 
-BUCKET = "sales-ingest-test"
 REJECTS_PREFIX = "rejects/"
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 
 
-def create_resources(ddb: Any, s3: Any) -> str:
-    """Create the table exactly as template.yaml declares it (keys, GSI, TTL) and a versioned bucket."""
-    spec = Template("template.yaml").tables()[0]
-    ddb.create_table(TableName=spec.name, AttributeDefinitions=spec.attribute_definitions,
-                     KeySchema=spec.key_schema, BillingMode="PAY_PER_REQUEST",
-                     GlobalSecondaryIndexes=[{k: v for k, v in g.items() if k != "ProvisionedThroughput"}
-                                             for g in spec.global_secondary_indexes])
-    if spec.ttl_attribute:
-        ddb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={
-            "AttributeName": spec.ttl_attribute, "Enabled": True})
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    return spec.name
+def no_sleep(_: float) -> None:
+    """A storage's back-off sleep, skipped (moto answers at once)."""
+    return None
+
+
+def run_ingestor(storage: Any, event: dict[str, Any], per_flush: int) -> ImportRecord:
+    """The import use case on the one object of an S3 event, flushing every `per_flush` sales."""
+    (ref,) = objects_in(event)
+    return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush).run(ref)
 
 
 def context(name: str = "IngestFunction", timeout: int = 900) -> LambdaContext:
-    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-    return LambdaContext(function_name=name, invoked_function_arn=arn,
-                         memory_limit_in_mb=1024, timeout_seconds=timeout)
+    return LambdaContext(function_name=name, memory_limit_in_mb=1024, timeout_seconds=timeout)
 
 
 def put(s3: Any, key: str, data: bytes, when: datetime | None = None) -> dict[str, Any]:

@@ -6,21 +6,16 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import boto3
-import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.validate import validate_parameters
-from moto import mock_aws
 from urllib3.response import HTTPResponse
 
-from salesmetrics.events import objects_in
 from salesmetrics.imports import ImportStatus
-from salesmetrics.ingest import Ingestor
 from salesmetrics.reconcile import reconcile
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.base import SaleWrite, WriteBatch
@@ -28,34 +23,21 @@ from salesmetrics.storage.dynamodb import DynamoStorage, WireItems
 from salesmetrics.storage.items import day_update, sale_item, sale_put, stored_sale
 from tests.earlier_shape import earlier_sale_item
 from tests.ingest.support import (
-    REJECTS_PREFIX,
     T0,
     check_exact,
     corrected,
-    create_resources,
     export_bytes,
+    no_sleep,
     put,
+    run_ingestor,
     sample_sales,
 )
 
 BASE = sample_sales(seed=5, lines=120, per_day=10)
 
 
-def no_sleep(_: float) -> None:
-    return None
-
-
-@pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3")
-        ddb = boto3.client("dynamodb")
-        yield {"s3": s3, "ddb": ddb, "table": create_resources(ddb, s3)}
-
-
 def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 30) -> Any:
-    (ref,) = objects_in(event)
-    return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush).run(ref)
+    return run_ingestor(storage, event, per_flush)
 
 
 def validating(storage: DynamoStorage) -> Counter[str]:

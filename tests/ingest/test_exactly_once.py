@@ -22,40 +22,27 @@ from moto.server import ThreadedMotoServer
 
 from salesmetrics.events import objects_in
 from salesmetrics.imports import ImportStatus
-from salesmetrics.ingest import Ingestor
 from salesmetrics.storage.base import TransientStorageError, WriteBatch
 from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.ingest.support import (
-    REJECTS_PREFIX,
     T0,
     check_exact,
     corrected,
-    create_resources,
     export_bytes,
+    no_sleep,
     put,
     resorted,
+    run_ingestor,
     sample_sales,
 )
+from tests.moto_resources import create_resources
 from tests.reckoning import reckon
 
 BASE = sample_sales(seed=11, lines=160, per_day=10)
 
 
-def no_sleep(_: float) -> None:
-    return None
-
-
-@pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3")
-        table = create_resources(boto3.client("dynamodb"), s3)
-        yield {"s3": s3, "table": table}
-
-
 def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 40) -> Any:
-    (ref,) = objects_in(event)
-    return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush).run(ref)
+    return run_ingestor(storage, event, per_flush)
 
 
 # -- property: any sequence of uploads, delivered in any order, some more than once --------------

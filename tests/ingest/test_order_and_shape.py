@@ -27,12 +27,12 @@ from tests.ingest.support import (
     T0,
     check_exact,
     corrected,
-    create_resources,
     export_bytes,
     put,
     resorted,
     sample_sales,
 )
+from tests.moto_resources import create_resources
 from tests.reckoning import reckon
 
 # The sample export's shape: about 30 sales a day.

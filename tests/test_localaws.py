@@ -1,4 +1,4 @@
-"""The local stack: template reading and intrinsics, resources created from template.yaml, the S3
+"""The local AWS: template reading and intrinsics, resources created from template.yaml, the S3
 event as real S3 sends it, the notification filter, Lambda-like invocation and the drop folder."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from devtools import reconcile, redrive
 from devtools.dropfolder import DropFolder, describe_import, find_import
-from devtools.localstack import LocalStack
+from devtools.localaws import LocalAws
 from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
 from devtools.samplegen import generate_export
-from devtools.template import Resolver, Template, TemplateError, load_yaml, merge_globals
+from devtools.template import Resolver, Template, TemplateError, load_template_text, merge_globals
 from salesmetrics.filenames import NOT_AN_EXPORT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +36,6 @@ Parameters:
   Stage: {Type: String, Default: dev, AllowedPattern: "^[a-z0-9-]{1,16}$"}
   UploadsPrefix: {Type: String, Default: uploads/}
   WithQueue: {Type: String, Default: "yes", AllowedValues: ["yes", "no"]}
-Mappings:
-  Sizes: {dev: {Memory: 256}, prod: {Memory: 1024}}
 Conditions:
   IsProd: !Equals [!Ref Stage, prod]
   NotProd: !Not [!Condition IsProd]
@@ -90,7 +88,7 @@ Resources:
     Properties:
       CodeUri: fn/
       Handler: {module}.handler
-      MemorySize: !FindInMap [Sizes, !Ref Stage, Memory]
+      MemorySize: !If [IsProd, 1024, 256]
       Environment:
         Variables:
           SHARED: from-function
@@ -100,7 +98,7 @@ Resources:
           TABLE_ARN: !GetAtt [ProbeTable, Arn]
           SUBBED: !Sub
             - "${Name}:${AWS::StackName}:${!Literal}:${ProbeBucket.Arn}"
-            - {Name: !Select [1, !Split [",", "a,b,c"]]}
+            - {Name: !Join ["", !Split [",", "b"]]}
           JOINED: !Join ["-", [!Ref Stage, !Ref AWS::Region, !Ref AWS::Partition]]
           OUTSIDE: !If [QueueOutsideProd, "true", "false"]
       EventInvokeConfig:
@@ -165,13 +163,13 @@ def probe_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def probe_stack(probe_dir: tuple[Path, str]):
     root, _ = probe_dir
-    with LocalStack(root / "template.yaml") as stack:
+    with LocalAws(root / "template.yaml") as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
 def real_stack():
-    with LocalStack(ROOT / "template.yaml") as stack:
+    with LocalAws(ROOT / "template.yaml") as stack:
         yield stack
 
 
@@ -179,7 +177,8 @@ def real_stack():
 
 
 def test_short_tags_become_the_long_form() -> None:
-    data = load_yaml(textwrap.dedent("""\
+    data = load_template_text(textwrap.dedent("""\
+        Resources: {}
         a: !Ref X
         b: !GetAtt Res.Arn
         c: !Sub "x-${Y}"
@@ -218,7 +217,7 @@ def test_intrinsics_with_parameters_pseudo_parameters_and_conditions(probe_dir) 
     assert env["SUBBED"] == ("b:sales-metrics-local:${Literal}:arn:aws:s3:::probe-dev-123456789012-us-east-1")
     assert env["JOINED"] == "dev-us-east-1-aws"
     assert env["OUTSIDE"] == "true"
-    assert fn.memory_size == 256  # FindInMap
+    assert fn.memory_size == 256  # Fn::If on a property
     assert fn.timeout == 10  # Globals
     assert [layer.logical_id for layer in fn.layers] == ["ProbeLayer"]
     assert fn.layers[0].content_uri == (root / "layer").resolve()
@@ -250,12 +249,17 @@ def test_resolver_on_its_own() -> None:
     resolver = Resolver({"Parameters": {"P": {"Type": "String", "Default": "v"}}}, region="eu-west-1")
     sub = {"Fn::Sub": "${P}/${AWS::Region}/${AWS::URLSuffix}"}
     assert resolver.resolve(sub) == "v/eu-west-1/amazonaws.com"
-    assert resolver.resolve({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}) == ["10.0.0.0/24", "10.0.1.0/24"]
-    assert resolver.resolve({"Fn::Base64": "hi"}) == "aGk="
-    assert resolver.resolve({"Fn::Select": [0, {"Fn::GetAZs": ""}]}) == "eu-west-1a"
+    assert resolver.resolve({"Fn::Split": [",", {"Fn::Join": [",", ["a", {"Ref": "P"}]]}]}) == ["a", "v"]
     assert resolver.resolve([1, {"Ref": "AWS::NoValue"}, 2]) == [1, 2]
-    with pytest.raises(TemplateError):
-        resolver.resolve({"Fn::ImportValue": "missing"})
+
+
+@pytest.mark.parametrize("function", [
+    {"Fn::Cidr": ["10.0.0.0/16", 2, 8]}, {"Fn::Base64": "hi"}, {"Fn::Select": [0, ["a"]]},
+    {"Fn::GetAZs": ""}, {"Fn::ImportValue": "shared"}, {"Fn::FindInMap": ["M", "a", "b"]},
+])
+def test_intrinsics_the_template_does_not_use_are_refused_by_name(function: dict) -> None:
+    with pytest.raises(TemplateError, match=next(iter(function))):
+        Resolver({}).resolve(function)
 
 
 def test_globals_merge_the_sam_way() -> None:
@@ -290,7 +294,7 @@ def test_the_real_template_reads_completely() -> None:
 # --------------------------------------------------------------------------- resources from template.yaml
 
 
-def test_resources_match_the_template(real_stack: LocalStack) -> None:
+def test_resources_match_the_template(real_stack: LocalAws) -> None:
     template = Template(ROOT / "template.yaml")
     [table_spec] = template.tables()
     table = real_stack.client("dynamodb").describe_table(TableName=table_spec.name)["Table"]
@@ -319,7 +323,7 @@ def test_resources_match_the_template(real_stack: LocalStack) -> None:
             assert attributes[name] == value
 
 
-def test_the_environment_points_at_the_local_stack(real_stack: LocalStack) -> None:
+def test_the_environment_points_at_the_local_stack(real_stack: LocalAws) -> None:
     assert real_stack.endpoint_url.startswith("http://127.0.0.1:")
     assert os.environ["AWS_ENDPOINT_URL"] == real_stack.endpoint_url
     env = real_stack.environment("HealthFunction")
@@ -335,7 +339,7 @@ def test_the_environment_points_at_the_local_stack(real_stack: LocalStack) -> No
 def test_stop_restores_the_environment(probe_dir) -> None:
     root, _ = probe_dir
     before = os.environ.get("AWS_ENDPOINT_URL")
-    stack = LocalStack(root / "template.yaml").start()
+    stack = LocalAws(root / "template.yaml").start()
     assert os.environ["AWS_ENDPOINT_URL"] == stack.endpoint_url
     stack.stop()
     assert os.environ.get("AWS_ENDPOINT_URL") == before
@@ -381,7 +385,7 @@ def test_powertools_reads_the_event_like_a_real_one() -> None:
 # --------------------------------------------------------------------------- invoking and notifying
 
 
-def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalStack) -> None:
+def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalAws) -> None:
     handler_module = probe_stack.handler_module("ProbeFunction")
     handler_module.CALLS.clear()
     key = "uploads/March sales+refunds.csv"
@@ -404,20 +408,17 @@ def test_upload_and_notify_honours_the_filter_rules(probe_stack: LocalStack) -> 
 
 
 @pytest.fixture
-def ingest_function(real_stack: LocalStack):
-    """The real stack, the ingest handler's cached clients dropped before and after: another test
-    in this process may have imported the module under moto's in-process mock, and clients made
-    there do not reach the local stack's server."""
+def ingest_function(real_stack: LocalAws):
+    """The real stack, the ingest handler reset before and after: another test in this process may
+    have imported the module under moto's in-process mock, and clients made there do not reach the
+    local stack's server."""
     module = real_stack.handler_module("IngestFunction")
-    cached = (module._storage, module._ingest_once, module._idempotency_config)
-    for function in cached:
-        function.cache_clear()
+    module.reset()
     yield real_stack
-    for function in cached:
-        function.cache_clear()
+    module.reset()
 
 
-def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_function: LocalStack) -> None:
+def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_function: LocalAws) -> None:
     real_stack = ingest_function
     sales = io.BytesIO()
     generate_export(sales, lines=60, seed=31)
@@ -436,7 +437,7 @@ def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_fu
 
 
 def test_the_real_template_delivers_a_non_export_which_is_logged_and_not_imported(
-        ingest_function: LocalStack) -> None:
+        ingest_function: LocalAws) -> None:
     real_stack = ingest_function
     handler = real_stack.handler_module("IngestFunction").logger.registered_handler
     buffer = io.StringIO()
@@ -456,7 +457,7 @@ def test_the_real_template_delivers_a_non_export_which_is_logged_and_not_importe
     assert upload_and_notify(real_stack, b"x", "rejects/imp_x.csv").invocations == []
 
 
-def test_invoke_applies_the_functions_own_environment(probe_stack: LocalStack) -> None:
+def test_invoke_applies_the_functions_own_environment(probe_stack: LocalAws) -> None:
     result = probe_stack.invoke("ProbeFunction", {"hello": 1})
     assert result["env"]["SHARED"] == "from-function"
     assert result["env"]["BUCKET_NAME"] == "probe-dev-123456789012-us-east-1"
@@ -475,7 +476,7 @@ def test_invoke_applies_the_functions_own_environment(probe_stack: LocalStack) -
     assert "SHARED" not in os.environ
 
 
-def test_invocations_are_serialised_across_threads(probe_stack: LocalStack) -> None:
+def test_invocations_are_serialised_across_threads(probe_stack: LocalAws) -> None:
     results: list[dict] = []
 
     def call(name: str) -> None:
@@ -494,7 +495,7 @@ def test_invocations_are_serialised_across_threads(probe_stack: LocalStack) -> N
             assert result == {"BUCKET_NAME": None, "SHARED": "from-globals"}
 
 
-def test_async_failures_retry_then_go_to_the_destination(probe_stack: LocalStack) -> None:
+def test_async_failures_retry_then_go_to_the_destination(probe_stack: LocalAws) -> None:
     module = probe_stack.handler_module("ProbeFunction")
     module.CALLS.clear()
     outcome = probe_stack.invoke_async("ProbeFunction", {"fail": True})
@@ -515,7 +516,7 @@ def test_async_failures_retry_then_go_to_the_destination(probe_stack: LocalStack
 # --------------------------------------------------------------------------- the drop folder
 
 
-def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_path: Path) -> None:
+def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalAws, tmp_path: Path) -> None:
     module = probe_stack.handler_module("ProbeFunction")
     module.CALLS.clear()
     seen = []
@@ -546,7 +547,7 @@ def test_drop_folder_ingests_stable_csv_files_once(probe_stack: LocalStack, tmp_
 # --------------------------------------------------------------------------- moto transactions
 
 
-def test_transactions_stay_all_or_nothing(real_stack: LocalStack) -> None:
+def test_transactions_stay_all_or_nothing(real_stack: LocalAws) -> None:
     """The local stack replaces moto's whole-table rollback backup by item snapshots."""
     ddb = real_stack.client("dynamodb")
     table = real_stack.table().name

@@ -1,13 +1,13 @@
 """An embedded AWS for local runs: a moto server on 127.0.0.1 and the template's resources.
 
-    with LocalStack("template.yaml") as stack:
+    with LocalAws("template.yaml") as stack:
         stack.invoke("HealthFunction", event)
 
 - The moto server (`ThreadedMotoServer`) binds 127.0.0.1 on a free port (or the one given), its
   access log silenced.
 - Every `AWS::S3::Bucket`, `AWS::DynamoDB::Table` and `AWS::SQS::Queue` of `template.yaml` is
   created with the API calls their CloudFormation properties stand for — not through moto's
-  CloudFormation, which has no SAM transform and skips TTL and more (docs: PITFALLS) — so the
+  CloudFormation, which has no SAM transform and skips TTL and more (docs/library-notes.md) — so the
   local stack cannot drift from what deploys.
 - `invoke(function_logical_id, event)` runs a function's real handler in this process: its
   CodeUri and layers on `sys.path`, its resolved `Environment` (Globals merged) plus what the
@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -48,10 +48,9 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from devtools import motopatch
+from devtools.lambdacontext import ACCOUNT_ID, REGION, LambdaContext
 from devtools.template import (
-    ACCOUNT_ID,
     DEFAULT_STACK_NAME,
-    REGION,
     BucketSpec,
     FunctionSpec,
     QueueSpec,
@@ -61,7 +60,7 @@ from devtools.template import (
     TemplateError,
 )
 
-log = logging.getLogger("devtools.localstack")
+log = logging.getLogger("devtools.localaws")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
@@ -79,42 +78,11 @@ SAFE_ENVIRONMENT = {
 
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _LIVE_LOCK = threading.Lock()
-_LIVE_SERVERS: set[int] = set()  # LocalStacks of this process running their own moto server
+_LIVE_SERVERS: set[int] = set()  # local stacks of this process running their own moto server
 
 
-class LocalStackError(RuntimeError):
+class LocalAwsError(RuntimeError):
     """The local stack could not be started, reached or used."""
-
-
-# --------------------------------------------------------------------------- the Lambda context
-
-
-@dataclass
-class LambdaContext:
-    """What the Python Lambda runtime passes as `context` (the attributes handlers use)."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    identity: Any = None
-    client_context: Any = None
-    tenant_id: str | None = None
-    _deadline: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
-        if not self.log_stream_name:
-            day = datetime.now(UTC).strftime("%Y/%m/%d")
-            self.log_stream_name = f"{day}/[$LATEST]{uuid.uuid4().hex}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass(slots=True)
@@ -136,7 +104,7 @@ class AsyncInvocation:
 # --------------------------------------------------------------------------- the stack
 
 
-class LocalStack:
+class LocalAws:
     """A moto server with the template's resources, and a way to run the template's functions.
 
     `endpoint_url`: attach to a server that is already running (started by another process, e.g.
@@ -157,7 +125,7 @@ class LocalStack:
         endpoint_url: str | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
-            raise LocalStackError("the local stack binds the loopback interface only")
+            raise LocalAwsError("the local stack binds the loopback interface only")
         self.template_path = Path(template_path).resolve()
         self.port = port
         self.host = host
@@ -179,13 +147,13 @@ class LocalStack:
         self.runner: Callable[[str, Any, str | None], Any] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalAws:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> LocalStack:
+    def start(self) -> LocalAws:
         if self.template is not None:
             return self
         started = time.monotonic()
@@ -239,7 +207,7 @@ class LocalStack:
         try:
             server.start()
         except OSError as exc:
-            raise LocalStackError(f"cannot start the moto server on {self.host}:{self.port}: {exc}") from exc
+            raise LocalAwsError(f"cannot start the moto server on {self.host}:{self.port}: {exc}") from exc
         self._server = server
         host, port = server.get_host_and_port()
         self.port = int(port)
@@ -263,7 +231,7 @@ class LocalStack:
         except urllib.error.HTTPError:
             return  # it answered
         except OSError as exc:
-            raise LocalStackError(f"no local stack answers at {self.endpoint_url}: {exc}") from exc
+            raise LocalAwsError(f"no local stack answers at {self.endpoint_url}: {exc}") from exc
 
     # resources -------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -379,7 +347,7 @@ class LocalStack:
     # the typed view, resolved against this stack -----------------------------------------------
     def _template(self) -> Template:
         if self.template is None:
-            raise LocalStackError("the local stack is not started")
+            raise LocalAwsError("the local stack is not started")
         return self.template
 
     def function(self, logical_id: str) -> FunctionSpec:
@@ -461,32 +429,24 @@ class LocalStack:
                 try:
                     module = importlib.import_module(fn.module)
                 except ImportError as exc:
-                    raise LocalStackError(
+                    raise LocalAwsError(
                         f"{logical_id}: cannot import {fn.module} from {fn.code_uri}: {exc}") from exc
             where = Path(getattr(module, "__file__", "") or "").resolve()
             if fn.code_uri not in where.parents:
-                raise LocalStackError(
+                raise LocalAwsError(
                     f"{logical_id}: module {fn.module} was imported from {where}, not {fn.code_uri} "
                     "(handler module names must be unique across functions)")
             self._modules[fn.module] = module
             return module
 
     def context(self, logical_id: str, request_id: str | None = None) -> LambdaContext:
-        fn = self.function(logical_id)
-        context = LambdaContext(
-            function_name=fn.function_name,
-            invoked_function_arn=fn.arn,
-            memory_limit_in_mb=fn.memory_size,
-            timeout_seconds=fn.timeout,
-        )
-        if request_id:
-            context.aws_request_id = request_id  # retries of one async invocation share it
-        return context
+        # Retries of one asynchronous invocation share its request id.
+        return self.function(logical_id).lambda_context(request_id)
 
     def invoke(self, logical_id: str, event: Any, *, request_id: str | None = None) -> Any:
         """Run the function's handler on `event` (synchronously); its exception propagates."""
         if self.template is None:
-            raise LocalStackError("the local stack is not started")
+            raise LocalAwsError("the local stack is not started")
         if self.runner is not None:
             return self.runner(logical_id, event, request_id)
         fn = self.function(logical_id)
@@ -494,7 +454,7 @@ class LocalStack:
             module = self.handler_module(logical_id)
             handler = getattr(module, fn.attribute, None)
             if not callable(handler):
-                raise LocalStackError(f"{logical_id}: {fn.handler} is not a function")
+                raise LocalAwsError(f"{logical_id}: {fn.handler} is not a function")
             context = self.context(logical_id, request_id)
             started = time.monotonic()
             with _environment(self.environment(logical_id), unset=self._foreign_names(logical_id)):
@@ -570,7 +530,7 @@ class LocalStack:
 # --------------------------------------------------------------------------- state file
 
 
-def write_state(stack: LocalStack, path: Path = STATE_FILE, **extra: Any) -> Path:
+def write_state(stack: LocalAws, path: Path = STATE_FILE, **extra: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({**stack.describe(), **extra}, indent=2) + "\n", encoding="utf-8")
@@ -597,12 +557,12 @@ def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
     return dict(state)
 
 
-def attach(path: Path = STATE_FILE, **kwargs: Any) -> LocalStack:
-    """A LocalStack attached to the running demo's moto server (raises LocalStackError if none)."""
+def attach(path: Path = STATE_FILE, **kwargs: Any) -> LocalAws:
+    """A LocalAws attached to the running demo's moto server (raises LocalAwsError if none)."""
     state = read_state(path)
     if state is None:
-        raise LocalStackError(f"no local stack is running (no live {path}); start one with `make demo`")
-    stack = LocalStack(state["template"], parameters=state.get("parameters") or {},
+        raise LocalAwsError(f"no local stack is running (no live {path}); start one with `make demo`")
+    stack = LocalAws(state["template"], parameters=state.get("parameters") or {},
                        stack_name=state.get("stack_name", DEFAULT_STACK_NAME),
                        region=state.get("region", REGION), endpoint_url=state["endpoint_url"], **kwargs)
     return stack.start()
