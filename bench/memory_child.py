@@ -59,7 +59,7 @@ class _Counting:
 
 
 class LocalStorage(_Counting):
-    def open_object(self, bucket: str, key: str, version_id: str) -> BinaryIO:
+    def open_object(self, bucket: str, key: str, version_id: str, *, etag: str = "") -> BinaryIO:
         return open(key, "rb")
 
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None:

@@ -6,6 +6,7 @@ passes on the fake says something about DynamoDB too.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +20,7 @@ from moto import mock_aws
 from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
-from salesmetrics.storage.base import ObjectGone, SaleWrite, WriteBatch
+from salesmetrics.storage.base import ObjectChanged, ObjectGone, SaleWrite, WriteBatch
 from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import BUCKET
@@ -33,13 +34,20 @@ class Backend:
     storage: Any
     put_object: Any
     delete_version: Any
+    # PUT into a bucket without versioning; returns the ETag as S3 events carry it (unquoted).
+    put_unversioned: Any
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "memory":
         fake = MemoryStorage()
-        yield Backend(fake, fake.put_object, fake.delete_version)
+
+        def put_fake(bucket: str, key: str, data: bytes) -> str:
+            fake.put_object(bucket, key, data)
+            return fake.etag(bucket, key)
+
+        yield Backend(fake, fake.put_object, fake.delete_version, put_fake)
         return
     with mock_aws():
         s3 = boto3.client("s3")
@@ -51,7 +59,15 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         def delete_version(bucket: str, key: str, version_id: str) -> None:
             s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 
-        yield Backend(storage, put_object, delete_version)
+        created: set[str] = set()
+
+        def put_unversioned(bucket: str, key: str, data: bytes) -> str:
+            if bucket not in created:
+                s3.create_bucket(Bucket=bucket)  # versioning never enabled
+                created.add(bucket)
+            return str(s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]).strip('"')
+
+        yield Backend(storage, put_object, delete_version, put_unversioned)
 
 
 def sale(sale_id: str, total: str, day: date = D1) -> Sale:
@@ -180,3 +196,39 @@ def test_an_object_version_reads_as_uploaded_and_a_deleted_one_is_gone(backend: 
         assert stream.read() == b"two"
     with pytest.raises(ObjectGone):
         backend.storage.open_object("contract-objects", "uploads/never.csv", "")
+
+
+def test_an_object_read_by_its_etag_is_changed_once_overwritten_in_an_unversioned_bucket(backend: Backend) -> None:
+    # S3 GetObject with If-Match: 412 PreconditionFailed once the key holds other bytes.
+    bucket, key = "contract-unversioned", "uploads/a.csv"
+    first = backend.put_unversioned(bucket, key, b"one")
+    assert first == hashlib.md5(b"one", usedforsecurity=False).hexdigest()  # a single-part upload's ETag
+    for etag in (first, f'"{first}"'):  # as S3 events carry it, and as GetObject answers it
+        with backend.storage.open_object(bucket, key, "", etag=etag) as stream:
+            assert stream.read() == b"one"
+    assert backend.put_unversioned(bucket, key, b"one") == first  # the same bytes again: the same ETag
+    second = backend.put_unversioned(bucket, key, b"two")
+    with pytest.raises(ObjectChanged, match="no longer has ETag") as raised:
+        backend.storage.open_object(bucket, key, "", etag=first)
+    assert isinstance(raised.value, ObjectGone)  # final, as a deleted object is: never retried
+    with backend.storage.open_object(bucket, key, "", etag=second) as stream:
+        assert stream.read() == b"two"
+    with backend.storage.open_object(bucket, key, "") as stream:  # no ETag: whatever the key holds
+        assert stream.read() == b"two"
+    with pytest.raises(ObjectGone) as gone:
+        backend.storage.open_object(bucket, "uploads/never.csv", "", etag=first)
+    assert not isinstance(gone.value, ObjectChanged)
+
+
+def test_a_version_read_with_another_version_s_etag_is_changed(backend: Backend) -> None:
+    if isinstance(backend.storage, DynamoStorage):
+        boto3.client("s3").create_bucket(Bucket="contract-objects")
+        boto3.client("s3").put_bucket_versioning(Bucket="contract-objects",
+                                                 VersioningConfiguration={"Status": "Enabled"})
+    first = backend.put_object("contract-objects", "uploads/b.csv", b"one")
+    backend.put_object("contract-objects", "uploads/b.csv", b"two")
+    one, two = (hashlib.md5(b, usedforsecurity=False).hexdigest() for b in (b"one", b"two"))
+    with backend.storage.open_object("contract-objects", "uploads/b.csv", first, etag=one) as stream:
+        assert stream.read() == b"one"
+    with pytest.raises(ObjectChanged):
+        backend.storage.open_object("contract-objects", "uploads/b.csv", first, etag=two)

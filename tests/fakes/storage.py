@@ -4,8 +4,9 @@ What it keeps of DynamoDB: conditional puts; transactions that apply all of thei
 whose cancellation names every failed condition with the item as stored (`ALL_OLD`); the 100-item
 limit; a transaction conflict when two transactions touch one item at the same moment (threads),
 retried with a bound as `DynamoStorage` does, then `TransientStorageError`. Of S3: versioned
-objects, a deleted version answering "gone". The contract suite (tests/contract) runs the same
-checks against this fake and against `DynamoStorage` on moto, so the two cannot drift apart.
+objects, a deleted version answering "gone", ETags (the MD5 of the bytes) and `If-Match` on them
+(`ObjectChanged`). The contract suite (tests/contract) runs the same checks against this fake and
+against `DynamoStorage` on moto, so the two cannot drift apart.
 
 Hooks for tests: `before_commit(batch)` runs just before a transaction is checked (a race or a
 crash), `after_commit(batch)` just after it landed (a crash after the write: the caller never
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import itertools
 import json
@@ -32,6 +34,7 @@ from salesmetrics.sales import DayTotals, Sale, StoredSale
 from salesmetrics.storage.base import (
     Conflicts,
     DayAggregate,
+    ObjectChanged,
     ObjectGone,
     TransientStorageError,
     WriteBatch,
@@ -181,13 +184,26 @@ class MemoryStorage:
         with self._lock:
             self.objects.get((bucket, key), {}).pop(version_id, None)
 
-    def open_object(self, bucket: str, key: str, version_id: str) -> BinaryIO:
+    def etag(self, bucket: str, key: str, version_id: str = "") -> str:
+        """The object's ETag as S3 computes it for a single-part upload (the MD5 of its bytes), unquoted
+        as S3 events carry it."""
+        with self._lock:
+            versions = self.objects.get((bucket, key), {})
+            data = versions.get(version_id) if version_id else versions[max(versions)] if versions else None
+        if data is None:
+            raise ObjectGone(f"s3://{bucket}/{key} version {version_id or '(none)'}: NoSuchVersion")
+        return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+    def open_object(self, bucket: str, key: str, version_id: str, *, etag: str = "") -> BinaryIO:
         with self._lock:
             versions = self.objects.get((bucket, key), {})
             latest = versions[max(versions)] if versions else None
             data = versions.get(version_id) if version_id else latest
         if data is None:
             raise ObjectGone(f"s3://{bucket}/{key} version {version_id or '(none)'}: NoSuchVersion")
+        # S3's If-Match: the object read must have this ETag, quoted or not.
+        if etag and etag.strip('"') != hashlib.md5(data, usedforsecurity=False).hexdigest():
+            raise ObjectChanged(f"s3://{bucket}/{key} no longer has ETag {etag}: PreconditionFailed")
         return io.BytesIO(data)
 
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None:

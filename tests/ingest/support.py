@@ -170,7 +170,7 @@ def as_european(data: bytes) -> bytes:
         prefix = re.match(r"[S$]*", digits)
         symbol = prefix.group(0) if prefix else ""
         digits = digits[len(symbol):]
-        groups = []
+        groups: list[str] = []
         while len(digits) > 3:
             groups.insert(0, digits[-3:])
             digits = digits[:-3]
@@ -178,3 +178,27 @@ def as_european(data: bytes) -> bytes:
         return f"{sign}{symbol}{grouped}" + (f",{frac}" if frac else "")
 
     return _rewrite(data, ";", cell).encode("utf-8")
+
+
+def as_cr_only(data: bytes) -> bytes:
+    """The export as Excel for Mac's "CSV (Macintosh)" saves it: every line ends in a bare CR. A
+    line break inside a quoted cell stays what it was (Excel writes an in-cell break as LF)."""
+    return data.replace(b"\r\n", b"\r")
+
+
+def as_semicolon_with_points(data: bytes) -> bytes:
+    """The export as Excel saves it where the list separator is `;` but the decimal mark a point
+    (de-CH, for one): semicolons between cells, the numbers untouched."""
+    return _rewrite(data, ";").encode("utf-8")
+
+
+def as_comma_with_decimal_commas(data: bytes) -> bytes:
+    """The export from a decimal-comma locale that still separates cells with commas: the numbers
+    written as `as_european` writes them (`1.362,50`), quoted because they hold a comma."""
+    import csv
+
+    european = as_european(data).decode("utf-8")
+    rows = list(csv.reader(io.StringIO(european, newline=""), delimiter=";"))
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("utf-8")

@@ -228,6 +228,29 @@ def test_an_event_for_a_deleted_version_ends_failed_with_one_warning_and_no_retr
     assert "gone" in warnings[0]["reason"]
 
 
+def test_an_unversioned_upload_overwritten_before_it_is_read_fails_as_changed_and_its_successor_is_exact(
+        lambda_aws: dict[str, Any], output: Any) -> None:
+    aws = lambda_aws
+    from devtools.s3events import build_put_event
+
+    s3, bucket, key = aws["s3"], "sales-unversioned", "uploads/daily.csv"
+    s3.create_bucket(Bucket=bucket)  # versioning never enabled: events name no version id
+    old, new = sample_sales(seed=7, lines=40), sample_sales(seed=8, lines=60)
+    events = []
+    for when, sales in ((T0, old), (T0 + timedelta(seconds=5), new)):
+        body = export_bytes(sales)
+        etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
+        events.append(build_put_event(bucket=bucket, key=key, size=len(body), etag=etag, version_id=None, when=when))
+    assert "versionId" not in events[0]["Records"][0]["s3"]["object"]
+    # The first upload's event is handled after the overwrite: GetObject If-Match answers 412.
+    record = only_import(ingest(aws, events[0]))  # returns normally: Lambda does not retry it
+    assert record["status"] == "FAILED" and "changed while it was being read" in record["message"], record
+    assert [e["level"] for e in _log_entries(output) if e["level"] in ("WARNING", "ERROR")] == ["WARNING"]
+    record = only_import(ingest(aws, events[1]))
+    assert record["status"] == "SUCCEEDED", record
+    check_exact(aws["storage"], [export_bytes(new)])
+
+
 def test_a_failed_attempt_logs_one_error_with_its_reason_and_the_retry_finishes(
         lambda_aws: dict[str, Any], output: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     data = export_bytes(sample_sales(seed=6, lines=40))
@@ -342,15 +365,28 @@ def test_redrive_ingests_a_dead_lettered_export_named_in_any_case_and_drops_a_no
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
 
 
-@pytest.mark.parametrize("variant", ["re-sorted by item", "gzip", "Excel Unicode text", "European semicolon"])
+@pytest.mark.parametrize("variant", ["re-sorted by item", "gzip", "Excel Unicode text", "European semicolon",
+                                     "classic Mac CR line ends", "gzip of classic Mac", "semicolon with decimal points",
+                                     "comma with decimal commas"])
 def test_the_sample_export_as_people_resave_it_gives_exactly_its_figures(
         lambda_aws: dict[str, Any], variant: str) -> None:
-    from tests.ingest.support import as_european, as_gzip, as_unicode_text, resorted
+    from tests.ingest.support import (
+        as_comma_with_decimal_commas,
+        as_cr_only,
+        as_european,
+        as_gzip,
+        as_semicolon_with_points,
+        as_unicode_text,
+        resorted,
+    )
 
     sales = sample_sales(seed=12, lines=600)
     plain = export_bytes(sales)
     body = {"re-sorted by item": resorted, "gzip": as_gzip, "Excel Unicode text": as_unicode_text,
-            "European semicolon": as_european}[variant](plain)
+            "European semicolon": as_european, "classic Mac CR line ends": as_cr_only,
+            "gzip of classic Mac": lambda d: as_gzip(as_cr_only(d)),
+            "semicolon with decimal points": as_semicolon_with_points,
+            "comma with decimal commas": as_comma_with_decimal_commas}[variant](plain)
     assert body != plain
     record = only_import(ingest(lambda_aws, put(lambda_aws["s3"], "uploads/resaved.csv", body, T0)))
     assert record["status"] == "SUCCEEDED", record

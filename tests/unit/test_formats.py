@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from devtools.samplegen import generate_sales, write_export
 from salesmetrics.formats import SNIFF_BYTES, open_export
+from salesmetrics.money import decimal_evidence
 from salesmetrics.parsing import ExportError, ExportReader, iter_byte_lines
 from salesmetrics.sales import Sale
 from tests.unit.support import HEADER, export, line, read
@@ -203,12 +204,50 @@ def test_a_grouped_sale_id_in_a_semicolon_file_is_the_plain_id() -> None:
 
 def test_comma_and_semicolon_files_read_in_turn_never_share_parsed_numbers() -> None:
     # `1,234` is 1234 with a decimal point and 1.234 with a decimal comma; the parse caches
-    # must keep them apart in both orders.
+    # must keep them apart in both orders. Each file's second line (10.9 / 10,9) proves its mark.
     for _ in range(2):
-        comma = read(export(line("1", '"1,234"', tax='"1,234"')))
-        semi = read(export(semi_line("1", "1,234", tax="1,234"), header=SEMI_HEADER))
+        comma = read(export(line("1", '"1,234"', tax='"1,234"'), line("2")))
+        semi = read(export(semi_line("1", "1,234", tax="1,234"), semi_line("2"), header=SEMI_HEADER))
         assert (comma.sales[0].total, comma.sales[0].tax) == (D(1234), D(1234))
         assert (semi.sales[0].total, semi.sales[0].tax) == (D("1.234"), D("1.234"))
+
+
+@pytest.mark.parametrize(("cell", "shows"), [
+    ("12.50", "."), ("0.436", "."), ("-0.880", "."), (".5", "."), ("1,234.50", "."), ("1234.567", "."),
+    ("12,345,678", "."), ("S$-4.5", "."),
+    ("12,50", ","), ("0,436", ","), (",5", ","), ("1.234,50", ","), ("1234,567", ","), ("1.234.567", ","),
+    ("1 234,5", ","), ("-S$4,36", ","),
+    ("34.880", "?"), ("34,880", "?"), ("-1,234", "?"), ("$1.000", "?"), ("S$-999,999", "?"),
+    ("12", ""), ("-5", ""), ("1 234", ""), ("", ""), ("---", ""), ("Item Total", ""), ("1.2.3", ""), ("1,23,4", ""),
+])
+def test_which_decimal_mark_a_number_proves(cell: str, shows: str) -> None:
+    # A number proves a mark when it reads only with that mark as the decimal one; `34.880` reads
+    # both ways (34.88 or 34880), an integer or a space-grouped one either way alike.
+    assert decimal_evidence(cell) == shows
+
+
+def test_a_reader_without_a_first_pass_settles_the_mark_from_the_numbers_it_sniffed() -> None:
+    points = read(export(semi_line("1", "34.880", tax="0.9"), semi_line("2", "12.50", tax="1.5"), header=SEMI_HEADER))
+    assert (points.reader.dialect.decimal, points.reader.dialect.two_way, points.rejections) == (".", None, [])
+    assert [s.total for s in points.sales] == [D("34.880"), D("12.50")]
+    commas = read(export(line("1", '"34,880"', tax='"0,9"'), line("2", '"1.234,5"', tax="0"), eol="\r\n"))
+    assert commas.reader.dialect.decimal == "," and [s.total for s in commas.sales] == [D("34.880"), D("1234.5")]
+    # Nothing proven: the comma file's decimal point reads 34.880, and refuses '1,234' (it would be
+    # 1234 that way, or 1.234 with a decimal comma).
+    undecided = read(export(line("1", "34.880", tax="0"), line("2", '"1,234"', tax="0"), line("3", "12", tax="0")))
+    assert undecided.reader.dialect.two_way is not None and undecided.reader.dialect.decimal == "."
+    assert [(s.sale_id, s.total) for s in undecided.sales] == [("1", D("34.880")), ("3", D(12))]
+    assert "'1,234' reads two ways, 1234 with a decimal point or 1.234 with a decimal comma, and no other " \
+        "number in this file shows which decimal mark it uses: it is not guessed" in undecided.rejected(3).reason
+
+
+def test_grouped_ids_are_the_plain_id_in_every_file_whatever_its_decimal_mark() -> None:
+    # Both passes over a file read its Sale IDs before its decimal mark is settled, so an id reads
+    # the same in any file: `1,288`, `1.288`, `1 288` are 1288; `0,436` and `1,23` are no grouping.
+    comma = read(export(line('"1,288"'), line("1.288"), line("1 288"), line('"0,436"'), line('"1,23"')))
+    assert [(s.sale_id, len(s.lines)) for s in comma.sales] == [("1288", 3), ("0,436", 1), ("1,23", 1)]
+    semi = read(export(semi_line("1,288"), semi_line("1288"), header=SEMI_HEADER))
+    assert [(s.sale_id, len(s.lines)) for s in semi.sales] == [("1288", 2)]
 
 
 def test_the_delimiter_is_the_one_that_shows_a_header() -> None:

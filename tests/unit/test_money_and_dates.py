@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from salesmetrics.dates import DateError, parse_sale_date
-from salesmetrics.money import AmountError, parse_amount, round_cents
+from salesmetrics.money import AmountError, TwoWay, parse_amount, round_cents
 
 D = Decimal
 
@@ -159,3 +159,26 @@ def test_date_error_quotes_the_cell() -> None:
         parse_sale_date("2/30/2025")
     with pytest.raises(DateError, match="'March 1'"):
         parse_sale_date("March 1")
+
+
+def test_numbers_that_read_two_ways_are_refused_only_as_the_file_s_evidence_says() -> None:
+    # Proven mark: read by it. Nothing proven: refused only where the mark would be thousands
+    # (never a thousand-fold too large). Both proven: always refused. The memo of one way never
+    # answers for another, in any order.
+    undecided = TwoWay(refuse_all=False, why="nothing says")
+    conflict = TwoWay(refuse_all=True, why="both said")
+    for _ in range(2):
+        assert parse_amount("34.880", decimal_comma=True) == D(34880)
+        assert parse_amount("34,880", decimal_comma=True, two_way=undecided) == D("34.880")
+        assert parse_amount("34.880", two_way=undecided) == D("34.880")
+        with pytest.raises(AmountError, match=r"'34.880' reads two ways, 34.880 with a decimal point or 34880 with "
+                                              r"a decimal comma, and nothing says: it is not guessed"):
+            parse_amount("34.880", decimal_comma=True, two_way=undecided)
+        with pytest.raises(AmountError, match=r"'-1,234' reads two ways, -1234 with a decimal point or -1\.234"):
+            parse_amount("-1,234", two_way=undecided)
+        for raw, comma in (("34,880", True), ("34.880", False)):
+            with pytest.raises(AmountError, match="and both said: it is not guessed"):
+                parse_amount(raw, decimal_comma=comma, two_way=conflict)
+        assert parse_amount("12.50", two_way=conflict) == D("12.50")
+        with pytest.raises(AmountError, match=r"'0,436' looks like a decimal comma, .*\('0.436'\); both said"):
+            parse_amount("0,436", two_way=conflict)

@@ -8,7 +8,8 @@ the export's text bytes (UTF-8, or Windows-1252 line by line, as the reader deco
 - UTF-16 with a byte order mark (Excel "Unicode text", LE or BE) is transcoded to UTF-8 as read;
 - the delimiter (comma, semicolon or tab) is the one that makes a header row appear first
   (within the rows the reader searches for its header);
-- a semicolon-delimited file writes its numbers with a decimal comma, the others with a point.
+- the decimal mark is what the numbers show (`DecimalEvidence`): here, those of the sniffed
+  prefix; the ingest's first pass settles it from the whole file.
 
 A file that cannot be an export (a workbook, a PDF, an image, binary, UTF-16 without its byte order
 mark) raises `ExportError` saying what it is. Nothing is held but the sniffed prefix and one block
@@ -22,13 +23,15 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import IO, Literal
 
-from .columns import HeaderError, looks_like_header, map_header
+from .columns import Field, HeaderError, looks_like_header, map_header
+from .money import COMMA, POINT, TwoWay, decimal_evidence
 
 SNIFF_BYTES = 256 * 1024
 HEADER_SEARCH_ROWS = 20  # non-empty rows the reader searches for the header
@@ -47,11 +50,16 @@ class ExportError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """How to read an export's text: its delimiter, its decimal mark, and what it was stored as."""
+    """How to read an export's text: its delimiter, its decimal mark, and what it was stored as.
+
+    `two_way` says which numbers that read two ways (`34.880`: 34.88 or 34880) are refused, and
+    why; None when the file proved its decimal mark: then they are read by it.
+    """
 
     delimiter: str = ","
     decimal: Literal[".", ","] = "."
     source: str = "text"  # "text", "UTF-16 LE", "gzip", "gzip, UTF-16 BE": for logs and messages
+    two_way: TwoWay | None = None
 
     @property
     def decimal_comma(self) -> bool:
@@ -59,6 +67,94 @@ class Dialect:
 
 
 PLAIN = Dialect()
+
+# Columns whose numbers show a file's decimal mark (read or not: each is a number the file wrote).
+NUMBER_FIELDS = (Field.ITEM_TOTAL, Field.TAX, Field.ITEM_PRICE, Field.SUBTOTAL, Field.DISCOUNT_AMOUNT,
+                 Field.QUANTITY, Field.TOTAL_PAID, Field.DISCOUNT_PERCENT)
+_EVIDENCE_MEMO = 100_000  # distinct cells remembered as already looked at (then forgotten, and looked at again)
+
+
+def usual_decimal(delimiter: str) -> Literal[".", ","]:
+    """The decimal mark a file with this delimiter usually has: a comma with `;`, else a point."""
+    return "," if delimiter == ";" else "."
+
+
+@dataclass(slots=True)
+class DecimalEvidence:
+    """What a file's numbers show about its decimal mark: the first cell proving each one.
+
+    A cell proves a mark when it is a number only with that mark as the decimal one: `12.50`,
+    `0.436`, `1,234.50`, `1234.567` prove a point; `12,50`, `0,436`, `1.234,50`, `1.234.567` a
+    comma. `34.880` or `1,234` prove nothing: they read both ways, a thousand-fold apart.
+    """
+
+    point: tuple[int, str] | None = None  # (line, cell)
+    comma: tuple[int, str] | None = None
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def complete(self) -> bool:
+        """Both marks proven: nothing more to learn."""
+        return self.point is not None and self.comma is not None
+
+    def look(self, cells: Iterable[str], line: int) -> None:
+        seen = self.seen
+        for cell in cells:
+            if cell in seen:
+                continue
+            if len(seen) >= _EVIDENCE_MEMO:
+                seen.clear()
+            seen.add(cell)
+            # Once one mark is proven only the other's proof is news, and it needs that mark, or
+            # two of the proven one (`1.234.567` proves a comma): most cells are passed over here.
+            if self.point is not None:
+                if "," not in cell and cell.count(".") < 2:
+                    continue
+            elif self.comma is not None and "." not in cell and cell.count(",") < 2:
+                continue
+            shows = decimal_evidence(cell)
+            if shows == POINT and self.point is None:
+                self.point = (line, cell.strip())
+            elif shows == COMMA and self.comma is None:
+                self.comma = (line, cell.strip())
+
+    def settle(self, dialect: Dialect) -> Dialect:
+        """`dialect` with the decimal mark these numbers show.
+
+        One mark proven: that one, and numbers that read both ways are read by it. Neither: the
+        delimiter's usual mark, and a number that reads both ways is read by it only where that
+        makes its mark the decimal one (`34,880` is 34.880 in a `;` file, `34.880` there is
+        refused): never a thousand times too large. Both (the file contradicts itself): the
+        delimiter's usual mark, and every number that reads both ways is refused.
+        """
+        usual = usual_decimal(dialect.delimiter)
+        if self.point is not None and self.comma is None:
+            return replace(dialect, decimal=".", two_way=None)
+        if self.comma is not None and self.point is None:
+            return replace(dialect, decimal=",", two_way=None)
+        if self.point is None or self.comma is None:
+            two_way = TwoWay(refuse_all=False, why="no other number in this file shows which decimal mark it uses")
+        else:
+            (p_line, p_cell), (c_line, c_cell) = self.point, self.comma
+            two_way = TwoWay(refuse_all=True, why=(
+                f"this file writes numbers both ways, with a decimal point (line {p_line}: '{_clip(p_cell)}') "
+                f"and with a decimal comma (line {c_line}: '{_clip(c_cell)}')"))
+        return replace(dialect, decimal=usual, two_way=two_way)
+
+
+def _clip(cell: str, limit: int = 30) -> str:
+    return cell if len(cell) <= limit else cell[:limit] + "…"
+
+
+def number_positions(positions: Mapping[Field, int]) -> tuple[int, ...]:
+    return tuple(positions[f] for f in NUMBER_FIELDS if f in positions)
+
+
+def aligned(cells: Sequence[str], width: int) -> bool:
+    """The row's cells stand under the header's columns (extra cells, if any, are empty), so its
+    number cells are what their columns say: only such rows are evidence."""
+    n = len(cells)
+    return n == width or (n > width and not any(c.strip() for c in cells[width:]))
 
 # File signatures of what people upload instead of a CSV export.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -100,9 +196,14 @@ def open_export(stream: IO[bytes]) -> tuple[io.BufferedReader, Dialect]:
             break
     else:
         _refuse_signature(head, layers)
-    _refuse_binary(head, None, layers)
-    dialect = Dialect(*_conventions(line.decode("utf-8", errors="replace") for line in io.BytesIO(head)),
-                      source=", ".join(layers) or "text")
+    lines = physical_lines(head)
+    bare_crs = head.count(b"\r") - head.count(b"\r\n")
+    # NUL bytes are counted per line as the file ends its lines; binary data has CRs and LFs alike.
+    _refuse_binary(head, lines if bare_crs > head.count(b"\n") else head.split(b"\n"), layers)
+    if len(head) >= SNIFF_BYTES and lines and not lines[-1].endswith((b"\n", b"\r")):
+        lines.pop()  # cut off by the sniff: a cell of it may be cut short (`1.23` of `1.234`)
+    delimiter, evidence = _conventions(line.decode("utf-8", errors="replace") for line in lines)
+    dialect = evidence.settle(Dialect(delimiter, source=", ".join(layers) or "text"))
     return io.BufferedReader(_Replay(head, source), buffer_size=STREAM_BUFFER), dialect
 
 
@@ -121,12 +222,14 @@ def open_export_lines(lines: Iterable[bytes]) -> tuple[Iterator[bytes] | io.Buff
         if size >= SNIFF_BYTES or len(held) >= _SNIFF_LINES:
             break
     head = b"".join(held)
-    if head.startswith(_GZIP) or any(head.startswith(bom) for bom, _, _ in _UTF16):
+    if (head.startswith(_GZIP) or any(head.startswith(bom) for bom, _, _ in _UTF16)
+            or head.count(b"\r") != head.count(b"\r\n")):
+        # Bare CRs end lines too (old Mac files): the stream reader cuts lines at them.
         return open_export(io.BufferedReader(_Replay(head, _LinesStream(rest)), buffer_size=STREAM_BUFFER))
     _refuse_signature(head, [])
     _refuse_binary(head, held, [])
-    delimiter, decimal = _conventions(line.decode("utf-8", errors="replace") for line in held)
-    return chain(held, rest), Dialect(delimiter, decimal)
+    delimiter, evidence = _conventions(line.decode("utf-8", errors="replace") for line in held)
+    return chain(held, rest), evidence.settle(Dialect(delimiter))
 
 
 def _read_head(stream: _Source) -> bytes:
@@ -163,13 +266,11 @@ def _refuse_signature(head: bytes, layers: Sequence[str]) -> None:
             raise ExportError(_unusable(what, layers))
 
 
-def _refuse_binary(head: bytes, lines: Sequence[bytes] | None, layers: Sequence[str]) -> None:
-    """A file with NUL bytes in most of its first lines (`lines`, or the head's) is not text; a
+def _refuse_binary(head: bytes, lines: Sequence[bytes], layers: Sequence[str]) -> None:
+    """A file with NUL bytes in most of its first lines (`lines`, those of `head`) is not text; a
     stray NUL only takes its line out (the reader rejects that row)."""
     if b"\x00" not in head:
         return
-    if lines is None:
-        lines = head.split(b"\n")
     if lines and not lines[-1]:
         lines = lines[:-1]  # the empty remainder after a final line end
     with_nul = sum(1 for line in lines if b"\x00" in line)
@@ -187,11 +288,20 @@ def _refuse_binary(head: bytes, lines: Sequence[bytes] | None, layers: Sequence[
     raise ExportError(_unusable(f"binary data (NUL bytes in {with_nul} of its first {len(lines)} lines)", layers))
 
 
-def _conventions(lines: Iterable[str]) -> tuple[str, Literal[".", ","]]:
-    """Delimiter and decimal mark: the delimiter that makes a header row appear first (within the
-    rows the reader searches), the others in the order comma, semicolon, tab breaking ties; with no
-    header under any, the one that splits the first non-empty row into the most fields (so the
-    reader's "missing required column" names what the file has)."""
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def physical_lines(data: bytes) -> list[bytes]:
+    """`data` cut into lines, each with its line end: LF, CRLF, or a bare CR (old Mac files)."""
+    return _LINE.findall(data)
+
+
+def _conventions(lines: Iterable[str]) -> tuple[str, DecimalEvidence]:
+    """Delimiter, and what the numbers show of the decimal mark: the delimiter that makes a header
+    row appear first (within the rows the reader searches), the others in the order comma,
+    semicolon, tab breaking ties; with no header under any, the one that splits the first
+    non-empty row into the most fields (so the reader's "missing required column" names what the
+    file has)."""
     held = _Replayable(line.replace("\x00", "") for line in lines)  # a stray NUL must not hide the header
     best: tuple[int, int, int] | None = None
     widest = (0, 0)
@@ -221,7 +331,42 @@ def _conventions(lines: Iterable[str]) -> tuple[str, Literal[".", ","]]:
         except csv.Error:
             continue
     delimiter = DELIMITERS[best[2] if best is not None else -widest[1]]
-    return delimiter, ("," if delimiter == ";" else ".")
+    return delimiter, _evidence(held, delimiter)
+
+
+def _evidence(lines: Iterable[str], delimiter: str) -> DecimalEvidence:
+    """What the numbers of the rows after the header show about the decimal mark."""
+    evidence = DecimalEvidence()
+    rows = csv.reader(lines, delimiter=delimiter, strict=False)
+    numbers: tuple[int, ...] | None = None
+    width = 0
+    before = 0
+    for _ in range(_SNIFF_LINES * 1_000):  # bounded: each round reads a row, or the rows end
+        try:
+            cells = next(rows)
+        except StopIteration:
+            break
+        except csv.Error:
+            continue  # an unreadable row shows nothing; the reader says what is wrong with it
+        if numbers is None:
+            if not any(c.strip() for c in cells):
+                continue
+            if looks_like_header(cells):
+                try:
+                    columns = map_header(cells)
+                except HeaderError:
+                    break
+                numbers, width = number_positions(columns.positions), columns.width
+                continue
+            before += 1
+            if before >= HEADER_SEARCH_ROWS:
+                break
+            continue
+        if aligned(cells, width):
+            evidence.look([cells[i] for i in numbers], rows.line_num)
+            if evidence.complete:
+                break
+    return evidence
 
 
 class _Replayable:

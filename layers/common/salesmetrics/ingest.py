@@ -10,15 +10,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import BinaryIO
 
 from .events import ObjectRef
-from .formats import open_export
+from .formats import Dialect, open_export
 from .imports import ImportRecord, ImportStatus, import_id_for
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
 from .sales import DayTotals, Sale, StoredSale
 from .scatter import FragmentSpill, IdFilter, find_scattered
-from .storage.base import ObjectGone, SaleWrite, Storage, TransientStorageError, WriteBatch
+from .storage.base import ObjectChanged, ObjectGone, SaleWrite, Storage, TransientStorageError, WriteBatch
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +251,10 @@ class Ingestor:
         self.storage.put_import(record)
         try:
             self._ingest(obj, record)
+        except ObjectChanged as exc:
+            record.status = ImportStatus.FAILED
+            record.message = (f"the file changed while it was being read ({exc}): it was overwritten by a newer "
+                              "upload, which is ingested by its own event; nothing more of this one is ingested")
         except ObjectGone as exc:
             record.status = ImportStatus.FAILED
             record.message = f"the object is gone: {exc}; nothing was ingested"
@@ -280,22 +285,35 @@ class Ingestor:
         if self.remaining_ms is not None and self.remaining_ms() < STOP_BEFORE_TIMEOUT_MS:
             raise OutOfTime(f"attempt {record.attempts} stopped before the function's timeout after {lines} lines")
 
-    def _scattered(self, obj: ObjectRef) -> IdFilter | None:
-        """First pass: which Sale IDs stand in more than one run (None in the common case)."""
-        stream = self.storage.open_object(obj.bucket, obj.key, obj.version_id)
+    def _open(self, obj: ObjectRef) -> BinaryIO:
+        """The object the event names. A version id names immutable bytes; without one (an
+        unversioned bucket) the key may be overwritten at any moment, so each pass reads it only
+        if it still has the event's ETag: both passes see the same file, or the import stops."""
+        etag = obj.etag if not obj.version_id else ""
+        return self.storage.open_object(obj.bucket, obj.key, obj.version_id, etag=etag)
+
+    def _first_pass(self, obj: ObjectRef) -> tuple[IdFilter | None, Dialect]:
+        """Which Sale IDs stand in more than one run (None in the common case), and the dialect with
+        the decimal mark the whole file shows."""
+        stream = self._open(obj)
         try:
             text, dialect = open_export(stream)
-            return find_scattered(ExportReader(iter_byte_lines(text), dialect).sale_id_runs())
+            reader = ExportReader(iter_byte_lines(text), dialect)
+            scattered = find_scattered(reader.sale_id_runs())
+            settled = reader.settled_dialect()
         finally:
             stream.close()
+        logger.debug("decimal mark %r (%s)", settled.decimal,
+                     settled.two_way.why if settled.two_way else "proven by the file's numbers")
+        return scattered, settled
 
     def _ingest(self, obj: ObjectRef, record: ImportRecord) -> None:
-        scattered = self._scattered(obj)
-        stream = self.storage.open_object(obj.bucket, obj.key, obj.version_id)
+        scattered, dialect = self._first_pass(obj)
+        stream = self._open(obj)
         spill = FragmentSpill(self.spill_dir) if scattered is not None else None
         pool = ThreadPoolExecutor(self.writers, thread_name_prefix="sale-writer") if self.writers > 1 else None
         try:
-            text, dialect = open_export(stream)
+            text, _ = open_export(stream)  # the same bytes: the first pass's dialect, settled over the whole file
             reader = ExportReader(iter_byte_lines(text), dialect, scattered=scattered)
             writer = SaleWriter(self.storage, record.import_id, obj.version_prefix(record.import_id),
                                 pool=pool, lanes=self.writers)

@@ -15,13 +15,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import chain
+from operator import itemgetter
 from typing import IO
 
 from .columns import LABELS, ColumnMap, Field, HeaderError, looks_like_header, map_header
 from .dates import DATE_CACHE, DateError, parse_sale_date
-from .formats import HEADER_SEARCH_ROWS, Dialect, open_export, open_export_lines
+from .formats import (
+    HEADER_SEARCH_ROWS,
+    DecimalEvidence,
+    Dialect,
+    aligned,
+    number_positions,
+    open_export,
+    open_export_lines,
+    physical_lines,
+)
 from .formats import ExportError as ExportError  # noqa: PLC0414 - re-exported: callers import it from here
-from .money import AMOUNT_CACHE, DECIMAL_COMMA_CACHE, THOUSANDS_SPACES, AmountError, parse_amount
+from .money import THOUSANDS_SPACES, AmountError, TwoWay, amount_cache, parse_amount
 from .sales import Sale, SaleLine
 
 MAX_FIELD_CHARS = 1_000
@@ -31,10 +41,11 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_ROW_LINES = 50  # physical lines one row may span (quoted newlines)
 MAX_CSV_ERRORS = 10_000_000  # bounds the first pass's loop; far above any file's line count
 _BOM = b"\xef\xbb\xbf"
-# Ids as a spreadsheet formats numbers (`1,288`); a first group of `0` is never a thousands group.
-_GROUPED_ID = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+\Z")
-_GROUPED_ID_DECIMAL_COMMA = re.compile(r"[1-9]\d{0,2}(?:(?:\.\d{3})+|(?:[ \u00a0\u202f]\d{3})+)\Z")
-_ID_SEPARATORS_DECIMAL_COMMA = str.maketrans("", "", "." + THOUSANDS_SPACES)
+# Ids as a spreadsheet formats numbers (`1,288`, `1.288`, `1 288`), one separator per id; a first
+# group of `0` is never a thousands group. Read the same in every file, whatever its decimal mark:
+# both passes over a file must see the same Sale IDs before its decimal mark is settled.
+_GROUPED_ID = re.compile(r"[1-9]\d{0,2}(?:(?:,\d{3})+|(?:\.\d{3})+|(?:[ \u00a0\u202f]\d{3})+)\Z")
+_ID_SEPARATORS = str.maketrans("", "", ",." + THOUSANDS_SPACES)
 
 # One field may legitimately be large (a 10 MB note): let csv read it, then reject the row with a
 # reason rather than failing the whole file on csv's default 128 KiB limit.
@@ -81,13 +92,37 @@ class ReadStats:
 
 
 _OVERLONG_REASON = f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
-# Line breaks str.splitlines() honours besides \n and \r\n, as UTF-8 bytes; a block holding one
-# (or a bare \r) is split by hand. Byte searches, not a regex: this runs over every block.
+# Line breaks str.splitlines() honours besides \n, \r\n and \r, as UTF-8 bytes; a block holding
+# one is split by hand. Byte searches, not a regex: this runs over every block.
 _OTHER_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
 
 def _only_newline_breaks(block: bytes) -> bool:
-    return block.count(b"\r") == block.count(b"\r\n") and not any(b in block for b in _OTHER_BREAKS)
+    return not any(b in block for b in _OTHER_BREAKS)
+
+
+# A physical line ends in LF, CRLF or a bare CR (old Mac files), as csv's `newline=""` reading
+# expects: a quoted field over several lines keeps its line ends exactly, whichever they are.
+def _first_line_end(chunk: bytes, after_cr: bool) -> int:
+    """Where the line begun before `chunk` ends in it (the index past its line end), or -1 when it
+    goes on past it. `after_cr`: what came before ended in CR, so an LF here completes a CRLF."""
+    if after_cr:
+        return 1 if chunk.startswith(b"\n") else 0
+    lf = chunk.find(b"\n")
+    cr = chunk.find(b"\r", 0, lf if lf >= 0 else len(chunk))
+    if cr < 0:
+        return lf + 1 if lf >= 0 else -1
+    if cr + 1 < len(chunk):
+        return cr + 2 if chunk[cr + 1] == 0x0A else cr + 1
+    return -1  # a CR at the very end: the next chunk tells whether an LF follows it
+
+
+def _last_line_end(chunk: bytes) -> int:
+    """The index past the last line end of `chunk` that is sure to be whole (0: none). A CR at the
+    very end is not: it may be the first half of a CRLF."""
+    lf = chunk.rfind(b"\n")
+    cr = chunk.rfind(b"\r", 0, len(chunk) - 1)
+    return max(lf, cr) + 1
 
 
 def _decode_line(number: int, raw: bytes, bad_lines: dict[int, str]) -> str:
@@ -131,9 +166,9 @@ BLOCK_BYTES = 1 << 20
 class ByteLines:
     """The physical lines of a binary stream (see `iter_byte_lines`).
 
-    Iterating yields one line at a time; `ExportReader` instead reads the stream in 1 MiB
-    blocks, decoding each block at once when it is clean UTF-8 (the common case) and line by
-    line otherwise - the same result, a fraction of the work per line.
+    Iterating yields one LF-ended line at a time; `ExportReader` instead reads the stream in 1 MiB
+    blocks (`text_blocks`), decoding each block at once when it is clean UTF-8 (the common case)
+    and line by line otherwise, and ends lines at a bare CR too.
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
@@ -154,12 +189,14 @@ class ByteLines:
 
     def text_blocks(self, bad_lines: dict[int, str], long_lines: set[int]) -> Iterator[list[str]]:
         """Decoded lines, a block at a time, numbered as csv counts them (for `bad_lines` and
-        `long_lines`). Lists, so that csv pulls each line through C iterators only."""
+        `long_lines`). Lists, so that csv pulls each line through C iterators only. Lines end in
+        LF, CRLF or a bare CR."""
         read = self.stream.read
         number = 0
         parts: list[bytes] = []  # the line begun at the end of the previous block
         size = 0
         skipping = False  # inside a line longer than MAX_LINE_BYTES: drop bytes up to its end
+        after_cr = False  # the line begun so far ends in CR: an LF next completes its CRLF
         first = True
         while True:
             chunk = read(BLOCK_BYTES)
@@ -176,8 +213,9 @@ class ByteLines:
                     yield self._block(b"".join(parts), number, bad_lines, long_lines)
                 return
             if skipping or parts:
-                end = chunk.find(b"\n")
-                if end < 0:
+                stop = _first_line_end(chunk, after_cr)
+                if stop < 0:
+                    after_cr = chunk.endswith(b"\r")
                     if not skipping:
                         size += len(chunk)
                         if size > MAX_LINE_BYTES:
@@ -185,24 +223,27 @@ class ByteLines:
                         else:
                             parts.append(chunk)
                     continue
-                if skipping or size + end + 1 > MAX_LINE_BYTES:
+                if skipping or size + stop > MAX_LINE_BYTES:
                     number += 1
                     bad_lines[number] = _OVERLONG_REASON
                     yield ["\x00\n"]
                 else:
-                    parts.append(chunk[: end + 1])
+                    parts.append(chunk[:stop])
                     lines = self._block(b"".join(parts), number, bad_lines, long_lines)
                     number += len(lines)
                     yield lines
-                parts, size, skipping = [], 0, False
-                chunk = chunk[end + 1:]
-            cut = chunk.rfind(b"\n") + 1
+                parts, size, skipping, after_cr = [], 0, False, False
+                chunk = chunk[stop:]
+                if not chunk:
+                    continue
+            cut = _last_line_end(chunk)
             if cut:
                 lines = self._block(chunk[:cut] if cut < len(chunk) else chunk, number, bad_lines, long_lines)
                 number += len(lines)
                 yield lines
             if cut < len(chunk):
                 parts, size = [chunk[cut:]], len(chunk) - cut
+                after_cr = chunk.endswith(b"\r")
 
     @staticmethod
     def _block(block: bytes, number: int, bad_lines: dict[int, str], long_lines: set[int]) -> list[str]:
@@ -216,12 +257,8 @@ class ByteLines:
                 if max(map(len, lines)) > MAX_FIELD_CHARS:
                     long_lines.update(number + i + 1 for i, ln in enumerate(lines) if len(ln) > MAX_FIELD_CHARS)
                 return lines
-        # Not clean UTF-8 (or odd line breaks): line by line, as physical lines end in \n.
-        raw_lines = block.split(b"\n")
-        last = raw_lines.pop()
-        out = [_decode_line(number + i + 1, raw + b"\n", bad_lines) for i, raw in enumerate(raw_lines)]
-        if last:
-            out.append(_decode_line(number + len(out) + 1, last, bad_lines))
+        # Not clean UTF-8 (or odd line breaks): line by line, as physical lines end.
+        out = [_decode_line(number + i + 1, raw, bad_lines) for i, raw in enumerate(physical_lines(block))]
         long_lines.update(number + i + 1 for i, ln in enumerate(out) if len(ln) > MAX_FIELD_CHARS)
         return out
 
@@ -234,22 +271,14 @@ def iter_byte_lines(stream: IO[bytes]) -> ByteLines:
 
 def _normalise_id(raw: str) -> str:
     value = raw.strip()
-    if "," in value and _GROUPED_ID.match(value):
-        value = value.replace(",", "")
-    return value
-
-
-def _normalise_id_decimal_comma(raw: str) -> str:
-    """An id in a semicolon file, grouped as its numbers are (`1.288`, `1 288`)."""
-    value = raw.strip()
-    if not value.isdigit() and _GROUPED_ID_DECIMAL_COMMA.match(value):
-        value = value.translate(_ID_SEPARATORS_DECIMAL_COMMA)
+    if not value.isdigit() and _GROUPED_ID.match(value):
+        value = value.translate(_ID_SEPARATORS)
     return value
 
 
 def _parse_slowly(
     cells: list[str], i_date: int, i_total: int, numeric: list[tuple[Field, int | None]],
-    decimal_comma: bool = False,
+    decimal_comma: bool = False, two_way: TwoWay | None = None,
 ) -> tuple[date | None, Decimal | None, list[Decimal | None], str | None]:
     """Date, total and optional amounts of a row, with the reason when one is not valid."""
     try:
@@ -257,13 +286,14 @@ def _parse_slowly(
     except DateError as exc:
         return None, None, [], f"Sale Date {exc}"
     try:
-        total = parse_amount(cells[i_total], decimal_comma=decimal_comma)
+        total = parse_amount(cells[i_total], decimal_comma=decimal_comma, two_way=two_way)
     except AmountError as exc:
         return day, None, [], f"Item Total {exc}"
     values: list[Decimal | None] = []
     for fld, idx in numeric:
         try:
-            values.append(parse_amount(cells[idx], decimal_comma=decimal_comma) if idx is not None else None)
+            values.append(parse_amount(cells[idx], decimal_comma=decimal_comma, two_way=two_way)
+                          if idx is not None else None)
         except AmountError as exc:
             return day, total, [], f"{LABELS[fld]} {exc}"
     return day, total, values, None
@@ -277,8 +307,10 @@ class ExportReader:
     by a first pass over `sale_id_runs`) come out as `Fragment`s, for the ingest to merge.
 
     Without a `dialect`, the bytes are first looked at (`formats.open_export`): gzip and UTF-16
-    are read through, the delimiter and decimal mark found. Pass the `Dialect` that
-    `open_export` returned, with `iter_byte_lines` over the stream it returned, to skip that.
+    are read through, the delimiter found, and the decimal mark from the numbers of the first
+    256 KiB. Pass a `Dialect` (from `open_export`, or settled over the whole file by a first pass:
+    `settled_dialect` after `sale_id_runs`), with `iter_byte_lines` over the stream `open_export`
+    returned, to skip that.
     """
 
     def __init__(self, raw_lines: Iterable[bytes], dialect: Dialect | None = None, *,
@@ -302,6 +334,7 @@ class ExportReader:
         else:
             self._lines = _decoded_lines(raw_lines, self._bad_lines, self._long_lines)
         self._rows = csv.reader(self._lines, strict=False, delimiter=dialect.delimiter)
+        self.evidence = DecimalEvidence()  # what the numbers show, filled by `sale_id_runs`
         self.columns = self._find_header()
 
     def _find_header(self) -> ColumnMap:
@@ -310,13 +343,15 @@ class ExportReader:
         rows = self._rows
         bad_lines = self._bad_lines
         last = 0
+        unreadable: list[str] = []
         while seen < HEADER_SEARCH_ROWS:  # bounded: every round takes a row or ends
             try:
                 cells = next(rows)
             except StopIteration:
                 break
-            except csv.Error:
+            except csv.Error as exc:
                 last = rows.line_num  # an unreadable row before the header is no header
+                unreadable.append(str(exc))
                 seen += 1
                 continue
             start, last = last + 1, rows.line_num
@@ -338,6 +373,9 @@ class ExportReader:
                     raise ExportError(str(exc)) from exc
             seen += 1
         if first_cells is None:
+            if unreadable:
+                raise ExportError(f"not a sales export: no header row found, and {len(unreadable)} of its first "
+                                  f"rows are not valid CSV ({unreadable[0]})")
             raise ExportError("the file is empty")
         try:
             map_header(first_cells)
@@ -351,14 +389,27 @@ class ExportReader:
         A cheap pass (no validation) for finding Sale IDs that stand in more than one run. It splits
         runs wherever the full reader could (any row whose Sale ID cell differs, misaligned or
         not), never fewer times: a Sale ID the full reader sees twice is always seen twice here.
+        On the way it gathers what the file's numbers show of its decimal mark (`self.evidence`,
+        then `settled_dialect`).
         """
         i_id = self.columns.positions[Field.SALE_ID]
-        normalise = _normalise_id_decimal_comma if self.dialect.decimal_comma else _normalise_id
+        normalise = _normalise_id
+        width = self.columns.width
+        numbers = number_positions(self.columns.positions)
+        # One C call per row picks the number cells, one more tells whether any is new.
+        pick = itemgetter(*numbers) if len(numbers) > 1 else lambda cells: (cells[numbers[0]],)
+        evidence = self.evidence
+        looked = evidence.seen
+        rows = self._rows
         previous = raw_previous = ""
         for _ in range(MAX_CSV_ERRORS):
             try:
-                # The hot loop of the first pass: only a cell compared per row; the rest runs per run.
-                for cells in self._rows:
+                # The hot loop of the first pass: a cell compared and a set probed per row; the
+                # rest runs per run of a Sale ID, or per number not seen before.
+                for cells in rows:
+                    if ((len(cells) == width or aligned(cells, width)) and not looked.issuperset(picked := pick(cells))
+                            and not evidence.complete):
+                        evidence.look(picked, rows.line_num)
                     if len(cells) > i_id and (raw := cells[i_id]) != raw_previous:
                         raw_previous = raw
                         sale_id = normalise(raw)  # as the full reader does, or runs would not match
@@ -369,6 +420,10 @@ class ExportReader:
             except csv.Error:
                 continue  # the reader goes on with the next line
         raise ExportError(f"more than {MAX_CSV_ERRORS} lines are not valid CSV")  # pragma: no cover
+
+    def settled_dialect(self) -> Dialect:
+        """The dialect with the decimal mark the whole file shows (after `sale_id_runs` ran through)."""
+        return self.evidence.settle(self.dialect)
 
     def __iter__(self) -> Iterator[Sale | Rejection | Fragment]:
         cols = self.columns
@@ -397,9 +452,11 @@ class ExportReader:
         # The hot path reads the memo caches directly: exports repeat a few dates and prices on
         # every line, and a miss (KeyError) falls back to the full parsers with their messages.
         # Each decimal convention has its own cache: `1,234` is 1234 in one, 1.234 in the other.
+        # Where the file did not prove its decimal mark, `two_way` refuses numbers that read two ways.
         decimal_comma = self.dialect.decimal_comma
-        amounts, dates = DECIMAL_COMMA_CACHE if decimal_comma else AMOUNT_CACHE, DATE_CACHE
-        normalise_id = _normalise_id_decimal_comma if decimal_comma else _normalise_id
+        two_way = self.dialect.two_way
+        amounts, dates = amount_cache(decimal_comma, two_way), DATE_CACHE
+        normalise_id = _normalise_id
         new_line = tuple.__new__
 
         while True:
@@ -445,7 +502,7 @@ class ExportReader:
                 continue
             for i in personal:
                 cells[i] = ""
-            if "," in sale_id or (decimal_comma and not sale_id.isdigit()):
+            if not sale_id.isdigit():
                 sale_id = normalise_id(sale_id)
             if not sale_id:
                 group.orphan(Rejection(line_no, "", problem or "Sale ID is empty", tuple(cells)))
@@ -472,7 +529,8 @@ class ExportReader:
                     values = ([amounts[cells[i]] for i in present_idx] if all_numeric else
                               [amounts[cells[i]] if i is not None else None for i in numeric_idx])
                 except KeyError:
-                    day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric, decimal_comma)
+                    day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric, decimal_comma,
+                                                               two_way)
                 if reason is not None:
                     pass
                 elif total is None:
@@ -503,7 +561,7 @@ class ExportReader:
                             yield Sale.build(group.sale_id, group.day, group.client, tuple(group.lines))
                     client = cells[i_client].strip() if i_client is not None else ""
                     group.sale_id, group.day, group.day_line = sale_id, day, line_no
-                    group.client = normalise_id(client) if "," in client or decimal_comma else client
+                    group.client = client if client.isdigit() else normalise_id(client)
                     group.lines = [line]
                     group.rows = [(line_no, cells, None)]
                     continue

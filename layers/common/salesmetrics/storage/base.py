@@ -22,6 +22,11 @@ class ObjectGone(LookupError):
     """The object version an event names no longer exists (deleted before it was read): final."""
 
 
+class ObjectChanged(ObjectGone):
+    """The key no longer holds the bytes the event named (its ETag differs: overwritten in an
+    unversioned bucket). Final too: the newer object has an event of its own."""
+
+
 @dataclass(frozen=True, slots=True)
 class SaleWrite:
     """Put `sale` (at `version`) if storage still holds `expected` (None: no such sale yet)."""
@@ -73,7 +78,11 @@ class Storage(Protocol):
     def list_imports(self, limit: int, cursor: str | None) -> tuple[list[ImportRecord], str | None]: ...
 
     # objects
-    def open_object(self, bucket: str, key: str, version_id: str) -> BinaryIO: ...
+    def open_object(self, bucket: str, key: str, version_id: str, *, etag: str = "") -> BinaryIO:
+        """The object's bytes (its `version_id`, else the key's current object). `ObjectGone` if
+        there is no such object; with an `etag` (S3's `If-Match`), `ObjectChanged` unless the
+        object read has that ETag (quoted or not)."""
+        ...
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None: ...
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str: ...
 

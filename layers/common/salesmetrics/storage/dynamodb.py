@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from ..errors import InvalidCursor
 from ..imports import ImportRecord
 from ..sales import DayTotals, StoredSale
-from .base import Conflicts, DayAggregate, ObjectGone, TransientStorageError, WriteBatch
+from .base import Conflicts, DayAggregate, ObjectChanged, ObjectGone, TransientStorageError, WriteBatch
 from .items import (
     DAYS_PK,
     IMPORT_SK,
@@ -62,6 +62,8 @@ _RETRYABLE_CODES = frozenset({
 # What GetObject answers for a version that was deleted (or a key whose latest version is a delete
 # marker): no retry can bring it back.
 _GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "MethodNotAllowed", "405"})
+# What GetObject with If-Match answers when the object has another ETag (overwritten meanwhile).
+_CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 _RETRYABLE_REASONS = frozenset({
     "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
 })
@@ -328,16 +330,20 @@ class DynamoStorage:
 
     # -- objects ------------------------------------------------------------------------------
 
-    def open_object(self, bucket: str, key: str, version_id: str) -> BinaryIO:
+    def open_object(self, bucket: str, key: str, version_id: str, *, etag: str = "") -> BinaryIO:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if version_id:
             kwargs["VersionId"] = version_id
+        if etag:
+            kwargs["IfMatch"] = f'"{etag.strip(chr(34))}"'  # S3 events carry it unquoted, GetObject answers quoted
         try:
             body = self.s3.get_object(**kwargs)["Body"]
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in _GONE_CODES:
                 raise ObjectGone(f"s3://{bucket}/{key} version {version_id or '(none)'}: {code}") from exc
+            if code in _CHANGED_CODES:
+                raise ObjectChanged(f"s3://{bucket}/{key} no longer has ETag {etag}: {code}") from exc
             raise
         # A buffered reader over the HTTP body: lines come from C code, memory stays at one buffer.
         return cast(BinaryIO, io.BufferedReader(_BodyReader(body), buffer_size=1 << 20))
