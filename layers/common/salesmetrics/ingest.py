@@ -11,6 +11,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
 from .events import ObjectRef
 from .formats import open_export
 from .imports import ImportRecord, ImportStatus, import_id_for
@@ -95,6 +96,7 @@ class SaleWriter:
         self.read_first = False
         self.pool = pool
         self.lanes = lanes
+        self.shards = ShardDirectory()  # where this import put (or found) each breakdown key
 
     def version_of(self, sale: Sale) -> str:
         return f"{self.version_prefix}{sale.first_line:010d}"
@@ -105,6 +107,8 @@ class SaleWriter:
         pending = list({sale.sale_id: sale for sale in sales}.values())
         if not pending:
             return
+        if self.read_first:
+            self._learn_shards(pending)
         if self.pool is None or self.lanes < 2:
             self.counts.merge(self._write_lane(pending))
             return
@@ -135,11 +139,17 @@ class SaleWriter:
         while position < len(pending):
             plan = self._plan(pending, position, known, hashes, limit)
             conflicts = self.storage.commit(plan.batch)
-            if conflicts:
+            if not conflicts.written:
                 attempts += 1
                 if attempts >= MAX_PLAN_ATTEMPTS:
                     raise TransientStorageError(
                         f"sales kept changing under this import ({attempts} conflicts in a row); giving up for a retry")
+                # A breakdown shard without room (or without a key where this import put it): what
+                # the day's shards hold is read once, and the next plan places every key by it.
+                for dimension, day in sorted({(ref.dimension, ref.day) for ref in conflicts.full_shards}):
+                    self.shards.learn(dimension, day, self.storage.breakdown_shards(dimension, day, day))
+                if not conflicts:
+                    continue
                 known.update(conflicts)
                 if not complete:
                     stored = self._learn(pending[position:], known)
@@ -154,10 +164,25 @@ class SaleWriter:
                 continue
             attempts = 0
             limit = MAX_TRANSACTION_ITEMS
+            self.shards.committed(plan.batch.breakdowns)
             for change in plan.changes:
                 counts.add(change)
             position += plan.taken
         return counts
+
+    def _learn_shards(self, pending: list[Sale]) -> None:
+        """Most sales of the last flush were stored already (a re-upload, a correction): read
+        the breakdown shards of this flush's days too (one Query per dimension), so that every
+        key is written to the shard that holds it rather than copied into one with room."""
+        first = min(sale.sale_date for sale in pending)
+        last = max(sale.sale_date for sale in pending)
+        days = {sale.sale_date for sale in pending}
+        for dimension in DIMENSIONS:
+            by_day: dict[date, list[BreakdownShard]] = {}
+            for shard in self.storage.breakdown_shards(dimension, first, last):
+                by_day.setdefault(shard.day, []).append(shard)
+            for day in days | set(by_day):
+                self.shards.learn(dimension, day, by_day.get(day, []))
 
     def _learn(self, sales: list[Sale], known: dict[str, StoredSale | None]) -> int:
         """Read the stored state of every sale not yet known; the next flush reads first when most exist."""
@@ -171,6 +196,8 @@ class SaleWriter:
               hashes: dict[str, str], limit: int) -> _Plan:
         plan = _Plan()
         days = plan.batch.day_deltas
+        shards = BreakdownPlan(self.shards)
+        plan.batch.breakdowns = shards.deltas
         for sale in pending[start:]:
             stored = known.get(sale.sale_id)
             version = self.version_of(sale)
@@ -179,10 +206,12 @@ class SaleWriter:
                 digest = hashes[sale.sale_id] = sale.content_hash
             write: SaleWrite | None = None
             delta: list[tuple[date, DayTotals]] = []
+            lines_delta: DayDeltas | None = None
             if stored is None:
                 change = "created"
                 write = SaleWrite(sale, version, self.import_id, self.import_id, None, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
+                lines_delta = sale_deltas(sale.sale_date, sale.lines, None, None)
             elif stored.version == version:
                 change = stored.change  # this import wrote it before a crash; count it as it was
             elif stored.version > version:
@@ -195,16 +224,21 @@ class SaleWriter:
                 write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
                 delta.append((stored.sale_date, -stored.totals()))
+                # The stored version's lines leave their keys; the new version's join theirs.
+                lines_delta = sale_deltas(sale.sale_date, sale.lines, stored.sale_date, stored.lines)
             if write is not None:
                 new_days = {d for d, _ in delta if d not in days}
-                size = 400 + 250 * len(sale.lines)
-                items = len(plan.batch.writes) + len(days) + 1 + len(new_days)
+                placements = shards.place(lines_delta) if lines_delta else []
+                size = 400 + 250 * len(sale.lines) + sum(130 + 2 * len(p.key) for p in placements)
+                items = (len(plan.batch.writes) + len(days) + 1 + len(new_days) + shards.item_count()
+                         + shards.new_items(placements))
                 if plan.batch.writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
                 plan.batch.writes.append(write)
                 plan.size += size
                 for day, totals in delta:
                     days[day] = days[day] + totals if day in days else totals
+                shards.apply(placements)
             plan.changes.append(change)
             plan.taken += 1
         return plan
