@@ -35,7 +35,7 @@ FULL: dict[str, dict[str, Any]] = {
     "memory": {"small_lines": 10_000, "large_lines": 1_000_000},
     "requests": {"lines": 20_000},
     "api": {"small": 1_000, "large": 1_000_000, "repeats": 15, "passes": 2, "max_sale_items": 20_000},
-    "reports": {"small": 1_000, "large": 1_000_000, "repeats": 5, "passes": 2, "max_sale_items": 20_000,
+    "reports": {"small": 1_000, "large": 1_000_000, "repeats": 3, "passes": 2, "max_sale_items": 20_000,
                 "control_small": 20_000},
     "coldstart": {"runs": 5},
     "ingest": {"sizes": [100_000, 1_000_000], "rounds": 2, "delay_sizes": [100_000], "delay_ms": 25,

@@ -86,8 +86,8 @@ class ChangePct(_Model):
     order_count: ChangeText | None = Field(description=CHANGE_DESCRIPTION)
     average_order_value_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION + " From the exact "
                                                        "averages (order value / orders), not the rounded ones.")
-    refunds_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION + " Refunds are negative, so more "
-                                           "refunded is a positive change.")
+    refunds_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION + " Refunds are negative: more "
+                                           "refunded is a negative change, less refunded a positive one.")
 
 
 class ComparisonResponse(_Model):

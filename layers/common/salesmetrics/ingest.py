@@ -72,7 +72,8 @@ class SaleWriter:
     """Writes sales so that retries, redeliveries and concurrent imports leave exact totals.
 
     Every write is conditioned on the stored state it was planned against and shares a
-    transaction with the day deltas it causes. Plans start optimistic (assume a sale is new,
+    transaction with the day and breakdown deltas it causes (breakdowns.py: + the new version's
+    lines, - the stored version's, each key in the shard that holds it). Plans start optimistic (assume a sale is new,
     which is free to check: a failed condition returns the stored item). On the first conflict of
     a flush the stored state of the whole rest of the flush is read in one batched read, so a
     re-plan never meets a sale it has not seen: sales stored in a newer version become "nothing to
@@ -97,6 +98,7 @@ class SaleWriter:
         self.pool = pool
         self.lanes = lanes
         self.shards = ShardDirectory()  # where this import put (or found) each breakdown key
+        self.wrote_breakdowns = False  # whether a transaction of this import changed a breakdown
 
     def version_of(self, sale: Sale) -> str:
         return f"{self.version_prefix}{sale.first_line:010d}"
@@ -107,7 +109,7 @@ class SaleWriter:
         pending = list({sale.sale_id: sale for sale in sales}.values())
         if not pending:
             return
-        if self.read_first:
+        if self.read_first and self.wrote_breakdowns:
             self._learn_shards(pending)
         if self.pool is None or self.lanes < 2:
             self.counts.merge(self._write_lane(pending))
@@ -164,16 +166,19 @@ class SaleWriter:
                 continue
             attempts = 0
             limit = MAX_TRANSACTION_ITEMS
-            self.shards.committed(plan.batch.breakdowns)
+            if plan.batch.breakdowns:
+                self.shards.committed(plan.batch.breakdowns)
+                self.wrote_breakdowns = True
             for change in plan.changes:
                 counts.add(change)
             position += plan.taken
         return counts
 
     def _learn_shards(self, pending: list[Sale]) -> None:
-        """Most sales of the last flush were stored already (a re-upload, a correction): read
-        the breakdown shards of this flush's days too (one Query per dimension), so that every
-        key is written to the shard that holds it rather than copied into one with room."""
+        """Most sales of the last flush were stored already and some of them changed (a
+        correction, an overlap): read the breakdown shards of this flush's days too (one Query
+        per dimension), so that every key is written to the shard that holds it rather than
+        copied into one with room. A plain re-upload changes no breakdown and reads none."""
         first = min(sale.sale_date for sale in pending)
         last = max(sale.sale_date for sale in pending)
         days = {sale.sale_date for sale in pending}

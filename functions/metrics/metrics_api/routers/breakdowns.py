@@ -13,7 +13,7 @@ from salesmetrics.money import round_cents
 
 from ..answers import Cell, csv_answer, json_answer
 from ..errors import error_responses
-from ..examples import BREAKDOWN_CSV_EXAMPLE
+from ..examples import BREAKDOWN_CSV_EXAMPLE, BREAKDOWN_EXAMPLE
 from ..models import BreakdownOthers, BreakdownResponse, BreakdownRow, Dimension, OutputFormat
 from ..settings import settings
 from ..storage import get_storage
@@ -30,7 +30,7 @@ OTHERS_KEY = "(others)"
             responses={**json_and_csv(BreakdownResponse, "The keys of the range by revenue, the rest summed.",
                                       "With format=csv: a header row, one row per key, then the keys past "
                                       "the limit as one row keyed (others) (its sale_count empty).",
-                                      BREAKDOWN_CSV_EXAMPLE),
+                                      BREAKDOWN_CSV_EXAMPLE, BREAKDOWN_EXAMPLE),
                        **error_responses(400)})
 @tracer.capture_method
 def get_revenue_by(

@@ -23,7 +23,7 @@ from salesmetrics.metrics import (
 
 from ..answers import csv_answer, csv_content, json_answer
 from ..errors import error_responses
-from ..examples import DAILY_CSV_EXAMPLE, SERIES_CSV_EXAMPLE
+from ..examples import DAILY_CSV_EXAMPLE, REVENUE_COMPARED_EXAMPLE, SERIES_CSV_EXAMPLE, SERIES_EXAMPLE
 from ..models import (
     ChangePct,
     Comparison,
@@ -65,16 +65,23 @@ def _figures(summary: RevenueSummary) -> dict[str, Any]:
     }
 
 
-def json_and_csv(model: Any, description: str, csv_description: str, example: str) -> dict[int, Any]:
+def with_example(model: Any, description: str, example: dict[str, Any]) -> dict[int, Any]:
+    return {200: {"description": description, "content": {"application/json": {"model": model, "example": example}}}}
+
+
+def json_and_csv(model: Any, description: str, csv_description: str, csv_example: str,
+                 example: dict[str, Any] | None = None) -> dict[int, Any]:
+    json_content: dict[str, Any] = {"model": model}
+    if example is not None:
+        json_content["example"] = example
     return {200: {"description": description,
-                  "content": {"application/json": {"model": model},
-                              "text/csv": csv_content(csv_description, example)}}}
+                  "content": {"application/json": json_content,
+                              "text/csv": csv_content(csv_description, csv_example)}}}
 
 
 @router.get("/metrics/revenue", summary="Revenue summary over a date range, optionally compared",
-            responses={200: {"description": "Revenue figures of the range (with `comparison` when `compare` "
-                                            "is given).",
-                             "content": {"application/json": {"model": RevenueResponse}}},
+            responses={**with_example(RevenueResponse, "Revenue figures of the range (with `comparison` when "
+                                                       "`compare` is given).", REVENUE_COMPARED_EXAMPLE),
                        **error_responses(400)})
 @tracer.capture_method
 def get_revenue(
@@ -130,7 +137,7 @@ def get_revenue_daily(start: StartParam, end: EndParam, output: FormatParam = Ou
 @router.get("/metrics/revenue/series", summary="Revenue per day, ISO week or calendar month",
             responses={**json_and_csv(RevenueSeriesResponse, "One entry per period of the range.",
                                        "With format=csv: a header row, then one row per period.",
-                                       SERIES_CSV_EXAMPLE),
+                                       SERIES_CSV_EXAMPLE, SERIES_EXAMPLE),
                        **error_responses(400)})
 @tracer.capture_method
 def get_revenue_series(
