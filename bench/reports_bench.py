@@ -48,7 +48,7 @@ def _catalogue() -> tuple[list[str], list[float], list[str], list[str]]:
     return names, weights, [samplegen.STUDIO, samplegen.ONLINE_STORE, samplegen.COMP], [*samplegen._PAYMENTS, ""]
 
 
-def store(client: Any, sales: int, max_sale_items: int, seed: int = 7) -> dict[str, int]:
+def store(client: Any, sales: int, max_sale_items: int, seed: int = 7) -> dict[str, Any]:
     """Day aggregates and sale items as `api_bench.store` writes them, and the breakdown shards
     of `sales` one-line sales spread the same way over the year."""
     import boto3  # noqa: PLC0415
@@ -66,9 +66,9 @@ def store(client: Any, sales: int, max_sale_items: int, seed: int = 7) -> dict[s
         day = days[n] if n < len(days) else days[rng.randrange(365)]
         refund = rng.random() < 0.03
         total = -rng.randrange(500, 20_000) if refund else rng.randrange(0, 40_000)
-        keys = (("item", key_of(rng.choices(names, weights)[0])), ("location", rng.choice(locations)),
-                ("payment_method", key_of(rng.choice(payments))))
-        for dimension, key in keys:
+        picked = (("item", key_of(rng.choices(names, weights)[0])), ("location", rng.choice(locations)),
+                  ("payment_method", key_of(rng.choice(payments))))
+        for dimension, key in picked:
             figures = sums.setdefault((dimension, day), {}).setdefault(key, [0, 0, 0, 0])
             figures[0] += total
             figures[1] += total * 9 // 109

@@ -866,7 +866,8 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
         "metrics reads uploads",
         _add_statement(
             "MetricsFunction",
-            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${UploadsBucket.Arn}/${UploadsPrefix}*"}},
+            {"Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": {"Fn::Sub": "${UploadsBucket.Arn}/${UploadsPrefix}*"}},
         ),
     ),
     (

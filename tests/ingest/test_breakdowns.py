@@ -12,17 +12,29 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from devtools.samplegen import GenSale
-from salesmetrics.breakdowns import MAX_KEYS_PER_UPDATE, SHARD_UNITS, key_totals
+from salesmetrics.breakdowns import MAX_KEYS_PER_UPDATE, SHARD_UNITS, KeyTotals, ShardDelta, ShardRef, key_totals
 from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import MAX_TRANSACTION_ITEMS, Ingestor
 from salesmetrics.reconcile import reconcile
 from salesmetrics.storage.base import WriteBatch
+from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.fakes.storage import MemoryStorage
-from tests.ingest.support import BUCKET, REJECTS_PREFIX, T0, check_exact, corrected, export_bytes, sample_sales
+from tests.ingest.support import (
+    BUCKET,
+    REJECTS_PREFIX,
+    T0,
+    check_exact,
+    corrected,
+    create_resources,
+    export_bytes,
+    sample_sales,
+)
 from tests.reckoning import reckon
 
 DAY = date(2025, 3, 1)
@@ -167,3 +179,50 @@ def test_a_sale_of_hundreds_of_distinct_lines_fits_one_transaction() -> None:
     run(storage, data, 0)
     check_exact(storage, [data])
     assert recorder.items and max(recorder.items) <= MAX_TRANSACTION_ITEMS
+
+
+def _tamper(storage: Any, day: date) -> None:
+    """Drift that no import makes: a key's figures changed, and a key that sold nothing."""
+    batch = WriteBatch()
+    batch.breakdowns[ShardRef("item", day, 0)] = ShardDelta(
+        {"Ghost item": KeyTotals(Decimal("9.99"), Decimal(0), Decimal(1), 1, 1)}, set(), 1)
+    batch.breakdowns[ShardRef("payment_method", day, 7)] = ShardDelta(
+        {"Credit card (Visa/MC-Keyed)": KeyTotals(Decimal("-1.00"), Decimal(0), Decimal(0), 0, 0)}, set(), 1)
+    assert storage.commit(batch).written
+
+
+@pytest.mark.parametrize("backend", ["memory", "dynamodb"])
+def test_reconcile_finds_breakdown_drift_and_repairs_it_exactly(backend: str) -> None:
+    data = export_bytes(sample_sales(seed=9, lines=120, per_day=20))
+    truth = reckon([data])
+    day = truth.first_day() + timedelta(days=1)
+
+    def check(storage: Any, ingest: Any) -> None:
+        ingest(data)
+        _tamper(storage, day)
+        report = reconcile(storage)
+        assert not report.clean and not report.drift  # the day aggregates are right
+        drifted = {(d.dimension, d.day) for d in report.breakdown_drift}
+        assert drifted == {("item", day), ("payment_method", day)}
+        described = report.to_dict()["breakdown_drift"]
+        assert any("Ghost item" in d["first_keys"] for d in described)
+        repaired = reconcile(storage, repair=True)
+        assert all(d.repaired for d in repaired.breakdown_drift)
+        assert reconcile(storage).clean
+        check_exact(storage, [data])
+
+    if backend == "memory":
+        storage = MemoryStorage()
+        check(storage, lambda body: run(storage, body, 0))
+        return
+    with mock_aws():
+        s3 = boto3.client("s3")
+        dynamo = DynamoStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
+
+        def ingest(body: bytes) -> None:
+            put = s3.put_object(Bucket=BUCKET, Key="uploads/a.csv", Body=body)
+            ref = ObjectRef(bucket=BUCKET, key="uploads/a.csv", version_id=put["VersionId"],
+                            etag=put["ETag"].strip('"'), size=len(body), event_time=T0, sequencer="01", request_id="r")
+            assert Ingestor(dynamo, REJECTS_PREFIX).run(ref).status is ImportStatus.SUCCEEDED
+
+        check(dynamo, ingest)

@@ -200,7 +200,8 @@ class ShardDirectory:
                 while len(shards) <= ref.shard:
                     shards.append(_Known())
                 known = shards[ref.shard]
-                known.keys.update(delta.figures)
+                # A key whose delta summed to zero was not written, so the shard may not hold it.
+                known.keys.update(k for k, t in delta.figures.items() if not t.is_zero())
                 known.units += delta.new_units
 
     def learn(self, dimension: str, day: date, stored: Iterable[BreakdownShard]) -> None:
