@@ -193,8 +193,15 @@ def _month_end(day: date) -> date:
 
 
 def revenue_series(days: Mapping[date, DayTotals], start: date, end: date, granularity: str) -> list[RevenueSummary]:
-    """One summary per period of `start..end` (see `periods`); periods without sales are zeros."""
-    return [revenue_summary(days, first, last) for first, last in periods(start, end, granularity)]
+    """One summary per period of `start..end` (see `periods`); periods without sales are zeros.
+
+    Each period looks up its own days, so a 3,660-day series costs 3,660 lookups, not a pass
+    over every day per period."""
+    out = []
+    for first, last in periods(start, end, granularity):
+        span = {day: days[day] for day in iter_days(first, last) if day in days}
+        out.append(revenue_summary(span, first, last))
+    return out
 
 
 # -- comparisons -------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
@@ -37,7 +36,7 @@ from .items import (
     IMPORTS_GSI_PK,
     SALE_READ_ATTRIBUTES,
     SALE_SK,
-    add_shard_figures,
+    ShardSums,
     breakdown_pk,
     breakdown_shard,
     day_item,
@@ -335,12 +334,10 @@ class DynamoStorage:
             yield breakdown_shard(item, ids)
 
     def breakdown_totals(self, dimension: str, start: date, end: date) -> dict[str, KeyTotals]:
-        sums: dict[str, list[Decimal]] = {}
-        names: dict[str, tuple[str, ...]] = {}
+        sums = ShardSums()
         for item in self._shard_items(dimension, start, end):
-            add_shard_figures(item, sums, names)
-        totals = (KeyTotals(f[0], f[1], f[2], int(f[3]), int(f[4])) for f in sums.values())
-        return {key: t for key, t in zip(sums, totals, strict=True) if not t.is_zero()}
+            sums.add(item)
+        return sums.totals()
 
     def replace_breakdown(self, dimension: str, day: date, figures: Mapping[str, KeyTotals],
                           expected: Sequence[BreakdownShard]) -> bool:
