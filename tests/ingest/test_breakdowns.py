@@ -226,3 +226,14 @@ def test_reconcile_finds_breakdown_drift_and_repairs_it_exactly(backend: str) ->
             assert Ingestor(dynamo, REJECTS_PREFIX).run(ref).status is ImportStatus.SUCCEEDED
 
         check(dynamo, ingest)
+
+
+def test_a_first_ingest_with_breakdowns_stays_within_15_requests_per_1000_lines() -> None:
+    """The write path's budget (bench/requests_bench.py measures it on moto, with capacity):
+    breakdowns add shard items to the transactions, not transactions."""
+    storage = MemoryStorage()
+    data = export_bytes(sample_sales(seed=20250301, lines=6000, per_day=300))
+    run(storage, data, 0)
+    requests = storage.commits + storage.reads + storage.shard_reads + 4  # import record x3, its first read
+    assert storage.cancelled == 0 and storage.shard_reads == 0
+    assert requests / 6 <= 15, requests

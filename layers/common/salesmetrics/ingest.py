@@ -73,13 +73,15 @@ class SaleWriter:
 
     Every write is conditioned on the stored state it was planned against and shares a
     transaction with the day and breakdown deltas it causes (breakdowns.py: + the new version's
-    lines, - the stored version's, each key in the shard that holds it). Plans start optimistic (assume a sale is new,
-    which is free to check: a failed condition returns the stored item). On the first conflict of
-    a flush the stored state of the whole rest of the flush is read in one batched read, so a
-    re-plan never meets a sale it has not seen: sales stored in a newer version become "nothing to
-    write" and cannot cancel another transaction. After that, a conflict can only come from
-    another import committing the same sales meanwhile; each one is learnt from the cancellation
-    and the transaction shrinks, so the work left to decide shrinks with every conflict.
+    lines, - the stored version's, each key in the shard that holds it). Plans start optimistic
+    (assume a sale is new, which is free to check: a failed condition returns the stored item).
+    On the first conflict of a flush the stored state of the whole rest of the flush is read in
+    one batched read, so a re-plan never meets a sale it has not seen: sales stored in a newer
+    version become "nothing to write" and cannot cancel another transaction. After that, a
+    conflict can only come from another import committing the same sales meanwhile; each one is
+    learnt from the cancellation and the transaction shrinks, so the work left to decide shrinks
+    with every conflict. A breakdown shard that refuses its update (full, or not holding a key
+    where this writer put it) is learnt by reading that day's shards.
 
     With a `pool`, a flush is split into `lanes` by sale date (day number modulo lanes) and the
     lanes are written concurrently, hiding DynamoDB's latency. A lane's transactions touch only
