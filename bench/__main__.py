@@ -29,13 +29,15 @@ from bench import report
 from bench.common import OUT, ROOT, SAFE_ENV, environment, machine
 from devtools import sourceroots
 
-NAMES = ("parse", "memory", "requests", "api", "coldstart", "ingest")
+NAMES = ("parse", "memory", "requests", "api", "reports", "coldstart", "ingest")
 
 FULL: dict[str, dict[str, Any]] = {
     "parse": {"lines": 1_000_000, "rounds": 3, "profile_lines": 100_000},
     "memory": {"small_lines": 10_000, "large_lines": 1_000_000},
     "requests": {"lines": 20_000},
     "api": {"small": 1_000, "large": 1_000_000, "repeats": 15, "passes": 2, "max_sale_items": 20_000},
+    "reports": {"small": 1_000, "large": 1_000_000, "repeats": 3, "passes": 2, "max_sale_items": 20_000,
+                "control_small": 20_000},
     "coldstart": {"runs": 5},
     "ingest": {"sizes": [100_000, 1_000_000], "rounds": 2, "delay_sizes": [100_000], "delay_ms": 25,
                "profile_lines": 20_000},
@@ -45,6 +47,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "memory": {"small_lines": 10_000, "large_lines": 100_000},
     "requests": {"lines": 2_000},
     "api": {"small": 1_000, "large": 20_000, "repeats": 5, "passes": 2, "max_sale_items": 2_000},
+    "reports": {"small": 1_000, "large": 20_000, "repeats": 2, "passes": 1, "max_sale_items": 2_000,
+                "control_small": 0},
     "coldstart": {"runs": 2},
     "ingest": {"sizes": [20_000, 100_000], "rounds": 1, "delay_sizes": [20_000], "delay_ms": 25,
                "profile_lines": 20_000},
@@ -92,6 +96,10 @@ def _runner(name: str, sizes: dict[str, Any], profile: bool) -> Callable[[], dic
         from bench import api  # noqa: PLC0415
 
         return lambda: api.run_queries(**sizes)
+    if name == "reports":
+        from bench import reports_bench  # noqa: PLC0415
+
+        return lambda: reports_bench.run(**sizes)
     if name == "ingest":
         from bench import ingest_bench  # noqa: PLC0415
 
@@ -140,6 +148,13 @@ def _line(name: str, result: dict[str, Any]) -> str:
         parts = [f"{n}: {s['requests_per_1000_lines']}/1k lines, {s['wcu_per_line']} WCU/line"
                  for n, s in result["scenarios"].items()]
         return "requests   " + "\n           ".join(parts) + "\n           limit 15/1k lines for the first ingest"
+    if name == "reports":
+        return "reports    " + ", ".join(
+            f"{q['path']}{'?' + next(iter(q['query'].values())) if q['query'] else ''} {q['ratio']}x"
+            for q in result["latency"].values()) + ", limit 1.2x" + (
+            "; saturated control " + ", ".join(f"{q['path']} {q['ratio']}x"
+                                               for q in result["control"]["latency"].values())
+            if result.get("control") else "")
     if name == "api":
         return "api        " + ", ".join(
             f"{q['path']} latency large/small {q['ratio']}x, {q['requests_per_query']:g} request(s)/query"

@@ -89,6 +89,8 @@ def _kind(key_or_item: dict[str, Any]) -> str:
         return "day aggregate"
     if pk.startswith("SALE#"):
         return "sale"
+    if pk.startswith("BY#"):
+        return "breakdown shard"
     return "other"
 
 

@@ -93,6 +93,18 @@ def summary_rows(runs: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 verdict += " as measured on moto; the gap is moto's Query walking the whole table (see 4)"
             rows.append((f"4. `{q['path']}` over a year: median latency, {q['large']:,} vs {q['small']:,} sales",
                          measured, f"≤ {_x(q['target'])}", verdict))
+    if "reports" in runs:
+        r = runs["reports"]["result"]
+        control = (r.get("control") or {}).get("latency", {})
+        for name, q in r["latency"].items():
+            measured = (f"{_x(q['ratio'])} end to end on moto ({q['detail']['large']['requests']:g} DynamoDB "
+                        f"request(s)/query; {q['detail']['small']['kb_read']:g} vs {q['detail']['large']['kb_read']:g} "
+                        f"KB read); handler's own time {_x(q['handler_only_ratio'])}")
+            if name in control:
+                measured += (f"; saturated control ({control[name]['small']:,} vs {control[name]['large']:,} sales, "
+                             f"as many keys a day) {_x(control[name]['ratio'])}")
+            rows.append((f"4r. `{_route(q)}` over a year: median latency, {q['large']:,} vs {q['small']:,} sales",
+                         measured, f"≤ {_x(q['target'])}", _verdict(q["passed"])))
     if "coldstart" in runs:
         r = runs["coldstart"]["result"]
         base = r["import_ms"]["boto3"]
@@ -433,8 +445,62 @@ def section_ingest(run: dict[str, Any]) -> list[str]:
     return out
 
 
+def _route(q: dict[str, Any]) -> str:
+    return q["path"] + ("?" + "&".join(f"{k}={v}" for k, v in q["query"].items()) if q.get("query") else "")
+
+
+def section_reports(run: dict[str, Any]) -> list[str]:
+    r = run["result"]
+    out = [f"## 4r. Reports over a year: {r['large_sales']:,} vs {r['small_sales']:,} stored sales", "",
+           *_provenance(run),
+           "Through the real metrics handler on in-process moto (`bench/reports_bench.py`, with "
+           "`bench/api_bench.py`'s helpers), over the year 2024-01-01..2024-12-30. The table holds the day "
+           "aggregates and the breakdown shards of all the generated sales, as ingest writes them (one-line "
+           "sales; items, locations and payment methods with the sample generator's odds), plus up to "
+           f"{run['sizes'].get('max_sale_items', 0):,} sale items. Series and comparisons read the day "
+           "aggregates; a breakdown reads one shard per day of its dimension. "
+           f"{len(r['passes'])} pass(es) in opposite orders, {r['repeats_per_pass']} repeats each; a size's "
+           "latency is the lower of its per-pass medians. *KB read* is the size of the items the queries "
+           "returned (DynamoDB's sizing rules; read units are this / 4 KB, halved for eventually consistent "
+           "reads).", ""]
+    rows = []
+    for q in r["latency"].values():
+        for size in ("small", "large"):
+            d = q["detail"][size]
+            keys = d["stored"].get("keys_per_day", {})
+            rows.append([f"`{_route(q)}`", f"{q[size]:,}", f"{keys.get('item', 0):g} / {keys.get('location', 0):g} / "
+                         f"{keys.get('payment_method', 0):g}", d["requests"], d["items"], d["kb_read"],
+                         " / ".join(str(m) for m in d["medians_ms"]), d["p95_ms"],
+                         " / ".join(str(m) for m in d["handler_only_medians_ms"]), d["response_bytes"]])
+    out += _table(["route", "sales", "keys a day (item / location / payment)", "DynamoDB requests / query",
+                   "items read / query", "KB read / query", "median ms per pass", "p95 ms (worst pass)",
+                   "median ms outside DynamoDB calls", "response bytes"], rows)
+    out += [""]
+    for q in r["latency"].values():
+        out += [f"- `{_route(q)}`: end to end **{_x(q['ratio'])}** (limit {_x(q['target'])}): "
+                f"**{'PASS' if q['passed'] else 'FAIL'}**; the handler's own work {_x(q['handler_only_ratio'])}"]
+    control = r.get("control")
+    if control:
+        out += ["", f"**Saturated control**: fewer sales that already have about as many keys a day, against "
+                f"the same {r['large_sales']:,}:", ""]
+        for q in control["latency"].values():
+            small, large = q["detail"]["small"], q["detail"]["large"]
+            dimension = q["path"].rsplit("/", 1)[-1]
+            keys = (small["stored"].get("keys_per_day", {}).get(dimension, 0),
+                    large["stored"].get("keys_per_day", {}).get(dimension, 0))
+            out += [f"- `{_route(q)}`: {q['small']:,} vs {q['large']:,} sales ({keys[0]:g} vs {keys[1]:g} keys a "
+                    f"day): **{_x(q['ratio'])}** ({'PASS' if q['passed'] else 'FAIL'} against {_x(q['target'])}; "
+                    f"{small['kb_read']:g} vs {large['kb_read']:g} KB read, {small['requests']:g} vs "
+                    f"{large['requests']:g} requests; handler's own work {_x(q['handler_only_ratio'])})"]
+    out += [""]
+    if run.get("analysis"):
+        out += [run["analysis"], ""]
+    return out
+
+
 SECTIONS = {"parse": section_parse, "memory": section_memory, "requests": section_requests,
-            "api": section_api, "coldstart": section_coldstart, "ingest": section_ingest}
+            "api": section_api, "reports": section_reports, "coldstart": section_coldstart,
+            "ingest": section_ingest}
 
 
 def render(runs: dict[str, Any], machine: dict[str, Any], command: str, date: str, kept_notes: str = "") -> str:

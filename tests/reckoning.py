@@ -7,6 +7,10 @@ well-formed input: canonical or alias headers, `M/D/YYYY` or ISO dates, amounts 
 `S$` / `$`, thousands separators and a minus sign, `---` or empty for "no value".
 
     figures = reckon([first_export, corrected_export]).range(date(2025, 3, 1), date(2025, 3, 31))
+    by_item = reckon([first_export]).breakdown("item", date(2025, 3, 1), date(2025, 3, 31))
+
+Breakdowns (by item, location or payment method) count each line under its own trimmed value,
+an empty one as "(none)".
 """
 
 from __future__ import annotations
@@ -27,7 +31,22 @@ _COLUMNS = {
     "item total": "total",
     "tax": "tax",
     "discount amount": "discount",
+    "item name": "item",
+    "location": "location",
+    "payment method": "payment_method",
+    "quantity": "quantity",
 }
+NONE_KEY = "(none)"
+
+
+@dataclass(frozen=True)
+class ReckonedLine:
+    item: str
+    location: str
+    payment_method: str
+    quantity: Decimal
+    total: Decimal
+    tax: Decimal
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,18 @@ class ReckonedSale:
     total: Decimal
     tax: Decimal
     discounts: Decimal
+    items: tuple[ReckonedLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    """One key of a breakdown: its lines' sums, and how many sales have a line with it."""
+
+    revenue: Decimal
+    net_revenue: Decimal
+    quantity: Decimal
+    line_count: int
+    sale_count: int
 
 
 @dataclass(frozen=True)
@@ -135,8 +166,21 @@ def read_sales(data: bytes) -> list[ReckonedSale]:
             tax=sum((parse_amount(r[where["tax"]]) for r in run), ZERO) if "tax" in where else ZERO,
             discounts=(sum((parse_amount(r[where["discount"]]) for r in run), ZERO)
                        if "discount" in where else ZERO),
+            items=tuple(_line(r, where) for r in run),
         ))
     return sales
+
+
+def _line(row: list[str], where: dict[str, int]) -> ReckonedLine:
+    def text(name: str) -> str:
+        return row[where[name]].strip() if name in where else ""
+
+    def amount(name: str) -> Decimal:
+        return parse_amount(row[where[name]]) if name in where else ZERO
+
+    return ReckonedLine(item=text("item") or NONE_KEY, location=text("location") or NONE_KEY,
+                        payment_method=text("payment_method") or NONE_KEY, quantity=amount("quantity"),
+                        total=amount("total"), tax=amount("tax"))
 
 
 class Reckoning:
@@ -183,6 +227,23 @@ class Reckoning:
                                    _average(order_value, len(orders))))
             day += timedelta(days=1)
         return days
+
+    def breakdown(self, dimension: str, start: date, end: date) -> dict[str, KeyFigures]:
+        """Per key of `dimension` (item, location or payment_method) over the sales of the range."""
+        sums: dict[str, list[Decimal]] = {}
+        sales: dict[str, set[str]] = {}
+        for sale in self.sales.values():
+            if not start <= sale.day <= end:
+                continue
+            for line in sale.items:
+                key = getattr(line, dimension)
+                figures = sums.setdefault(key, [ZERO, ZERO, ZERO, ZERO])
+                figures[0] += line.total
+                figures[1] += line.total - line.tax
+                figures[2] += line.quantity
+                figures[3] += 1
+                sales.setdefault(key, set()).add(sale.sale_id)
+        return {key: KeyFigures(f[0], f[1], f[2], int(f[3]), len(sales[key])) for key, f in sums.items()}
 
     def first_day(self) -> date:
         return min(sale.day for sale in self.sales.values())

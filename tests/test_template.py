@@ -259,6 +259,9 @@ def check_api_auth(t: dict[str, Any]) -> None:
         ("GET", "/metrics/revenue/daily"),
         ("GET", "/imports"),
         ("GET", "/imports/{import_id}"),
+        ("GET", "/metrics/revenue/series"),
+        ("GET", "/metrics/revenue/by/{dimension}"),
+        ("GET", "/imports/{import_id}/rejects"),
         ("POST", "/uploads"),
         ("GET", "/swagger"),
         ("GET", "/health"),
@@ -442,6 +445,7 @@ def check_least_privilege(t: dict[str, Any]) -> None:
         ("dynamodb:GetItem", "table"),
         ("dynamodb:Query", "table/index/gsi1"),
         ("s3:PutObject", "uploads-prefix"),
+        ("s3:GetObject", "rejects-prefix"),  # presigned links to rejects files, nothing else
     }
     assert grants(t, "HealthFunction") == {("dynamodb:DescribeTable", "table"), ("s3:ListBucket", "bucket")}
     for name in FUNCTIONS:
@@ -676,6 +680,12 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
         "open route",
         _set(F.format("MetricsFunction") + ".Events.Revenue.Properties.Auth", {"Authorizer": "NONE"}),
     ),
+    (
+        "api_auth",
+        "open report route",
+        _set(F.format("MetricsFunction") + ".Events.RevenueBy.Properties.Auth", {"Authorizer": "NONE"}),
+    ),
+    ("api_auth", "rejects route gone", _del(F.format("MetricsFunction") + ".Events.ImportRejects")),
     ("api_auth", "health needs IAM", _del(F.format("HealthFunction") + ".Events.Health.Properties.Auth")),
     ("api_auth", "swagger route gone", _del(F.format("MetricsFunction") + ".Events.OpenApi")),
     ("api_auth", "swagger behind IAM", _del(F.format("MetricsFunction") + ".Events.OpenApi.Properties.Auth")),
@@ -768,6 +778,15 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
         _add_statement(
             "MetricsFunction",
             {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": {"Fn::GetAtt": [TABLE, "Arn"]}},
+        ),
+    ),
+    (
+        "least_privilege",
+        "metrics reads uploads",
+        _add_statement(
+            "MetricsFunction",
+            {"Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": {"Fn::Sub": "${UploadsBucket.Arn}/${UploadsPrefix}*"}},
         ),
     ),
     (

@@ -1,4 +1,4 @@
-"""Recompute aggregates from stored sales; `{"repair": true}` also fixes drift."""
+"""Recompute the day aggregates and breakdowns from stored sales; `{"repair": true}` also fixes drift."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, A
     repair = bool((event or {}).get("repair", False))
     report = reconcile(DynamoStorage(get_settings(ReconcileSettings).table_name), repair=repair)
     metrics.add_metric(name="AggregateDriftDays", unit=MetricUnit.Count, value=len(report.drift))
+    metrics.add_metric(name="BreakdownDriftDays", unit=MetricUnit.Count, value=len(report.breakdown_drift))
     result = {"repair": repair, **report.to_dict()}
     (logger.info if report.clean else logger.warning)("reconcile finished", extra={"report": result})
     return result

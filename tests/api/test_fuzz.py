@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devtools.gateway import make_server
+from salesmetrics.breakdowns import KeyTotals
 from salesmetrics.imports import ImportRecord, ImportStatus
+from salesmetrics.storage.items import shard_item
 from tests.api.conftest import BUCKET, ENV, TABLE, metrics_storage, reset_handlers
 from tests.moto_resources import create_resources
 
@@ -38,8 +41,9 @@ pytestmark = pytest.mark.slow
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 MAX_EXAMPLES = 30  # per operation and mode: the suite stays well under a minute on 2 cores
-OPERATIONS = [("GET", "/metrics/revenue"), ("GET", "/metrics/revenue/daily"), ("GET", "/imports"),
-              ("GET", "/imports/{import_id}"), ("POST", "/uploads"), ("GET", "/health")]
+OPERATIONS = [("GET", "/metrics/revenue"), ("GET", "/metrics/revenue/daily"), ("GET", "/metrics/revenue/series"),
+              ("GET", "/metrics/revenue/by/{dimension}"), ("GET", "/imports"), ("GET", "/imports/{import_id}"),
+              ("GET", "/imports/{import_id}/rejects"), ("POST", "/uploads"), ("GET", "/health")]
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
           content_type_conformance, negative_data_rejection]
 
@@ -59,6 +63,17 @@ def _seed() -> None:
                 "net": Decimal("113.27"), "tax": Decimal("10.185"), "discounts": Decimal("1.5"),
                 "order_count": 3, "order_value": Decimal("133.455"), "refund_count": 1,
                 "refunds": Decimal("-10"), "sales_count": 5})
+    client = boto3.client("dynamodb")
+    for dimension, keys in (("item", ["Bay hire", "=SUM(A1)", "Mineral Water"]), ("location", ["Studio", "(none)"]),
+                            ("payment_method", ["Visa", "(none)"])):
+        for day in range(1, 29):
+            figures = {key: KeyTotals(Decimal("12.345") * n, Decimal("1.02"), Decimal(n - 1), n, n)
+                       for n, key in enumerate(keys, start=1)}
+            client.put_item(TableName=TABLE, Item=shard_item(dimension, date(2025, 2, day), 0, figures, 1, "now"))
+    s3 = boto3.client("s3")
+    for n in range(5):  # the rejects files the seeded imports name
+        s3.put_object(Bucket=BUCKET, Key=f"rejects/f{n}.csv", Body=b"line,sale_id,reason\r\n",
+                      ContentType="text/csv; charset=utf-8")
     storage = metrics_storage()
     for n in range(5):
         storage.put_import(ImportRecord(

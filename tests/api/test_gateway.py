@@ -25,8 +25,11 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 EXPECTED_ROUTES = {
     "GET /metrics/revenue": ("metrics_handler.handler", "AWS_IAM"),
     "GET /metrics/revenue/daily": ("metrics_handler.handler", "AWS_IAM"),
+    "GET /metrics/revenue/series": ("metrics_handler.handler", "AWS_IAM"),
+    "GET /metrics/revenue/by/{dimension}": ("metrics_handler.handler", "AWS_IAM"),
     "GET /imports": ("metrics_handler.handler", "AWS_IAM"),
     "GET /imports/{import_id}": ("metrics_handler.handler", "AWS_IAM"),
+    "GET /imports/{import_id}/rejects": ("metrics_handler.handler", "AWS_IAM"),
     "POST /uploads": ("metrics_handler.handler", "AWS_IAM"),
     "GET /swagger": ("metrics_handler.handler", "NONE"),
     "GET /health": ("health_handler.handler", "NONE"),

@@ -14,8 +14,9 @@ import pytest
 
 from tests.api.conftest import handlers as api_handlers
 
-ROUTES = {("GET", "/metrics/revenue"), ("GET", "/metrics/revenue/daily"), ("GET", "/imports"),
-          ("GET", "/imports/{import_id}"), ("POST", "/uploads"), ("GET", "/health")}
+ROUTES = {("GET", "/metrics/revenue"), ("GET", "/metrics/revenue/daily"), ("GET", "/metrics/revenue/series"),
+          ("GET", "/metrics/revenue/by/{dimension}"), ("GET", "/imports"), ("GET", "/imports/{import_id}"),
+          ("GET", "/imports/{import_id}/rejects"), ("POST", "/uploads"), ("GET", "/health")}
 
 # The example event of the API Gateway developer guide (payload format 2.0), trimmed to one route.
 DOCUMENTED_EVENT: dict[str, Any] = {

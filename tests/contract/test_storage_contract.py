@@ -17,11 +17,23 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from bench.ddbcost import item_size
+from salesmetrics.breakdowns import (
+    MAX_KEYS_PER_UPDATE,
+    SHARD_UNITS,
+    UNIT_BYTES,
+    KeyTotals,
+    ShardDelta,
+    ShardRef,
+    key_totals,
+    units,
+)
 from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.base import ObjectChanged, ObjectGone, SaleWrite, WriteBatch
 from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.storage.items import shard_item
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import BUCKET
 from tests.moto_resources import create_resources
@@ -232,3 +244,129 @@ def test_a_version_read_with_another_version_s_etag_is_changed(backend: Backend)
         assert stream.read() == b"one"
     with pytest.raises(ObjectChanged):
         backend.storage.open_object("contract-objects", "uploads/b.csv", first, etag=two)
+
+
+# -- breakdown shards -----------------------------------------------------------------------------
+
+
+def shard_batch(ref: ShardRef, figures: dict[str, KeyTotals], present: set[str] | None = None,
+                new_units: int | None = None, *writes: SaleWrite) -> WriteBatch:
+    out = batch(*writes)
+    keys = set(figures) - (present or set())
+    out.breakdowns[ref] = ShardDelta(dict(figures), set(present or ()),
+                                     sum(units(k) for k in keys) if new_units is None else new_units)
+    return out
+
+
+def line_totals(revenue: str, tax: str = "0", quantity: str = "1", lines: int = 1, sales: int = 1) -> KeyTotals:
+    return KeyTotals(Decimal(revenue), Decimal(tax), Decimal(quantity), lines, sales)
+
+
+ITEMS_0 = ShardRef("item", D1, 0)
+
+
+def test_breakdown_figures_are_added_per_key_and_read_back_per_shard(backend: Backend) -> None:
+    st = backend.storage
+    odd = "Trial Lesson W/ Eli ,\"quoted\" = +1 ünïcode"  # any text is a key
+    assert st.commit(shard_batch(ITEMS_0, {"Bay hire": line_totals("34.880", "2.88"), odd: line_totals("0.436")},
+                                 None, None, write(sale("1", "35.316"), "v1"))).written
+    assert st.commit(shard_batch(ITEMS_0, {"Bay hire": line_totals("-10.005", "-0.826", "-1")},
+                                 {"Bay hire"})).written
+    assert st.commit(shard_batch(ShardRef("item", D1, 1), {odd: line_totals("1")})).written
+    assert st.commit(shard_batch(ShardRef("location", D2, 0), {"(none)": line_totals("5")})).written
+    shards = list(st.breakdown_shards("item", D1, D1))
+    assert [(s.day, s.shard) for s in shards] == [(D1, 0), (D1, 1)]
+    assert shards[0].keys == {"Bay hire", odd} and shards[0].units == 2 and shards[0].rev == 2
+    assert shards[0].figures["Bay hire"] == KeyTotals(Decimal("24.875"), Decimal("2.054"), Decimal(0), 2, 2)
+    assert str(shards[0].figures["Bay hire"].revenue) == "24.875"
+    assert key_totals(st.breakdown_shards("item", D1, D2))[odd] == line_totals("1.436", quantity="2", lines=2,
+                                                                                  sales=2)
+    assert list(st.breakdown_shards("item", D2, D2)) == []
+    assert st.breakdown_totals("item", D1, D2) == key_totals(st.breakdown_shards("item", D1, D2))
+    assert st.breakdown_totals("item", D2, D2) == {}
+    (location,) = st.breakdown_shards("location", D1, D2)
+    assert location.figures == {"(none)": line_totals("5")}
+
+
+def test_a_shard_without_room_cancels_the_whole_batch_and_is_named(backend: Backend) -> None:
+    st = backend.storage
+    three = {"a": line_totals("1"), "b": line_totals("1"), "c": line_totals("1")}
+    assert st.commit(shard_batch(ITEMS_0, three)).written
+    before = st.day_totals(D1, D2)
+    # The condition counts the units the shard holds (3) against the room the new keys leave.
+    conflicts = st.commit(shard_batch(ITEMS_0, {"d": line_totals("1")}, None, SHARD_UNITS - 2,
+                                      write(sale("7", "3.00"), "v1")))
+    assert not conflicts.written and not conflicts and conflicts.full_shards == {ITEMS_0}
+    assert st.read_sales(["7"]) == {} and st.day_totals(D1, D2) == before
+    assert st.commit(shard_batch(ITEMS_0, {"d": line_totals("1")}, None, SHARD_UNITS - 3)).written  # exactly full
+
+
+def test_a_key_expected_in_a_shard_that_lacks_it_is_refused(backend: Backend) -> None:
+    st = backend.storage
+    assert st.commit(shard_batch(ITEMS_0, {"a": line_totals("1")})).written
+    conflicts = st.commit(shard_batch(ITEMS_0, {"b": line_totals("1")}, {"b"}))
+    assert conflicts.full_shards == {ITEMS_0}
+    missing = st.commit(shard_batch(ShardRef("item", D2, 0), {"a": line_totals("1")}, {"a"}))
+    assert missing.full_shards == {ShardRef("item", D2, 0)}  # expected in a shard that does not exist
+
+
+def test_a_shard_update_of_more_keys_than_an_expression_holds_is_refused(backend: Backend) -> None:
+    figures = {f"k{n}": line_totals("1") for n in range(MAX_KEYS_PER_UPDATE + 1)}
+    with pytest.raises(ValueError, match="at most"):
+        backend.storage.commit(shard_batch(ITEMS_0, figures))
+
+
+WIDEST = KeyTotals(Decimal("-1234567890123456789012345678901234.567"), Decimal("-" + "9" * 35 + ".999"),
+                   Decimal("-" + "9" * 38), -(10**37), -(10**37))
+
+
+def longest_keys(start: int, stop: int) -> dict[str, KeyTotals]:
+    """Keys of 255 UTF-8 bytes, the longest that take one unit, with the widest numbers."""
+    return {f"{n:05d}".ljust(UNIT_BYTES - 1, "x"): WIDEST for n in range(start, stop)}
+
+
+def test_a_full_shard_of_the_longest_one_unit_keys_and_widest_numbers_stays_under_400_kb() -> None:
+    keys = longest_keys(0, SHARD_UNITS)
+    assert all(units(k) == 1 for k in keys)
+    item = shard_item("item", D1, 0, keys, 10**9, "2026-12-01T00:00:00.000Z")
+    assert item_size(item) < 0.8 * 400 * 1024  # DynamoDB's sizing rules (bench/ddbcost.py)
+
+
+def test_a_shard_fills_to_its_units_and_refuses_one_more_key(backend: Backend) -> None:
+    st = backend.storage
+    for start in range(0, SHARD_UNITS, MAX_KEYS_PER_UPDATE):
+        keys = longest_keys(start, min(start + MAX_KEYS_PER_UPDATE, SHARD_UNITS))
+        assert st.commit(shard_batch(ITEMS_0, keys)).written, start
+    (full,) = st.breakdown_shards("item", D1, D1)
+    assert full.units == SHARD_UNITS and len(full.keys) == SHARD_UNITS
+    assert st.commit(shard_batch(ITEMS_0, {"one more": line_totals("1")})).full_shards == {ITEMS_0}
+    assert st.commit(shard_batch(ITEMS_0, {"00000".ljust(UNIT_BYTES - 1, "x"): line_totals("1")},
+                                 {"00000".ljust(UNIT_BYTES - 1, "x")})).written  # a key it holds: no room needed
+
+
+def test_a_long_key_takes_a_unit_per_started_256_bytes(backend: Backend) -> None:
+    st = backend.storage
+    long_key = "é" * 300  # 600 UTF-8 bytes: three units
+    assert units(long_key) == 3
+    assert st.commit(shard_batch(ITEMS_0, {long_key: line_totals("2.5"), "short": line_totals("1")})).written
+    (shard,) = st.breakdown_shards("item", D1, D1)
+    assert shard.units == 4 and shard.keys == {long_key, "short"}
+    assert shard.figures[long_key] == line_totals("2.5")
+
+
+def test_replace_breakdown_rewrites_a_day_only_on_the_revisions_it_read(backend: Backend) -> None:
+    st = backend.storage
+    st.commit(shard_batch(ITEMS_0, {"a": line_totals("1"), "b": line_totals("2")}))
+    st.commit(shard_batch(ShardRef("item", D1, 1), {"a": line_totals("3")}))
+    read = list(st.breakdown_shards("item", D1, D1))
+    st.commit(shard_batch(ITEMS_0, {"a": line_totals("1")}, {"a"}))  # written after the read
+    assert not st.replace_breakdown("item", D1, {"c": line_totals("9")}, read)
+    again = list(st.breakdown_shards("item", D1, D1))
+    assert key_totals(again)["a"] == line_totals("5", quantity="3", lines=3, sales=3)
+    assert st.replace_breakdown("item", D1, {"c": line_totals("9")}, again)
+    after = list(st.breakdown_shards("item", D1, D1))
+    assert key_totals(after) == {"c": line_totals("9")}
+    assert [(s.shard, s.keys) for s in after] == [(0, frozenset({"c"})), (1, frozenset())]  # emptied, kept
+    assert st.commit(shard_batch(ShardRef("item", D1, 1), {"d": line_totals("1")})).written  # an empty shard has room
+    assert st.replace_breakdown("location", D2, {"x": line_totals("1")}, [])
+    assert not st.replace_breakdown("location", D2, {"x": line_totals("1")}, [])  # it exists now

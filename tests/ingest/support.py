@@ -53,11 +53,21 @@ def sample_sales(seed: int, lines: int, start: date = date(2025, 3, 1), per_day:
     return list(generate_sales(seed=seed, lines=lines, start=start, sales_per_day=per_day))
 
 
-def corrected(sale: GenSale, bump: Decimal = Decimal("1.5"), move_days: int = 0) -> GenSale:
-    """A corrected version of a sale: its first line's total (and paid) raised, optionally re-dated."""
+def corrected(sale: GenSale, bump: Decimal = Decimal("1.5"), move_days: int = 0, relabel: int = 0) -> GenSale:
+    """A corrected version of a sale: its first line's total (and paid) raised, optionally re-dated;
+    with `relabel`, that line also gets another item name (1), payment method (2) or location and
+    quantity (3), so that the correction moves figures between breakdown keys."""
     first = sale.lines[0]
     total = Decimal(first.item_total) + bump
-    lines = [replace(first, item_total=format(total, "f"), total_paid=format(total, "f")), *sale.lines[1:]]
+    first = replace(first, item_total=format(total, "f"), total_paid=format(total, "f"))
+    if relabel == 1:
+        first = replace(first, item_name=first.item_name.strip() + " (corrected) ")
+    elif relabel == 2:
+        first = replace(first, payment_method="" if first.payment_method else "Misc. (HitPay)")
+    elif relabel == 3:
+        first = replace(first, location="Online Store" if first.location != "Online Store" else "",
+                        quantity=str(int(Decimal(first.quantity or "1")) + 1))
+    lines = [first, *sale.lines[1:]]
     new_date = sale.sale_date + timedelta(days=move_days)
     if move_days:
         text = f"{new_date.month}/{new_date.day}/{new_date.year}"
@@ -104,6 +114,31 @@ def check_exact(storage: Any, files_in_upload_order: list[bytes]) -> None:
         got = stored.get(day.day)
         assert (got.revenue if got else Decimal(0)) == day.revenue, day
         assert (got.order_count if got else 0) == day.order_count, day
+    check_breakdowns(storage, truth, start, end)
+
+
+def check_breakdowns(storage: Any, truth: Any, start: date, end: date) -> None:
+    """Every breakdown (item, location, payment method), over the whole range and per day, equals
+    the reckoning's from the lines of the latest version of each sale."""
+    from salesmetrics.breakdowns import DIMENSIONS, day_key_totals, key_totals
+
+    for dimension in DIMENSIONS:
+        shards = list(storage.breakdown_shards(dimension, start - timedelta(days=60), end + timedelta(days=60)))
+        assert _figures(key_totals(shards)) == _reckoned(truth.breakdown(dimension, start, end)), dimension
+        per_day = day_key_totals(shards)
+        day = start
+        while day <= end:
+            want = _reckoned(truth.breakdown(dimension, day, day))
+            assert _figures(per_day.get(day, {})) == want, (dimension, day)
+            day += timedelta(days=1)
+
+
+def _figures(stored: Any) -> dict[str, tuple[Decimal, Decimal, Decimal, int, int]]:
+    return {k: (t.revenue, t.net, t.quantity, t.lines, t.sales) for k, t in stored.items()}
+
+
+def _reckoned(figures: Any) -> dict[str, tuple[Decimal, Decimal, Decimal, int, int]]:
+    return {k: (f.revenue, f.net_revenue, f.quantity, f.line_count, f.sale_count) for k, f in figures.items()}
 
 
 def resorted(data: bytes, seed: int | None = None, column: str = "Item name") -> bytes:

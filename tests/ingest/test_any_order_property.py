@@ -4,7 +4,9 @@ Random sets of overlapping, corrected, copied and re-sorted exports are uploaded
 delivered in any order, some more than once; deliveries crash before or after their k-th write
 (and are retried, as Lambda does), and other imports run between two transactions of one. Every
 run must end with every import finished (none stuck IN_PROGRESS) and the stored figures equal to
-an independent reckoning of "the latest upload of each sale wins".
+an independent reckoning of "the latest upload of each sale wins": the day aggregates and every
+breakdown by item, location and payment method (corrections rename items, change payment methods
+and locations, so figures move between keys as well as between days).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class Crash(Exception):
 class Upload:
     start: int
     length: int
-    fix: int  # 0: a plain slice; else which sales it corrects (amount, some also moved)
+    fix: int  # 0: a plain slice; else which sales it corrects (amount; some moved or relabelled)
     shuffle: int | None  # re-sorted (shuffled rows) with this seed
     copy_of: int | None  # an exact copy of an earlier upload, under another key
 
@@ -75,7 +77,7 @@ def build_file(plan: Upload, files: list[bytes]) -> bytes:
         return files[plan.copy_of]
     part = BASE[plan.start:plan.start + plan.length]
     data = export_bytes([
-        corrected(s, Decimal(plan.fix), move_days=(i + plan.fix) % 3 == 0)
+        corrected(s, Decimal(plan.fix), move_days=(i + plan.fix) % 3 == 0, relabel=(i + plan.fix) % 4)
         if plan.fix and (i + plan.fix) % 4 == 0 else s for i, s in enumerate(part)])
     return resorted(data, seed=plan.shuffle) if plan.shuffle is not None else data
 

@@ -152,7 +152,8 @@ def test_a_cancelled_transaction_reports_what_is_stored_in_either_shape() -> Non
     assert len(fake.requests) == 1
     assert conflicts == {"S1": stored_sale(compact), "S3": stored_sale(earlier), "S4": None}
     assert conflicts["S3"] == StoredSale("S3", writes[2].sale.sale_date, "ver|0000000003", writes[2].content_hash,
-                                         Decimal("10.90"), Decimal("0.90"), Decimal("-0"), "imp_1", "imp_0", "created")
+                                         Decimal("10.90"), Decimal("0.90"), Decimal("-0"), "imp_1", "imp_0", "created",
+                                         writes[2].sale.lines)
 
 
 def test_throttled_transactions_are_resent_with_the_same_body_and_token() -> None:

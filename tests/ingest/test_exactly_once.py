@@ -58,9 +58,10 @@ def test_any_uploads_in_any_delivery_order_end_exact(uploads: list[tuple[int, in
     files: list[bytes] = []
     for start, length, fix, shuffle in uploads:
         part = BASE[start:start + length]
-        # `fix` picks which sales this export corrects (amount, and for some the date).
+        # `fix` picks which sales this export corrects (amount; for some the date, item, payment or place).
         body = export_bytes([
-            corrected(s, Decimal(fix), move_days=(i + fix) % 3 == 0) if fix and (i + fix) % 4 == 0 else s
+            corrected(s, Decimal(fix), move_days=(i + fix) % 3 == 0, relabel=(i + fix) % 3)
+            if fix and (i + fix) % 4 == 0 else s
             for i, s in enumerate(part)])
         files.append(resorted(body, seed=shuffle) if shuffle is not None else body)
     deliveries = data.draw(st.permutations(range(len(files))))
@@ -103,7 +104,8 @@ class CrashingStorage(DynamoStorage):
 @pytest.mark.parametrize("k", [1, 2, 4, 7])
 def test_a_crash_after_k_writes_then_a_retry_ends_exact(aws: dict[str, Any], k: int, after_write: bool) -> None:
     base = export_bytes(BASE)
-    fix = export_bytes([corrected(s, Decimal(3), move_days=i % 2) if i % 3 == 0 else s for i, s in enumerate(BASE)])
+    fix = export_bytes([corrected(s, Decimal(3), move_days=i % 2, relabel=i % 4) if i % 3 == 0 else s
+                        for i, s in enumerate(BASE)])
     clean = DynamoStorage(aws["table"], sleep=no_sleep)
     run(clean, put(aws["s3"], "uploads/base.csv", base, T0))
     event = put(aws["s3"], "uploads/fix.csv", fix, T0 + timedelta(minutes=1))

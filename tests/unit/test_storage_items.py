@@ -84,7 +84,7 @@ def test_a_compact_item_holds_everything_the_earlier_item_did() -> None:
     assert set(item) == {"pk", "sk", "ver", "sale"}
     assert item["pk"] == {"S": "SALE#S-1"} and item["sk"] == {"S": "SALE"} and item["ver"] == {"S": VERSION}
     assert stored_sale(item) == StoredSale("S-1", date(2025, 3, 1), VERSION, write.content_hash, Decimal("90.47"),
-                                           Decimal("6.75"), Decimal(0), "imp_a", "imp_first", "updated")
+                                           Decimal("6.75"), Decimal(0), "imp_a", "imp_first", "updated", lines)
     assert sale_lines(item) == lines
     assert sale_client_id(item) == "C-9"
     assert json.loads(item["sale"]["S"])["updated_at"] == NOW

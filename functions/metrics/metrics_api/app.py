@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from . import errors
-from .routers import docs, imports, revenue, uploads
+from .routers import breakdowns, docs, imports, rejects, revenue, uploads
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
@@ -19,7 +19,7 @@ class MetricsResolver(APIGatewayHttpResolver):
 
 
 app = MetricsResolver(enable_validation=True)
-for _router in (revenue.router, imports.router, uploads.router):
+for _router in (revenue.router, breakdowns.router, imports.router, rejects.router, uploads.router):
     app.include_router(_router)
 errors.register(app)
 docs.enable(app)

@@ -5,10 +5,11 @@ says here is what the document says (docs/openapi.json is generated from them)."
 # route signatures, to validate requests and to build the document.
 import re
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from salesmetrics.config import MAX_UPLOAD_URL_TTL_SECONDS
 from salesmetrics.filenames import EXPORT_NAME_PATTERN
@@ -65,6 +66,43 @@ class ErrorResponse(_Model):
 
 # -- revenue ---------------------------------------------------------------------------------------
 
+# comparisons (GET /metrics/revenue?compare=)
+
+CHANGE_DESCRIPTION = (
+    "(current - previous) / |previous| x 100 of the exact figures, rounded half-up to one decimal, as a "
+    "string (\"12.5\", \"-3.0\"); null when the previous value is 0."
+)
+ChangeText = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]$", examples=["12.5"])]
+
+
+class Comparison(StrEnum):
+    PREVIOUS_PERIOD = "previous_period"
+    PREVIOUS_YEAR = "previous_year"
+
+
+class ChangePct(_Model):
+    total_revenue_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION)
+    net_revenue_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION)
+    order_count: ChangeText | None = Field(description=CHANGE_DESCRIPTION)
+    average_order_value_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION + " From the exact "
+                                                       "averages (order value / orders), not the rounded ones.")
+    refunds_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION + " Refunds are negative: more "
+                                           "refunded is a negative change, less refunded a positive one.")
+
+
+class ComparisonResponse(_Model):
+    start: date = Field(description="First day of the range compared with.")
+    end: date = Field(description="Last day of the range compared with.")
+    total_revenue_sgd: Money
+    net_revenue_sgd: Money
+    tax_sgd: Money
+    discounts_sgd: Money
+    order_count: int = Field(ge=0)
+    average_order_value_sgd: Money
+    refund_count: int = Field(ge=0)
+    refunds_sgd: Money
+    change_pct: ChangePct = Field(description="Change from the compared range to the requested one, in percent.")
+
 
 class RevenueResponse(_Model):
     start: date
@@ -83,6 +121,10 @@ class RevenueResponse(_Model):
                                                 "orders nor refunds.")
     refunds_sgd: Money = Field(description="Sum of the totals of refund sales: zero or NEGATIVE (a refund "
                                            "of 50.00 shows as \"-50.00\"). " + MONEY_DESCRIPTION)
+    comparison: ComparisonResponse | None = Field(
+        None, description="Present only with `compare`: the same figures over the range compared with "
+                          "(previous_period: as many days, ending the day before start; previous_year: the "
+                          "same dates a year earlier, 29 February as 28 February) and the change in percent.")
 
 
 class DayRevenueResponse(_Model):
@@ -98,6 +140,90 @@ class DailyRevenueResponse(_Model):
     currency: str = Field(examples=["SGD"])
     days: list[DayRevenueResponse] = Field(description="Every day of the range in date order; zeros "
                                                        "for days without sales.")
+
+
+# -- series (GET /metrics/revenue/series) ---------------------------------------------------------
+
+
+class Granularity(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class OutputFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+class PeriodRevenueResponse(_Model):
+    start: date = Field(description="First day of the period (the range's start for the first one).")
+    end: date = Field(description="Last day of the period (the range's end for the last one).")
+    revenue_sgd: Money
+    order_count: int = Field(ge=0)
+    average_order_value_sgd: Money
+    refund_count: int = Field(ge=0)
+    refunds_sgd: Money
+
+
+class RevenueSeriesResponse(_Model):
+    start: date
+    end: date
+    currency: str = Field(examples=["SGD"])
+    granularity: Granularity
+    periods: list[PeriodRevenueResponse] = Field(
+        description="Every period of the range in order (days; ISO weeks, Monday to Sunday; calendar "
+                    "months), the first and last clipped to the range; zeros where nothing sold.")
+
+
+# -- breakdowns (GET /metrics/revenue/by/{dimension}) ---------------------------------------------
+
+
+class Dimension(StrEnum):
+    ITEM = "item"
+    LOCATION = "location"
+    PAYMENT_METHOD = "payment_method"
+
+
+def _number(value: Decimal) -> int | float:
+    # An integral quantity is an exact JSON integer; a fractional one (rare: 0.5 of an hour) is
+    # written as the shortest float text of it, which is its decimal text for any real quantity.
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+Quantity = Annotated[Decimal, PlainSerializer(_number, return_type=int | float, when_used="json"),
+                     WithJsonSchema({"type": "number", "description": "Sum of the Quantity column (a JSON "
+                                     "number); refunds count negative.", "examples": [3]})]
+NONE_KEY_TEXT = "the key \"(none)\" stands for an empty value"
+
+
+class BreakdownRow(_Model):
+    key: str = Field(description=f"The item name (trimmed), location or payment method; {NONE_KEY_TEXT}.")
+    revenue_sgd: Money = Field(description="Sum of the Item Total of the lines with this key. " + MONEY_DESCRIPTION)
+    net_revenue_sgd: Money = Field(description="Item Total minus Tax of those lines. " + MONEY_DESCRIPTION)
+    quantity: Quantity
+    line_count: int = Field(ge=0, description="Lines with this key.")
+    sale_count: int = Field(ge=0, description="Distinct sales with at least one line with this key.")
+
+
+class BreakdownOthers(_Model):
+    key_count: int = Field(ge=1, description="How many keys past the limit this sums.")
+    revenue_sgd: Money
+    net_revenue_sgd: Money
+    quantity: Quantity
+    line_count: int = Field(ge=0)
+
+
+class BreakdownResponse(_Model):
+    start: date
+    end: date
+    currency: str = Field(examples=["SGD"])
+    dimension: Dimension
+    total_revenue_sgd: Money = Field(description="Revenue of the range, as GET /metrics/revenue gives it: "
+                                                 "the exact sum of every row and others. " + MONEY_DESCRIPTION)
+    rows: list[BreakdownRow] = Field(description="At most `limit` keys, by revenue (rounded to cents) "
+                                                 "descending, then key ascending.")
+    others: BreakdownOthers | None = Field(description="Every key past the limit, summed; null when none.")
 
 
 # -- imports ---------------------------------------------------------------------------------------

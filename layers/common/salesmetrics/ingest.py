@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
 
+from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
 from .events import ObjectRef
 from .formats import Dialect, open_export
 from .imports import ImportRecord, ImportStatus, import_id_for
@@ -72,13 +73,16 @@ class SaleWriter:
     """Writes sales so that retries, redeliveries and concurrent imports leave exact totals.
 
     Every write is conditioned on the stored state it was planned against and shares a
-    transaction with the day deltas it causes. Plans start optimistic (assume a sale is new,
-    which is free to check: a failed condition returns the stored item). On the first conflict of
-    a flush the stored state of the whole rest of the flush is read in one batched read, so a
-    re-plan never meets a sale it has not seen: sales stored in a newer version become "nothing to
-    write" and cannot cancel another transaction. After that, a conflict can only come from
-    another import committing the same sales meanwhile; each one is learnt from the cancellation
-    and the transaction shrinks, so the work left to decide shrinks with every conflict.
+    transaction with the day and breakdown deltas it causes (breakdowns.py: + the new version's
+    lines, - the stored version's, each key in the shard that holds it). Plans start optimistic
+    (assume a sale is new, which is free to check: a failed condition returns the stored item).
+    On the first conflict of a flush the stored state of the whole rest of the flush is read in
+    one batched read, so a re-plan never meets a sale it has not seen: sales stored in a newer
+    version become "nothing to write" and cannot cancel another transaction. After that, a
+    conflict can only come from another import committing the same sales meanwhile; each one is
+    learnt from the cancellation and the transaction shrinks, so the work left to decide shrinks
+    with every conflict. A breakdown shard that refuses its update (full, or not holding a key
+    where this writer put it) is learnt by reading that day's shards.
 
     With a `pool`, a flush is split into `lanes` by sale date (day number modulo lanes) and the
     lanes are written concurrently, hiding DynamoDB's latency. A lane's transactions touch only
@@ -96,6 +100,8 @@ class SaleWriter:
         self.read_first = False
         self.pool = pool
         self.lanes = lanes
+        self.shards = ShardDirectory()  # where this import put (or found) each breakdown key
+        self.wrote_breakdowns = False  # whether a transaction of this import changed a breakdown
 
     def version_of(self, sale: Sale) -> str:
         return f"{self.version_prefix}{sale.first_line:010d}"
@@ -106,6 +112,8 @@ class SaleWriter:
         pending = list({sale.sale_id: sale for sale in sales}.values())
         if not pending:
             return
+        if self.read_first and self.wrote_breakdowns:
+            self._learn_shards(pending)
         if self.pool is None or self.lanes < 2:
             self.counts.merge(self._write_lane(pending))
             return
@@ -136,11 +144,17 @@ class SaleWriter:
         while position < len(pending):
             plan = self._plan(pending, position, known, hashes, limit)
             conflicts = self.storage.commit(plan.batch)
-            if conflicts:
+            if not conflicts.written:
                 attempts += 1
                 if attempts >= MAX_PLAN_ATTEMPTS:
                     raise TransientStorageError(
                         f"sales kept changing under this import ({attempts} conflicts in a row); giving up for a retry")
+                # A breakdown shard without room (or without a key where this import put it): what
+                # the day's shards hold is read once, and the next plan places every key by it.
+                for dimension, day in sorted({(ref.dimension, ref.day) for ref in conflicts.full_shards}):
+                    self.shards.learn(dimension, day, self.storage.breakdown_shards(dimension, day, day))
+                if not conflicts:
+                    continue
                 known.update(conflicts)
                 if not complete:
                     stored = self._learn(pending[position:], known)
@@ -155,10 +169,28 @@ class SaleWriter:
                 continue
             attempts = 0
             limit = MAX_TRANSACTION_ITEMS
+            if plan.batch.breakdowns:
+                self.shards.committed(plan.batch.breakdowns)
+                self.wrote_breakdowns = True
             for change in plan.changes:
                 counts.add(change)
             position += plan.taken
         return counts
+
+    def _learn_shards(self, pending: list[Sale]) -> None:
+        """Most sales of the last flush were stored already and some of them changed (a
+        correction, an overlap): read the breakdown shards of this flush's days too (one Query
+        per dimension), so that every key is written to the shard that holds it rather than
+        copied into one with room. A plain re-upload changes no breakdown and reads none."""
+        first = min(sale.sale_date for sale in pending)
+        last = max(sale.sale_date for sale in pending)
+        days = {sale.sale_date for sale in pending}
+        for dimension in DIMENSIONS:
+            by_day: dict[date, list[BreakdownShard]] = {}
+            for shard in self.storage.breakdown_shards(dimension, first, last):
+                by_day.setdefault(shard.day, []).append(shard)
+            for day in days | set(by_day):
+                self.shards.learn(dimension, day, by_day.get(day, []))
 
     def _learn(self, sales: list[Sale], known: dict[str, StoredSale | None]) -> int:
         """Read the stored state of every sale not yet known; the next flush reads first when most exist."""
@@ -172,6 +204,8 @@ class SaleWriter:
               hashes: dict[str, str], limit: int) -> _Plan:
         plan = _Plan()
         days = plan.batch.day_deltas
+        shards = BreakdownPlan(self.shards)
+        plan.batch.breakdowns = shards.deltas
         for sale in pending[start:]:
             stored = known.get(sale.sale_id)
             version = self.version_of(sale)
@@ -180,10 +214,12 @@ class SaleWriter:
                 digest = hashes[sale.sale_id] = sale.content_hash
             write: SaleWrite | None = None
             delta: list[tuple[date, DayTotals]] = []
+            lines_delta: DayDeltas | None = None
             if stored is None:
                 change = "created"
                 write = SaleWrite(sale, version, self.import_id, self.import_id, None, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
+                lines_delta = sale_deltas(sale.sale_date, sale.lines, None, None)
             elif stored.version == version:
                 change = stored.change  # this import wrote it before a crash; count it as it was
             elif stored.version > version:
@@ -196,16 +232,21 @@ class SaleWriter:
                 write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
                 delta.append((stored.sale_date, -stored.totals()))
+                # The stored version's lines leave their keys; the new version's join theirs.
+                lines_delta = sale_deltas(sale.sale_date, sale.lines, stored.sale_date, stored.lines)
             if write is not None:
                 new_days = {d for d, _ in delta if d not in days}
-                size = 400 + 250 * len(sale.lines)
-                items = len(plan.batch.writes) + len(days) + 1 + len(new_days)
+                placements = shards.place(lines_delta) if lines_delta else []
+                size = 400 + 250 * len(sale.lines) + sum(130 + 2 * len(p.key) for p in placements)
+                items = (len(plan.batch.writes) + len(days) + 1 + len(new_days) + shards.item_count()
+                         + shards.new_items(placements))
                 if plan.batch.writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
                 plan.batch.writes.append(write)
                 plan.size += size
                 for day, totals in delta:
                     days[day] = days[day] + totals if day in days else totals
+                shards.apply(placements)
             plan.changes.append(change)
             plan.taken += 1
         return plan

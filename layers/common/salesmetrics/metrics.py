@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from .money import ZERO, round_cents
 from .sales import ZERO_TOTALS, DayTotals
@@ -155,3 +156,110 @@ def daily_series(days: Mapping[date, DayTotals], start: date, end: date) -> list
         totals = days.get(day, ZERO_TOTALS)
         series.append(DayRevenue(day, totals.revenue, totals.order_count, totals.order_value))
     return series
+
+
+# -- series: weeks and months -----------------------------------------------------------------------
+
+GRANULARITIES = ("day", "week", "month")
+
+
+def periods(start: date, end: date, granularity: str) -> list[tuple[date, date]]:
+    """The periods of `start..end` in order: days, ISO weeks (Monday to Sunday) or calendar
+    months, the first and the last clipped to the range."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
+    out: list[tuple[date, date]] = []
+    first = start
+    for _ in range(range_days(start, end)):  # bounded: at least one day per period
+        if first > end:
+            break
+        if granularity == "day":
+            last = first
+        elif granularity == "week":  # clipped before adding: a week past 9999-12-31 overflows
+            last = first + timedelta(days=min(6 - first.weekday(), (end - first).days))
+        else:
+            last = min(_month_end(first), end)
+        out.append((first, last))
+        if last == end:
+            break
+        first = last + timedelta(days=1)
+    return out
+
+
+def _month_end(day: date) -> date:
+    if day.month == 12:
+        return date(day.year, 12, 31)
+    return date(day.year, day.month + 1, 1) - timedelta(days=1)
+
+
+def revenue_series(days: Mapping[date, DayTotals], start: date, end: date, granularity: str) -> list[RevenueSummary]:
+    """One summary per period of `start..end` (see `periods`); periods without sales are zeros.
+
+    Each period looks up its own days, so a 3,660-day series costs 3,660 lookups, not a pass
+    over every day per period."""
+    out = []
+    for first, last in periods(start, end, granularity):
+        span = {day: days[day] for day in iter_days(first, last) if day in days}
+        out.append(revenue_summary(span, first, last))
+    return out
+
+
+# -- comparisons -------------------------------------------------------------------------------------
+
+COMPARISONS = ("previous_period", "previous_year")
+
+
+def previous_range(start: date, end: date, compare: str) -> tuple[date, date]:
+    """The range `start..end` is compared with.
+
+    `previous_period`: as many days, ending the day before `start`. `previous_year`: the same
+    dates one year earlier, 29 February becoming 28 February. A range that would begin before
+    year 1 is a `RangeError` naming `compare`.
+    """
+    try:
+        if compare == "previous_period":
+            previous_end = start - timedelta(days=1)
+            return previous_end - timedelta(days=range_days(start, end) - 1), previous_end
+        if compare == "previous_year":
+            return _year_earlier(start), _year_earlier(end)
+    except (OverflowError, ValueError):
+        raise RangeError("compare", f"compare={compare}: the calendar has no {compare.replace('_', ' ')} "
+                                    f"before {start.isoformat()}") from None
+    raise ValueError(f"compare must be one of {', '.join(COMPARISONS)}, not {compare!r}")
+
+
+def _year_earlier(day: date) -> date:
+    if day.month == 2 and day.day == 29:
+        return date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)
+
+
+def change_pct(current: Fraction | Decimal | int, previous: Fraction | Decimal | int) -> str | None:
+    """(current - previous) / |previous| x 100, half-up to one decimal, as text ("12.5", "-3.0");
+    None when `previous` is zero. Computed on the exact values: nothing is rounded twice."""
+    before = Fraction(previous)
+    if before == 0:
+        return None
+    ratio = (Fraction(current) - before) * 1000 / abs(before)  # in tenths of a percent
+    tenths, remainder = divmod(abs(ratio.numerator), ratio.denominator)
+    if 2 * remainder >= ratio.denominator:  # half-up: ties away from zero
+        tenths += 1
+    sign = "-" if ratio < 0 and tenths else ""
+    return f"{sign}{tenths // 10}.{tenths % 10}"
+
+
+def exact_average(value: Decimal, count: int) -> Fraction:
+    """The unrounded average order value (0 without orders), for comparing two ranges."""
+    return Fraction(value) / count if count > 0 else Fraction(0)
+
+
+def summary_changes(current: RevenueSummary, previous: RevenueSummary) -> dict[str, str | None]:
+    """`change_pct` of the figures a comparison reports, from the exact sums."""
+    return {
+        "total_revenue_sgd": change_pct(current.total_revenue, previous.total_revenue),
+        "net_revenue_sgd": change_pct(current.net_revenue, previous.net_revenue),
+        "order_count": change_pct(current.order_count, previous.order_count),
+        "average_order_value_sgd": change_pct(exact_average(current.order_value, current.order_count),
+                                              exact_average(previous.order_value, previous.order_count)),
+        "refunds_sgd": change_pct(current.refunds, previous.refunds),
+    }

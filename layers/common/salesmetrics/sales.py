@@ -183,6 +183,8 @@ class StoredSale:
     first_import_id: str
     # What the import that wrote this version did to the sale: created, updated or unchanged.
     change: str = "updated"
+    # The stored version's lines: what its breakdown figures must lose when it is replaced.
+    lines: tuple[SaleLine, ...] = ()
 
     def totals(self) -> DayTotals:
         return DayTotals.of(self.total, self.tax, self.discounts)

@@ -21,6 +21,11 @@ router = Router()  # type: ignore[no-untyped-call]  # its __init__ is unannotate
 _IMPORT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
+def known_import_id(import_id: str) -> bool:
+    """Whether `import_id` can be one of ours, so that storage is asked at all."""
+    return _IMPORT_ID.fullmatch(import_id) is not None
+
+
 @router.get("/imports", summary="Import records, newest first",
             responses={**documented(ImportsPage, "One page of import records."), **error_responses(400)})
 @tracer.capture_method
@@ -43,7 +48,7 @@ def list_imports(
 def get_import(import_id: Annotated[str, Path(description="The import id, as listed by GET /imports.")]
                ) -> ImportResponse:
     count("ImportRequests")
-    record = get_storage().get_import(import_id) if _IMPORT_ID.fullmatch(import_id) else None
+    record = get_storage().get_import(import_id) if known_import_id(import_id) else None
     if record is None:
         raise UnknownImport(import_id)
     return ImportResponse.of(record)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO, Protocol
 
+from ..breakdowns import BreakdownShard, KeyTotals, ShardDelta, ShardRef
 from ..imports import ImportRecord
 from ..sales import DayTotals, Sale, StoredSale
 
@@ -42,18 +43,33 @@ class SaleWrite:
 
 @dataclass(slots=True)
 class WriteBatch:
-    """Sale writes and the day-aggregate deltas they cause; stored atomically, or not at all."""
+    """Sale writes and the day-aggregate and breakdown deltas they cause; stored atomically, or
+    not at all."""
 
     writes: list[SaleWrite] = field(default_factory=list)
     day_deltas: dict[date, DayTotals] = field(default_factory=dict)
+    breakdowns: dict[ShardRef, ShardDelta] = field(default_factory=dict)
 
     def item_count(self) -> int:
-        return len(self.writes) + sum(1 for d in self.day_deltas.values() if not d.is_zero())
+        return (len(self.writes) + sum(1 for d in self.day_deltas.values() if not d.is_zero())
+                + sum(1 for d in self.breakdowns.values() if not d.is_zero()))
 
 
-# Storage.commit's answer: the sales whose expected state was wrong, with what storage holds now
-# (None: the sale does not exist). Empty means the whole batch was written.
-Conflicts = Mapping[str, StoredSale | None]
+class Conflicts(dict[str, StoredSale | None]):
+    """Storage.commit's answer: the sales whose expected state was wrong, with what storage holds
+    now (None: the sale does not exist), and the breakdown shards whose condition failed (full,
+    or not holding a key the plan expected there). Neither: the whole batch was written."""
+
+    __slots__ = ("full_shards",)
+
+    def __init__(self, sales: Mapping[str, StoredSale | None] | None = None,
+                 full_shards: Iterable[ShardRef] = ()) -> None:
+        super().__init__(sales or {})
+        self.full_shards: frozenset[ShardRef] = frozenset(full_shards)
+
+    @property
+    def written(self) -> bool:
+        return not self and not self.full_shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +87,11 @@ class Storage(Protocol):
     def day_aggregates(self) -> Iterator[DayAggregate]: ...
     def iter_sales(self) -> Iterator[StoredSale]: ...
     def replace_day(self, day: date, totals: DayTotals, expected_rev: int | None) -> bool: ...
+    def breakdown_shards(self, dimension: str, start: date, end: date) -> Iterator[BreakdownShard]: ...
+    # Each key's figures summed over the shards of start..end (keys summing to zero left out).
+    def breakdown_totals(self, dimension: str, start: date, end: date) -> dict[str, KeyTotals]: ...
+    def replace_breakdown(self, dimension: str, day: date, figures: Mapping[str, KeyTotals],
+                          expected: Sequence[BreakdownShard]) -> bool: ...
 
     # imports
     def put_import(self, record: ImportRecord) -> None: ...
@@ -85,6 +106,7 @@ class Storage(Protocol):
         ...
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None: ...
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str: ...
+    def presign_download(self, bucket: str, key: str, expires_in: int) -> str: ...
 
     # health
     def check_table(self) -> None: ...

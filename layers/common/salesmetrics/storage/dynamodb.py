@@ -16,7 +16,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -25,6 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from ..breakdowns import BreakdownShard, KeyTotals, ShardRef, layout
 from ..errors import InvalidCursor
 from ..imports import ImportRecord
 from ..sales import DayTotals, StoredSale
@@ -35,13 +36,19 @@ from .items import (
     IMPORTS_GSI_PK,
     SALE_READ_ATTRIBUTES,
     SALE_SK,
+    ShardSums,
+    breakdown_pk,
+    breakdown_shard,
     day_item,
     day_totals,
     day_update,
     import_pk,
+    number,
     plain_item,
     sale_pk,
     sale_put,
+    shard_item,
+    shard_update,
     stored_sale,
     to_wire,
 )
@@ -219,30 +226,40 @@ class DynamoStorage:
         items = WireItems([sale_put(table, w, now) for w in batch.writes])
         items += [day_update(table, day, delta, now)
                   for day, delta in sorted(batch.day_deltas.items()) if not delta.is_zero()]
+        shards_from = len(items)
+        shards: list[ShardRef] = []
+        for ref, shard_delta in sorted(batch.breakdowns.items()):
+            update = shard_update(table, ref, shard_delta, now)
+            if update is not None:
+                items.append(update)
+                shards.append(ref)
         if not items:
-            return {}
+            return Conflicts()
         if len(items) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_ITEMS} items, not {len(items)}")
         for attempt in range(self.max_attempts):
             try:
                 self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-                return {}
+                return Conflicts()
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 code = error.get("Code", "")
                 if code == "TransactionCanceledException":
                     reasons = cast(list[dict[str, Any]], exc.response.get("CancellationReasons") or [])
                     conflicts: dict[str, StoredSale | None] = {}
+                    full: list[ShardRef] = []
                     other: set[str] = set()
                     for index, reason in enumerate(reasons):
                         reason_code = reason.get("Code") or "None"
                         if reason_code == "ConditionalCheckFailed" and index < len(batch.writes):
                             raw = reason.get("Item")
                             conflicts[batch.writes[index].sale.sale_id] = stored_sale(raw) if raw else None
+                        elif reason_code == "ConditionalCheckFailed" and index >= shards_from:
+                            full.append(shards[index - shards_from])
                         elif reason_code != "None":
                             other.add(reason_code)
-                    if conflicts:
-                        return conflicts
+                    if conflicts or full:
+                        return Conflicts(conflicts, full)
                     if other - _RETRYABLE_REASONS:
                         raise
                 elif code not in _RETRYABLE_CODES:
@@ -295,6 +312,66 @@ class DynamoStorage:
             self.client.put_item(**kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _shard_items(self, dimension: str, start: date, end: date) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {":pk": {"S": breakdown_pk(dimension)}, ":start": {"S": start.isoformat()},
+                                          # every shard of the last day: `#<n>` sorts before `#~`
+                                          ":end": {"S": end.isoformat() + "#~"}},
+        }
+        while True:
+            page = cast(dict[str, Any], self.client.query(**kwargs))
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def breakdown_shards(self, dimension: str, start: date, end: date) -> Iterator[BreakdownShard]:
+        ids: dict[str, str] = {}
+        for item in self._shard_items(dimension, start, end):
+            yield breakdown_shard(item, ids)
+
+    def breakdown_totals(self, dimension: str, start: date, end: date) -> dict[str, KeyTotals]:
+        sums = ShardSums()
+        for item in self._shard_items(dimension, start, end):
+            sums.add(item)
+        return sums.totals()
+
+    def replace_breakdown(self, dimension: str, day: date, figures: Mapping[str, KeyTotals],
+                          expected: Sequence[BreakdownShard]) -> bool:
+        """Rewrite a day's shards with `figures`, only if none was written since `expected` was
+        read (each shard's `rev`). Shards left over are emptied, not deleted: an empty shard is
+        what a new one is, and the repair needs no DeleteItem permission."""
+        now = _now()
+        held = {shard.shard: shard for shard in expected}
+        contents = layout(figures)
+        items: list[dict[str, Any]] = []
+        for index in range(max(len(contents), max(held, default=-1) + 1)):
+            old = held.get(index)
+            content = contents[index] if index < len(contents) else {}
+            rev = (old.rev if old else 0) + 1
+            put: dict[str, Any] = {"TableName": self.table_name, "Item": shard_item(dimension, day, index, content,
+                                                                                    rev, now)}
+            if old is None:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                put["ConditionExpression"] = "#rev = :rev"
+                put["ExpressionAttributeNames"] = {"#rev": "rev"}
+                put["ExpressionAttributeValues"] = {":rev": number(old.rev)}
+            items.append({"Put": put})
+        if not items:
+            return True
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"a repair of {dimension} on {day} would rewrite {len(items)} shards; at most "
+                             f"{MAX_TRANSACTION_ITEMS} fit one transaction")
+        try:
+            self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
                 return False
             raise
         return True
@@ -355,6 +432,10 @@ class DynamoStorage:
         return self.s3.generate_presigned_url(
             "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
             ExpiresIn=expires_in, HttpMethod="PUT")
+
+    def presign_download(self, bucket: str, key: str, expires_in: int) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in, HttpMethod="GET")
 
     # -- health -------------------------------------------------------------------------------
 

@@ -23,6 +23,16 @@ from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overfl
 from json.encoder import encode_basestring as _escape  # a str as a JSON string literal, non-ASCII kept
 from typing import Any
 
+from ..breakdowns import (
+    MAX_KEYS_PER_UPDATE,
+    SHARD_UNITS,
+    BreakdownShard,
+    KeyTotals,
+    ShardDelta,
+    ShardRef,
+    iter_members,
+    key_id,
+)
 from ..money import ZERO
 from ..sales import DayTotals, SaleLine, StoredSale
 from .base import SaleWrite
@@ -38,7 +48,7 @@ DAY_FIELDS = ("revenue", "net", "tax", "discounts", "order_count", "order_value"
 # What a reader of sales projects: the packed record of compact items, and the attributes of
 # items in the earlier shape (where `sale` is absent), so both shapes are read in one request.
 SALE_READ_ATTRIBUTES = ("ver", SALE_ATTRIBUTE, "sale_id", "sale_date", "hash", "total", "tax", "discounts",
-                        "import_id", "first_import_id", "change")
+                        "import_id", "first_import_id", "change", "lines")
 
 Item = dict[str, Any]
 
@@ -153,14 +163,15 @@ def stored_sale(item: Mapping[str, Any]) -> StoredSale:
             sale_id=str(packed["sale_id"]), sale_date=date.fromisoformat(packed["sale_date"]), version=version,
             content_hash=str(packed["hash"]), total=Decimal(packed["total"]), tax=Decimal(packed["tax"]),
             discounts=Decimal(packed["discounts"]), import_id=str(packed["import_id"]),
-            first_import_id=str(packed["first_import_id"]), change=str(packed["change"]))
+            first_import_id=str(packed["first_import_id"]), change=str(packed["change"]),
+            lines=decode_lines(packed["lines"]))
     # The earlier shape: one attribute per field; absent ones read as the earlier reader did.
     return StoredSale(
         sale_id=str(item["sale_id"]["S"]), sale_date=date.fromisoformat(item["sale_date"]["S"]), version=version,
         content_hash=str(item["hash"]["S"]), total=_number_or_zero(item.get("total")),
         tax=_number_or_zero(item.get("tax")), discounts=_number_or_zero(item.get("discounts")),
         import_id=_text_or(item.get("import_id"), ""), first_import_id=_text_or(item.get("first_import_id"), ""),
-        change=_text_or(item.get("change"), "updated"))
+        change=_text_or(item.get("change"), "updated"), lines=sale_lines(item))
 
 
 def sale_lines(item: Mapping[str, Any]) -> tuple[SaleLine, ...]:
@@ -281,3 +292,185 @@ def from_wire(value: Mapping[str, Any]) -> Any:
 
 def plain_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: from_wire(value) for name, value in item.items()}
+
+
+# -- breakdown shards (docs/architecture.md, "Breakdown shards") --------------------------------------
+
+BREAKDOWN_PK_PREFIX = "BY#"
+KEYS_ATTRIBUTE = "keys"
+# A key's five figures: Item Total, Tax, Quantity, lines, sales; each named <letter><key id>.
+_FIGURE_LETTERS = ("r", "t", "q", "l", "s")
+_FIGURE_NAME_LENGTH = 17  # one letter and a 16-character key id
+_PLACEHOLDER_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def breakdown_pk(dimension: str) -> str:
+    return BREAKDOWN_PK_PREFIX + dimension
+
+
+def shard_sk(day: date, shard: int) -> str:
+    return f"{day.isoformat()}#{shard:03d}"
+
+
+def _placeholder(n: int) -> str:
+    # Two characters for every placeholder of a shard's update (up to 3,844): the expression of 80
+    # keys' 400 terms must stay under DynamoDB's 4 KB.
+    return _PLACEHOLDER_ALPHABET[n // 62] + _PLACEHOLDER_ALPHABET[n % 62]
+
+
+def _figures_of(totals: KeyTotals) -> tuple[Decimal | int, ...]:
+    return (totals.revenue, totals.tax, totals.quantity, totals.lines, totals.sales)
+
+
+def shard_update(table: str, ref: ShardRef, delta: ShardDelta, now: str) -> Item | None:
+    """The transaction's Update of one breakdown shard: ADD each key's figures and its set
+    members, only if the shard has room for the keys new to it and holds the keys the plan
+    expects there. None when the delta adds nothing."""
+    names: dict[str, str] = {"#k": KEYS_ATTRIBUTE, "#v": "rev", "#u": "updated_at"}
+    values: Item = {":one": {"N": "1"}, ":now": {"S": now}, ":room": number(SHARD_UNITS - delta.new_units)}
+    by_text: dict[str, str] = {}
+    terms: list[str] = []
+    new_keys: list[str] = []
+    counter = 0
+    for key, totals in delta.figures.items():
+        if totals.is_zero():
+            continue
+        ident = key_id(key)
+        for letter, value in zip(_FIGURE_LETTERS, _figures_of(totals), strict=True):
+            if not value:
+                continue
+            wire = number(value)
+            value_name = by_text.get(wire["N"])
+            if value_name is None:
+                value_name = by_text[wire["N"]] = ":" + _placeholder(counter)
+                values[value_name] = wire
+                counter += 1
+            name = "#" + _placeholder(counter)
+            counter += 1
+            names[name] = letter + ident
+            terms.append(f"{name} {value_name}")
+        if key not in delta.present:
+            new_keys.append(key)
+    if not terms:
+        return None
+    if len(delta.figures) > MAX_KEYS_PER_UPDATE:
+        raise ValueError(f"a shard update holds at most {MAX_KEYS_PER_UPDATE} keys, not {len(delta.figures)}")
+    adds = ["#v :one", *terms]
+    if new_keys:
+        values[":k"] = {"SS": list(iter_members(new_keys))}
+        adds.insert(0, "#k :k")
+    checks = []
+    for key in sorted(delta.present):
+        value_name = ":" + _placeholder(counter)
+        counter += 1
+        values[value_name] = {"S": "=" + key}
+        checks.append(f"contains(#k,{value_name})")
+    condition = (" AND ".join(["attribute_exists(#k)", "size(#k) <= :room", *checks]) if checks
+                 else "attribute_not_exists(#k) OR size(#k) <= :room")
+    return {"Update": {
+        "TableName": table,
+        "Key": {"pk": {"S": breakdown_pk(ref.dimension)}, "sk": {"S": shard_sk(ref.day, ref.shard)}},
+        "UpdateExpression": "ADD " + ",".join(adds) + " SET #u = :now",
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }}
+
+
+def shard_item(dimension: str, day: date, shard: int, figures: Mapping[str, KeyTotals], rev: int, now: str) -> Item:
+    """A whole shard, as a repair writes it (no `keys` at all when it holds nothing)."""
+    item: Item = {"pk": {"S": breakdown_pk(dimension)}, "sk": {"S": shard_sk(day, shard)}, "rev": number(rev),
+                  "updated_at": {"S": now}}
+    kept = [key for key, totals in figures.items() if not totals.is_zero()]
+    if kept:
+        item[KEYS_ATTRIBUTE] = {"SS": list(iter_members(kept))}
+    for key in kept:
+        ident = key_id(key)
+        for letter, value in zip(_FIGURE_LETTERS, _figures_of(figures[key]), strict=True):
+            if value:
+                item[letter + ident] = number(value)
+    return item
+
+
+_BASE_ATTRIBUTES = frozenset({"pk", "sk", KEYS_ATTRIBUTE, "rev", "updated_at"})
+
+
+def _key_figures(item: Mapping[str, Any], ident: str) -> list[Decimal]:
+    out = []
+    for letter in _FIGURE_LETTERS:
+        value = item.get(letter + ident)
+        out.append(Decimal(value["N"]) if value is not None else ZERO)
+    return out
+
+
+def breakdown_shard(item: Mapping[str, Any], ids: dict[str, str] | None = None) -> BreakdownShard:
+    """A stored shard item read back: its keys, units, write counter and figures per key.
+
+    `ids` caches each key's id across the items of one read (the same keys recur day after day).
+    """
+    ids = {} if ids is None else ids
+    dimension = str(item["pk"]["S"]).removeprefix(BREAKDOWN_PK_PREFIX)
+    day_text, _, shard_text = str(item["sk"]["S"]).partition("#")
+    members = item.get(KEYS_ATTRIBUTE, {}).get("SS", [])
+    figures: dict[str, KeyTotals] = {}
+    seen = 0
+    for member in members:
+        if not member.startswith("="):
+            continue  # a unit marker of a long key
+        key = member[1:]
+        ident = ids.get(key)
+        if ident is None:
+            ident = ids[key] = key_id(key)
+        f = _key_figures(item, ident)
+        seen += sum(1 for letter in _FIGURE_LETTERS if letter + ident in item)
+        figures[key] = KeyTotals(f[0], f[1], f[2], int(f[3]), int(f[4]))
+    keys = frozenset(figures)
+    if seen != len(item.keys() - _BASE_ATTRIBUTES):
+        # A figure whose key is not in the set cannot be written by this code; were one there,
+        # it is kept under its id so that reconcile reports it rather than losing it.
+        known = {letter + ids[key] for key in keys for letter in _FIGURE_LETTERS}
+        for name in item.keys() - known - _BASE_ATTRIBUTES:
+            if len(name) == _FIGURE_NAME_LENGTH and name[0] in _FIGURE_LETTERS:
+                f = _key_figures(item, name[1:])
+                figures["?" + name[1:]] = KeyTotals(f[0], f[1], f[2], int(f[3]), int(f[4]))
+    rev = item.get("rev")
+    return BreakdownShard(dimension=dimension, day=date.fromisoformat(day_text), shard=int(shard_text),
+                          rev=int(rev["N"]) if rev is not None else 0, keys=keys, units=len(members),
+                          figures=figures)
+
+
+class ShardSums:
+    """Each key's figures over many shard items (a range's breakdown), straight from the wire
+    items, without building a shard of each: the number texts are collected per key and figure
+    and summed once at the end, a third faster than adding Decimals as they come."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, tuple[str, ...]] = {}  # key -> its five attribute names
+        self._texts: dict[str, tuple[list[str], ...]] = {}
+
+    def add(self, item: Mapping[str, Any]) -> None:
+        for member in item.get(KEYS_ATTRIBUTE, {}).get("SS", ()):
+            if not member.startswith("="):
+                continue  # a unit marker of a long key
+            key = member[1:]
+            names = self._names.get(key)
+            if names is None:
+                ident = key_id(key)
+                names = self._names[key] = tuple(letter + ident for letter in _FIGURE_LETTERS)
+            texts = self._texts.get(key)
+            if texts is None:
+                texts = self._texts[key] = ([], [], [], [], [])
+            for collected, name in zip(texts, names, strict=True):
+                value = item.get(name)
+                if value is not None:
+                    collected.append(value["N"])
+
+    def totals(self) -> dict[str, KeyTotals]:
+        """Per key (those summing to zero left out)."""
+        out: dict[str, KeyTotals] = {}
+        for key, (revenue, tax, quantity, lines, sales) in self._texts.items():
+            totals = KeyTotals(sum(map(Decimal, revenue), ZERO), sum(map(Decimal, tax), ZERO),
+                               sum(map(Decimal, quantity), ZERO), sum(map(int, lines)), sum(map(int, sales)))
+            if not totals.is_zero():
+                out[key] = totals
+        return out
