@@ -36,22 +36,44 @@ FULL: dict[str, dict[str, Any]] = {
     "memory": {"small_lines": 10_000, "large_lines": 1_000_000},
     "requests": {"lines": 20_000},
     "api": {"small": 1_000, "large": 1_000_000, "repeats": 15, "passes": 2, "max_sale_items": 20_000},
-    "reports": {"small": 1_000, "large": 1_000_000, "repeats": 3, "passes": 2, "max_sale_items": 20_000,
-                "control_small": 20_000},
+    "reports": {
+        "small": 1_000,
+        "large": 1_000_000,
+        "repeats": 3,
+        "passes": 2,
+        "max_sale_items": 20_000,
+        "control_small": 20_000,
+    },
     "coldstart": {"runs": 5},
-    "ingest": {"sizes": [100_000, 1_000_000], "rounds": 2, "delay_sizes": [100_000], "delay_ms": 25,
-               "profile_lines": 20_000},
+    "ingest": {
+        "sizes": [100_000, 1_000_000],
+        "rounds": 2,
+        "delay_sizes": [100_000],
+        "delay_ms": 25,
+        "profile_lines": 20_000,
+    },
 }
 QUICK: dict[str, dict[str, Any]] = {
     "parse": {"lines": 100_000, "rounds": 2, "profile_lines": 20_000},
     "memory": {"small_lines": 10_000, "large_lines": 100_000},
     "requests": {"lines": 2_000},
     "api": {"small": 1_000, "large": 20_000, "repeats": 5, "passes": 2, "max_sale_items": 2_000},
-    "reports": {"small": 1_000, "large": 20_000, "repeats": 2, "passes": 1, "max_sale_items": 2_000,
-                "control_small": 0},
+    "reports": {
+        "small": 1_000,
+        "large": 20_000,
+        "repeats": 2,
+        "passes": 1,
+        "max_sale_items": 2_000,
+        "control_small": 0,
+    },
     "coldstart": {"runs": 2},
-    "ingest": {"sizes": [20_000, 100_000], "rounds": 1, "delay_sizes": [20_000], "delay_ms": 25,
-               "profile_lines": 20_000},
+    "ingest": {
+        "sizes": [20_000, 100_000],
+        "rounds": 1,
+        "delay_sizes": [20_000],
+        "delay_ms": 25,
+        "profile_lines": 20_000,
+    },
 }
 
 
@@ -62,8 +84,10 @@ def _override(sizes: dict[str, dict[str, Any]], settings: list[str]) -> dict[str
         target, _, raw = setting.partition("=")
         name, _, key = target.partition(".")
         if name not in out or key not in out[name] or not raw:
-            raise SystemExit(f"--set {setting}: expected NAME.KEY=VALUE with KEY one of "
-                             f"{', '.join(f'{n}.{k}' for n, v in out.items() for k in v)}")
+            raise SystemExit(
+                f"--set {setting}: expected NAME.KEY=VALUE with KEY one of "
+                f"{', '.join(f'{n}.{k}' for n, v in out.items() for k in v)}"
+            )
         current = out[name][key]
         if isinstance(current, list):
             out[name][key] = [int(v) for v in raw.split(",") if v]
@@ -74,8 +98,10 @@ def _override(sizes: dict[str, dict[str, Any]], settings: list[str]) -> dict[str
 
 def _command(argv: list[str]) -> str:
     env = "PYTHONPATH=" + os.pathsep.join(os.path.relpath(p) for p in sourceroots.paths())
-    safe = " ".join(f"{k}={SAFE_ENV[k]}" for k in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
-                                                   "AWS_SECRET_ACCESS_KEY", "HTTPS_PROXY", "NO_PROXY"))
+    safe = " ".join(
+        f"{k}={SAFE_ENV[k]}"
+        for k in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "HTTPS_PROXY", "NO_PROXY")
+    )
     return " ".join([env, safe, ".venv/bin/python -m bench", *map(shlex.quote, argv)]).strip()
 
 
@@ -128,13 +154,17 @@ def _analysis(name: str, result: dict[str, Any]) -> str:
 
 def _line(name: str, result: dict[str, Any]) -> str:
     if name == "parse":
-        return (f"parse      reader (parse + validate + group) / csv.reader = {result['ratio']}x CPU (wall "
-                f"{result['ratio_wall']}x; with the write-time hash {result['ratio_with_hash']}x), limit 3x")
+        return (
+            f"parse      reader (parse + validate + group) / csv.reader = {result['ratio']}x CPU (wall "
+            f"{result['ratio_wall']}x; with the write-time hash {result['ratio_with_hash']}x), limit 3x"
+        )
     if name == "memory":
         a, b = result["local"], result["s3"]
-        text = (f"memory     peak RSS large/small: disk {a['ratio']}x ({a['peak_mib']['large']} vs "
-                f"{a['peak_mib']['small']} MiB), S3 stream {b['ratio']}x ({b['peak_mib']['large']} vs "
-                f"{b['peak_mib']['small']} MiB)")
+        text = (
+            f"memory     peak RSS large/small: disk {a['ratio']}x ({a['peak_mib']['large']} vs "
+            f"{a['peak_mib']['small']} MiB), S3 stream {b['ratio']}x ({b['peak_mib']['large']} vs "
+            f"{b['peak_mib']['small']} MiB)"
+        )
         c = result.get("write")
         if c:
             text += f", real writes {c['ratio']}x ({c['peak_mib']['large']} vs {c['peak_mib']['small']} MiB)"
@@ -142,26 +172,54 @@ def _line(name: str, result: dict[str, Any]) -> str:
     if name == "ingest":
         cpu = ", ".join(f"{int(k):,} lines {v['ratio']}x" for k, v in result["cpu"].items() if v["judged"])
         lat = ", ".join(f"{int(k):,} lines {v['ratio']}x" for k, v in result["latency"].items())
-        return (f"ingest     whole ingest CPU / bare csv.reader from S3: {cpu} (limit {result['cpu_target']:g}x)\n"
-                f"           wall with DynamoDB 25 ms slower / instant: {lat} (limit {result['latency_target']:g}x)")
+        return (
+            f"ingest     whole ingest CPU / bare csv.reader from S3: {cpu} (limit {result['cpu_target']:g}x)\n"
+            f"           wall with DynamoDB 25 ms slower / instant: {lat} (limit {result['latency_target']:g}x)"
+        )
     if name == "requests":
-        parts = [f"{n}: {s['requests_per_1000_lines']}/1k lines, {s['wcu_per_line']} WCU/line"
-                 for n, s in result["scenarios"].items()]
+        parts = [
+            f"{n}: {s['requests_per_1000_lines']}/1k lines, {s['wcu_per_line']} WCU/line"
+            for n, s in result["scenarios"].items()
+        ]
         return "requests   " + "\n           ".join(parts) + "\n           limit 15/1k lines for the first ingest"
     if name == "reports":
-        return "reports    " + ", ".join(
-            f"{q['path']}{'?' + next(iter(q['query'].values())) if q['query'] else ''} {q['ratio']}x"
-            for q in result["latency"].values()) + ", limit 1.2x" + (
-            "; saturated control " + ", ".join(f"{q['path']} {q['ratio']}x"
-                                               for q in result["control"]["latency"].values())
-            if result.get("control") else "")
+        return (
+            "reports    "
+            + ", ".join(
+                f"{q['path']}{'?' + next(iter(q['query'].values())) if q['query'] else ''} {q['ratio']}x"
+                for q in result["latency"].values()
+            )
+            + ", limit 1.2x"
+            + (
+                "; saturated control "
+                + ", ".join(f"{q['path']} {q['ratio']}x" for q in result["control"]["latency"].values())
+                if result.get("control")
+                else ""
+            )
+        )
     if name == "api":
-        return "api        " + ", ".join(
-            f"{q['path']} latency large/small {q['ratio']}x, {q['requests_per_query']:g} request(s)/query"
-            for q in result["latency"].values()) + ", limit 1.2x"
-    return "coldstart  " + ", ".join(f"{m} {t} ms" for m, t in result["import_ms"].items()) + (
-        "; × boto3: " + ", ".join(f"{m} {x}x (limit {result['limits'][m]}x)" for m, x in result["ratios"].items()
-                                  if m in result.get("limits", {})) if "ratios" in result else "")
+        return (
+            "api        "
+            + ", ".join(
+                f"{q['path']} latency large/small {q['ratio']}x, {q['requests_per_query']:g} request(s)/query"
+                for q in result["latency"].values()
+            )
+            + ", limit 1.2x"
+        )
+    return (
+        "coldstart  "
+        + ", ".join(f"{m} {t} ms" for m, t in result["import_ms"].items())
+        + (
+            "; × boto3: "
+            + ", ".join(
+                f"{m} {x}x (limit {result['limits'][m]}x)"
+                for m, x in result["ratios"].items()
+                if m in result.get("limits", {})
+            )
+            if "ratios" in result
+            else ""
+        )
+    )
 
 
 def _passed(name: str, result: dict[str, Any]) -> bool | None:
@@ -172,15 +230,25 @@ def _passed(name: str, result: dict[str, Any]) -> bool | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {', '.join(NAMES)}")
     parser.add_argument("--profile", action="store_true", help="parse breakdown even when it passes")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE",
-                        help="change one size of one benchmark for this run, e.g. ingest.sizes=100000")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="markdown output (default docs/benchmarks.md; bench-out/benchmarks.quick.md with --quick)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="change one size of one benchmark for this run, e.g. ingest.sizes=100000",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="markdown output (default docs/benchmarks.md; bench-out/benchmarks.quick.md with --quick)",
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(NAMES)
     unknown = [n for n in names if n not in NAMES]
@@ -194,8 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, Any] = {k: v for k, v in previous.items() if k in NAMES and k not in names}
     failures: list[str] = []
     started_all = time.perf_counter()
-    print(f"bench: {', '.join(names)} ({'quick' if args.quick else 'full'}); {facts['nproc']} CPUs, "
-          f"Python {facts['python']}", flush=True)
+    print(
+        f"bench: {', '.join(names)} ({'quick' if args.quick else 'full'}); {facts['nproc']} CPUs, "
+        f"Python {facts['python']}",
+        flush=True,
+    )
     with environment(dict(SAFE_ENV)):
         for name in names:
             started = time.perf_counter()
@@ -212,14 +283,21 @@ def main(argv: list[str] | None = None) -> int:
             except Exception:  # a broken paragraph must not lose the measurement
                 traceback.print_exc()
                 text = ""
-            runs[name] = {"result": result, "sizes": sizes[name], "command": command, "seconds": round(seconds, 1),
-                          "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "analysis": text}
+            runs[name] = {
+                "result": result,
+                "sizes": sizes[name],
+                "command": command,
+                "seconds": round(seconds, 1),
+                "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "analysis": text,
+            }
             verdict = _passed(name, result)
             print(_line(name, result), flush=True)
             print(f"   {'' if verdict is None else ('PASS' if verdict else 'FAIL')} in {seconds:.0f} s", flush=True)
     (OUT).mkdir(exist_ok=True)
     (OUT / ("results.quick.json" if args.quick else "results.json")).write_text(
-        json.dumps({"machine": facts, "runs": runs}, indent=1, default=str))
+        json.dumps({"machine": facts, "runs": runs}, indent=1, default=str)
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     kept = report.notes(out) or (report.notes(ROOT / "docs" / "benchmarks.md") if args.quick else "")
     out.write_text(report.render(runs, facts, command, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), kept))

@@ -66,25 +66,47 @@ def _compare(small: int, large: int, repeats: int, passes: int, max_sale_items: 
         handler_ratio = min(own_large) / min(own_small) if own_small and own_large else None
         inside = None  # inside the DynamoDB call = total - outside, per pass (of medians: approximate)
         if own_small and own_large:
-            inside = {label: min(t - o for t, o in zip(detail[label]["medians_ms"],
-                                                       detail[label]["handler_only_medians_ms"], strict=True))
-                      for label in ("small", "large")}
+            inside = {
+                label: min(
+                    t - o
+                    for t, o in zip(detail[label]["medians_ms"], detail[label]["handler_only_medians_ms"], strict=True)
+                )
+                for label in ("small", "large")
+            }
         latency[route] = {
-            "path": path, "small": small, "large": large, "detail": detail,
-            "ratio": round(ratio, 3), "target": TARGET, "passed": ratio <= TARGET,
+            "path": path,
+            "small": small,
+            "large": large,
+            "detail": detail,
+            "ratio": round(ratio, 3),
+            "target": TARGET,
+            "passed": ratio <= TARGET,
             "handler_only_ratio": round(handler_ratio, 3) if handler_ratio is not None else None,
             "inside_dynamodb_ms": {k: round(v, 1) for k, v in inside.items()} if inside else None,
             "inside_dynamodb_ratio": round(inside["large"] / inside["small"], 3) if inside else None,
-            "same_dynamodb_work": (detail["small"]["requests"] == detail["large"]["requests"]
-                                   and detail["small"]["items"] == detail["large"]["items"]),
+            "same_dynamodb_work": (
+                detail["small"]["requests"] == detail["large"]["requests"]
+                and detail["small"]["items"] == detail["large"]["items"]
+            ),
             "requests_per_query": max(detail["small"]["requests"], detail["large"]["requests"]),
         }
-    return {"large_sale_items": min(large, max_sale_items), "repeats_per_pass": repeats,
-            "passes": [list(r["by_size"]) for r in results], "latency": latency, "raw": results}
+    return {
+        "large_sale_items": min(large, max_sale_items),
+        "repeats_per_pass": repeats,
+        "passes": [list(r["by_size"]) for r in results],
+        "latency": latency,
+        "raw": results,
+    }
 
 
-def run_queries(small: int = 1_000, large: int = 1_000_000, repeats: int = 15, passes: int = 2,
-                max_sale_items: int = 20_000, control_repeats: int = 10) -> dict[str, Any]:
+def run_queries(
+    small: int = 1_000,
+    large: int = 1_000_000,
+    repeats: int = 15,
+    passes: int = 2,
+    max_sale_items: int = 20_000,
+    control_repeats: int = 10,
+) -> dict[str, Any]:
     main = _compare(small, large, repeats, passes, max_sale_items)
     control = _compare(small, large, control_repeats, passes, min(small, max_sale_items)) if control_repeats else None
     for route, q in main["latency"].items():
@@ -93,10 +115,16 @@ def run_queries(small: int = 1_000, large: int = 1_000_000, repeats: int = 15, p
             q["control_ratio"] = c["ratio"]
         # Same DynamoDB work at both sizes, and the gap gone once both tables hold as many items:
         # the gap is moto's (its Query walks every item of the table; DynamoDB's reads one partition).
-        q["moto_artefact"] = bool(not q["passed"] and q["same_dynamodb_work"] and c is not None and c["passed"]
-                                  and (q["handler_only_ratio"] is None or q["handler_only_ratio"] <= TARGET))
+        q["moto_artefact"] = bool(
+            not q["passed"]
+            and q["same_dynamodb_work"]
+            and c is not None
+            and c["passed"]
+            and (q["handler_only_ratio"] is None or q["handler_only_ratio"] <= TARGET)
+        )
     return {
-        "large_sales": large, **{k: v for k, v in main.items() if k != "raw"},
+        "large_sales": large,
+        **{k: v for k, v in main.items() if k != "raw"},
         "control": {k: v for k, v in control.items() if k != "raw"} if control else None,
         "passed": all(q["passed"] for q in main["latency"].values()),
         "raw": main["raw"],
@@ -112,10 +140,19 @@ _IMPORT_LINE = re.compile(r"import time:\s+\d+\s+\|\s+(\d+)\s+\|( *)(\S+)\s*$")
 
 def _direct_imports(module: str) -> dict[str, float]:
     """Cumulative ms of each module `module` imports directly (one run of `-X importtime`)."""
-    env = {**os.environ, **api_bench._ENV,  # the same environment import_time_ms uses
-           "PYTHONPATH": sourceroots.pythonpath()}
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=api_bench.ROOT,
-                          env=env, capture_output=True, text=True, check=True)
+    env = {
+        **os.environ,
+        **api_bench._ENV,  # the same environment import_time_ms uses
+        "PYTHONPATH": sourceroots.pythonpath(),
+    }
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=api_bench.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out: dict[str, float] = {}
     for line in done.stderr.splitlines():
         match = _IMPORT_LINE.match(line)
@@ -132,8 +169,12 @@ def run_imports(runs: int = 5) -> dict[str, Any]:
     for _ in range(runs):
         for module in modules:
             best[module] = min(best.get(module, float("inf")), api_bench.import_time_ms(module, 1))
-    result: dict[str, Any] = {"runs": runs, "statistic": "fastest", "import_ms": best,
-              "over_boto3_ms": {m: round(t - best["boto3"], 1) for m, t in best.items() if m != "boto3"}}
+    result: dict[str, Any] = {
+        "runs": runs,
+        "statistic": "fastest",
+        "import_ms": best,
+        "over_boto3_ms": {m: round(t - best["boto3"], 1) for m, t in best.items() if m != "boto3"},
+    }
     base = result["import_ms"]["boto3"]
     ratios = {m: round(t / base, 2) for m, t in result["import_ms"].items() if m != "boto3"}
     limits = {m: x for m, x in IMPORT_LIMITS.items() if m in ratios}
@@ -143,7 +184,7 @@ def run_imports(runs: int = 5) -> dict[str, Any]:
         for module in ("metrics_handler", "ingest_handler"):
             for name, ms in _direct_imports(module).items():
                 parts.setdefault(module, {})[name] = min(parts.get(module, {}).get(name, float("inf")), ms)
-    result["direct_imports_ms"] = {m: {n: round(t, 1) for n, t in sorted(p.items(), key=lambda kv: -kv[1]) if t >= 3}
-                                   for m, p in parts.items()}
-    return {**result, "ratios": ratios, "limits": limits,
-            "passed": all(ratios[m] <= x for m, x in limits.items())}
+    result["direct_imports_ms"] = {
+        m: {n: round(t, 1) for n, t in sorted(p.items(), key=lambda kv: -kv[1]) if t >= 3} for m, p in parts.items()
+    }
+    return {**result, "ratios": ratios, "limits": limits, "passed": all(ratios[m] <= x for m, x in limits.items())}

@@ -44,12 +44,19 @@ BUCKET = "bench-uploads"
 YEAR_START = date(2024, 1, 1)
 YEAR_END = date(2024, 12, 30)  # 365 days inclusive (2024 is a leap year)
 _ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
     "HTTPS_PROXY": "http://127.0.0.1:9",  # nothing may reach real AWS
-    "TABLE_NAME": TABLE, "BUCKET_NAME": BUCKET, "POWERTOOLS_SERVICE_NAME": "bench",
-    "POWERTOOLS_METRICS_NAMESPACE": "Bench", "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "TABLE_NAME": TABLE,
+    "BUCKET_NAME": BUCKET,
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
 
 
@@ -94,22 +101,43 @@ def store(table: Any, sales: int, max_sale_items: int, seed: int = 7) -> dict[st
     with table.batch_writer() as batch:
         for day, f in figures.items():
             if f[7]:
-                batch.put_item(Item={
-                    "pk": "DAYS", "sk": day.isoformat(), "rev": 1,
-                    "revenue": f[0] * cents, "net": (f[0] - f[1]) * cents, "tax": f[1] * cents,
-                    "discounts": f[2] * cents, "order_count": f[3], "order_value": f[4] * cents,
-                    "refund_count": f[5], "refunds": f[6] * cents, "sales_count": f[7]})
+                batch.put_item(
+                    Item={
+                        "pk": "DAYS",
+                        "sk": day.isoformat(),
+                        "rev": 1,
+                        "revenue": f[0] * cents,
+                        "net": (f[0] - f[1]) * cents,
+                        "tax": f[1] * cents,
+                        "discounts": f[2] * cents,
+                        "order_count": f[3],
+                        "order_value": f[4] * cents,
+                        "refund_count": f[5],
+                        "refunds": f[6] * cents,
+                        "sales_count": f[7],
+                    }
+                )
         items = min(sales, max_sale_items)
         for n in range(items):
             day = YEAR_START + timedelta(days=n % 365)
-            batch.put_item(Item={
-                "pk": f"SALE#{n}", "sk": "SALE", "sale_id": str(n), "sale_date": day.isoformat(),
-                "ver": f"2024-01-01T00:00:00Z|0|imp_bench|{n}", "hash": f"{n:032x}",
-                "total": Decimal("34.88"), "tax": Decimal("2.88"), "discounts": Decimal(0),
-                "client_id": str(n % 500), "import_id": "imp_bench", "first_import_id": "imp_bench",
-                "lines": [{"line_no": n, "item_name": "Bay hire", "item_total": Decimal("34.88")}]})
-    return {"sales": sales, "day_items_stored": sum(1 for f in figures.values() if f[7]),
-            "sale_items_stored": items}
+            batch.put_item(
+                Item={
+                    "pk": f"SALE#{n}",
+                    "sk": "SALE",
+                    "sale_id": str(n),
+                    "sale_date": day.isoformat(),
+                    "ver": f"2024-01-01T00:00:00Z|0|imp_bench|{n}",
+                    "hash": f"{n:032x}",
+                    "total": Decimal("34.88"),
+                    "tax": Decimal("2.88"),
+                    "discounts": Decimal(0),
+                    "client_id": str(n % 500),
+                    "import_id": "imp_bench",
+                    "first_import_id": "imp_bench",
+                    "lines": [{"line_no": n, "item_name": "Bay hire", "item_total": Decimal("34.88")}],
+                }
+            )
+    return {"sales": sales, "day_items_stored": sum(1 for f in figures.values() if f[7]), "sale_items_stored": items}
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -143,8 +171,7 @@ class _Counter:
 def _event(path: str, query: dict[str, str]) -> dict[str, Any]:
     from devtools.gateway import build_event  # noqa: PLC0415 - after sys.path is set
 
-    return build_event("GET", path, urlencode(query), [("user-agent", "bench")], None,
-                       route_key=f"GET {path}")
+    return build_event("GET", path, urlencode(query), [("user-agent", "bench")], None, route_key=f"GET {path}")
 
 
 def _context() -> LambdaContext:
@@ -154,22 +181,28 @@ def _context() -> LambdaContext:
 def _summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"median_ms": round(statistics.median(ordered) * 1000, 2), "p95_ms": round(p95 * 1000, 2),
-            "max_ms": round(ordered[-1] * 1000, 2)}
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(p95 * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
 
 
-def measure_queries(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 30,
-                    max_sale_items: int = 20_000) -> dict[str, Any]:
+def measure_queries(
+    sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 30, max_sale_items: int = 20_000
+) -> dict[str, Any]:
     sourceroots.add_to_sys_path()
-    results: dict[str, Any] = {"range": {"start": YEAR_START.isoformat(), "end": YEAR_END.isoformat(),
-                                         "days": 365}, "runs": repeats, "by_size": {}}
+    results: dict[str, Any] = {
+        "range": {"start": YEAR_START.isoformat(), "end": YEAR_END.isoformat(), "days": 365},
+        "runs": repeats,
+        "by_size": {},
+    }
     with environment(_ENV):
         # Imported here, after the environment is set: handlers' module-level Logger/Metrics
         # read it, and no client may be made outside the mock.
         import boto3  # noqa: PLC0415
         import metrics_handler  # noqa: PLC0415
         from moto import mock_aws  # noqa: PLC0415
-
 
         for size in sizes:
             with mock_aws():
@@ -227,15 +260,18 @@ def _time_route(handler: Callable[..., Any], path: str, counter: _Counter, repea
 
 def _create_table(client: Any) -> None:
     def keys(hash_key: str, range_key: str) -> list[dict[str, str]]:
-        return [{"AttributeName": hash_key, "KeyType": "HASH"},
-                {"AttributeName": range_key, "KeyType": "RANGE"}]
+        return [{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": range_key, "KeyType": "RANGE"}]
 
     client.create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST", KeySchema=keys("pk", "sk"),
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"}
-                              for name in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": keys("gsi1pk", "gsi1sk")}],
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=keys("pk", "sk"),
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"}, "KeySchema": keys("gsi1pk", "gsi1sk")}
+        ],
     )
 
 
@@ -249,8 +285,14 @@ def import_time_ms(module: str, runs: int = 5, python: str = sys.executable) -> 
     env = {**os.environ, **_ENV, "PYTHONPATH": sourceroots.pythonpath()}
     best = float("inf")
     for _ in range(runs):
-        done = subprocess.run([python, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [python, "-X", "importtime", "-c", f"import {module}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         for line in done.stderr.splitlines():
             match = _IMPORT_LINE.match(line)
             if match and match[2] == module:
@@ -265,14 +307,18 @@ def measure_imports(runs: int = 5) -> dict[str, Any]:
     if (ROOT / "functions/ingest/ingest_handler.py").exists():
         modules.append("ingest_handler")
     times = {module: import_time_ms(module, runs) for module in modules}
-    return {"runs": runs, "statistic": "fastest", "import_ms": times,
-            "over_boto3_ms": {m: round(t - times["boto3"], 1) for m, t in times.items() if m != "boto3"}}
+    return {
+        "runs": runs,
+        "statistic": "fastest",
+        "import_ms": times,
+        "over_boto3_ms": {m: round(t - times["boto3"], 1) for m, t in times.items() if m != "boto3"},
+    }
 
 
-def run(sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 30, max_sale_items: int = 20_000,
-        import_runs: int = 5) -> dict[str, Any]:
-    return {"queries": measure_queries(sizes, repeats, max_sale_items),
-            "imports": measure_imports(import_runs)}
+def run(
+    sizes: tuple[int, ...] = (1_000, 1_000_000), repeats: int = 30, max_sale_items: int = 20_000, import_runs: int = 5
+) -> dict[str, Any]:
+    return {"queries": measure_queries(sizes, repeats, max_sale_items), "imports": measure_imports(import_runs)}
 
 
 if __name__ == "__main__":

@@ -23,10 +23,15 @@ SALES_PER_DAY = 300
 
 # Fake credentials and a dead proxy: nothing a benchmark does may reach real AWS.
 SAFE_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-    "AWS_EC2_METADATA_DISABLED": "true", "HTTPS_PROXY": "http://127.0.0.1:9",
-    "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
 }
 
 
@@ -76,9 +81,13 @@ def export_file(lines: int, *, seed: int = SEED, sales_per_day: int = SALES_PER_
     started = time.perf_counter()
     summary = generate_export(path, lines=lines, seed=seed, sales_per_day=sales_per_day)
     meta = {
-        "lines": summary.lines, "sales": summary.sales, "bytes": summary.bytes_written,
-        "first_date": str(summary.first_date), "last_date": str(summary.last_date),
-        "seed": seed, "sales_per_day": sales_per_day,
+        "lines": summary.lines,
+        "sales": summary.sales,
+        "bytes": summary.bytes_written,
+        "first_date": str(summary.first_date),
+        "last_date": str(summary.last_date),
+        "seed": seed,
+        "sales_per_day": sales_per_day,
         "generated_seconds": round(time.perf_counter() - started, 1),
     }
     meta_path.write_text(json.dumps(meta, indent=1))
@@ -87,13 +96,19 @@ def export_file(lines: int, *, seed: int = SEED, sales_per_day: int = SALES_PER_
 
 def machine() -> dict[str, Any]:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "?"
     try:
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "layers", "functions"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.split("\n")
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "layers", "functions"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
         changed = sorted({line[3:] for line in dirty if line.strip()})
     except (OSError, subprocess.CalledProcessError):
         changed = []
@@ -113,9 +128,12 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {
-        "nproc": os.cpu_count(), "python": platform.python_version(),
-        "implementation": platform.python_implementation(), "platform": platform.platform(terse=True),
-        "cpu": cpu, "memory_gib": round(mem_kib / 1024 / 1024, 1), "commit": commit,
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(terse=True),
+        "cpu": cpu,
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "commit": commit,
         "uncommitted": changed,  # files of the code under test that differ from the commit
     }
-

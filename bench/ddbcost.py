@@ -44,7 +44,7 @@ def number_size(text: str) -> int:
 
 
 def value_size(value: dict[str, Any]) -> int:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "S":
         return len(raw.encode())
     if kind == "N":
@@ -177,8 +177,7 @@ class DynamoDBCounter:
         request = json.loads(body.decode() if isinstance(body, bytes) else body)
         context["bench_request"] = (model.name, request)
 
-    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
-               **_: Any) -> None:
+    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         name, request = context.pop("bench_request", (model.name, {}))
         tally = self.tally
         tally.requests[name] += 1
@@ -236,7 +235,7 @@ class DynamoDBCounter:
         items = request.get("TransactItems", [])
         self.tally.transaction_items.append(len(items))
         for entry in items:
-            (op, body), = entry.items()
+            ((op, body),) = entry.items()
             table = body.get("TableName", "")
             if op == "Put":
                 item = body.get("Item", {})
@@ -288,10 +287,14 @@ def per_lines(tally: Tally, lines: int) -> dict[str, Any]:
         "items_read": tally.items_read,
         "transactions": len(tally.transaction_items),
         "mean_items_per_transaction": round(sum(tally.transaction_items) / len(tally.transaction_items), 1)
-        if tally.transaction_items else 0,
+        if tally.transaction_items
+        else 0,
         "sale_item_bytes": {
-            "mean": round(sum(sizes) / len(sizes), 1), "max": max(sizes),
-            "over_1kb": sum(1 for n in sizes if n > KB), "count": len(sizes),
-        } if (sizes := tally.sale_item_bytes) else None,
+            "mean": round(sum(sizes) / len(sizes), 1),
+            "max": max(sizes),
+            "over_1kb": sum(1 for n in sizes if n > KB),
+            "count": len(sizes),
+        }
+        if (sizes := tally.sale_item_bytes)
+        else None,
     }
-

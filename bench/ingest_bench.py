@@ -31,14 +31,24 @@ LATENCY_TARGET = 1.5
 BUCKET = "bench-ingest"
 TABLE = "bench-ingest"
 ENV = {
-    "TABLE_NAME": TABLE, "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_METRICS_NAMESPACE": "Bench",
-    "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING", "UPLOADS_PREFIX": "uploads/", "REJECTS_PREFIX": "rejects/",
+    "TABLE_NAME": TABLE,
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "UPLOADS_PREFIX": "uploads/",
+    "REJECTS_PREFIX": "rejects/",
 }
 
 
-def run(sizes: tuple[int, ...] = (100_000, 1_000_000), rounds: int = 2, delay_sizes: tuple[int, ...] = (100_000,),
-        delay_ms: float = 25.0, profile_lines: int = 20_000) -> dict[str, Any]:
+def run(
+    sizes: tuple[int, ...] = (100_000, 1_000_000),
+    rounds: int = 2,
+    delay_sizes: tuple[int, ...] = (100_000,),
+    delay_ms: float = 25.0,
+    profile_lines: int = 20_000,
+) -> dict[str, Any]:
     all_sizes = sorted({*sizes, *delay_sizes, profile_lines})
     files = {n: export_file(n) for n in all_sizes}
     with MotoServerProcess() as s3, InstantDynamoDB() as ddb:
@@ -47,16 +57,34 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), rounds: int = 2, delay_si
             path, meta = files[n]
             key = f"uploads/{path.name}"
             version_id, etag = s3.upload(BUCKET, path, key)
-            objects.append({"key": key, "version_id": version_id, "etag": etag, "size": meta["bytes"],
-                            "lines": n, "sales": meta["sales"]})
+            objects.append(
+                {
+                    "key": key,
+                    "version_id": version_id,
+                    "etag": etag,
+                    "size": meta["bytes"],
+                    "lines": n,
+                    "sales": meta["sales"],
+                }
+            )
         by_lines = {o["lines"]: o for o in objects}
-        spec = {"bucket": BUCKET, "objects": objects, "rounds": rounds, "dynamodb_endpoint": ddb.endpoint_url,
-                "delay_ms": delay_ms, "delay_keys": [by_lines[n]["key"] for n in delay_sizes],
-                "profile_key": by_lines[profile_lines]["key"]}
+        spec = {
+            "bucket": BUCKET,
+            "objects": objects,
+            "rounds": rounds,
+            "dynamodb_endpoint": ddb.endpoint_url,
+            "delay_ms": delay_ms,
+            "delay_keys": [by_lines[n]["key"] for n in delay_sizes],
+            "profile_key": by_lines[profile_lines]["key"],
+        }
         done = subprocess.run(
-            [sys.executable, "-m", "bench.ingest_child", json.dumps(spec)], cwd=ROOT, capture_output=True, text=True,
+            [sys.executable, "-m", "bench.ingest_child", json.dumps(spec)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             env=child_env(AWS_ENDPOINT_URL_S3=s3.endpoint_url, AWS_ENDPOINT_URL_DYNAMODB=ddb.endpoint_url, **ENV),
-            check=False)
+            check=False,
+        )
         sys.stderr.write(done.stderr if done.returncode == 0 else "")
         if done.returncode != 0:
             raise RuntimeError(f"ingest child failed:\n{done.stderr[-4000:]}")
@@ -70,31 +98,52 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), rounds: int = 2, delay_si
         instant_wall = min(r["wall_s"] for r in m["runs"]["ingest"])
         stubbed = min(r["cpu_s"] for r in m["runs"]["ingest_commit_stubbed"])
         n = obj["lines"]
-        row = {"lines": n, "sales": obj["sales"], "bytes": obj["size"], "csv_rows": m["csv_rows"], "runs": m["runs"],
-               "baseline_cpu_s": base, "ingest_cpu_s": ingest, "ratio": round(ingest / base, 2),
-               "ingest_us_per_line": round(ingest / n * 1e6, 1), "baseline_us_per_line": round(base / n * 1e6, 2),
-               "stubbed_cpu_s": stubbed, "stubbed_ratio": round(stubbed / base, 2),
-               "write_path_share": round((ingest - stubbed) / ingest, 3),
-               "write_path_us_per_sale": round((ingest - stubbed) / obj["sales"] * 1e6, 1),
-               "requests": m["requests"], "requests_per_1000_lines": round(sum(m["requests"].values()) / n * 1000, 2),
-               "record": {k: m["record"].get(k) for k in ("status", "rows_total", "rows_ingested", "rows_rejected",
-                                                          "sales_created")},
-               "judged": n in sizes}
+        row = {
+            "lines": n,
+            "sales": obj["sales"],
+            "bytes": obj["size"],
+            "csv_rows": m["csv_rows"],
+            "runs": m["runs"],
+            "baseline_cpu_s": base,
+            "ingest_cpu_s": ingest,
+            "ratio": round(ingest / base, 2),
+            "ingest_us_per_line": round(ingest / n * 1e6, 1),
+            "baseline_us_per_line": round(base / n * 1e6, 2),
+            "stubbed_cpu_s": stubbed,
+            "stubbed_ratio": round(stubbed / base, 2),
+            "write_path_share": round((ingest - stubbed) / ingest, 3),
+            "write_path_us_per_sale": round((ingest - stubbed) / obj["sales"] * 1e6, 1),
+            "requests": m["requests"],
+            "requests_per_1000_lines": round(sum(m["requests"].values()) / n * 1000, 2),
+            "record": {
+                k: m["record"].get(k)
+                for k in ("status", "rows_total", "rows_ingested", "rows_rejected", "sales_created")
+            },
+            "judged": n in sizes,
+        }
         cpu[str(n)] = row
         if "delayed" in m:
             d = m["delayed"]
-            latency[str(n)] = {"lines": n, "delay_ms": d["delay_ms"], "instant_wall_s": instant_wall,
-                               "delayed_wall_s": d["wall_s"], "delayed_cpu_s": d["cpu_s"],
-                               "requests": sum(d["requests"].values()),
-                               "ratio": round(d["wall_s"] / instant_wall, 2), "target": LATENCY_TARGET,
-                               "passed": d["wall_s"] / instant_wall <= LATENCY_TARGET,
-                               # what one request at a time would add: every request waits in turn
-                               "serial_floor_s": round(sum(d["requests"].values()) * d["delay_ms"] / 1000, 1)}
+            latency[str(n)] = {
+                "lines": n,
+                "delay_ms": d["delay_ms"],
+                "instant_wall_s": instant_wall,
+                "delayed_wall_s": d["wall_s"],
+                "delayed_cpu_s": d["cpu_s"],
+                "requests": sum(d["requests"].values()),
+                "ratio": round(d["wall_s"] / instant_wall, 2),
+                "target": LATENCY_TARGET,
+                "passed": d["wall_s"] / instant_wall <= LATENCY_TARGET,
+                # what one request at a time would add: every request waits in turn
+                "serial_floor_s": round(sum(d["requests"].values()) * d["delay_ms"] / 1000, 1),
+            }
     judged = [row for row in cpu.values() if row["judged"]]
     return {
-        "cpu": cpu, "cpu_target": CPU_TARGET,
+        "cpu": cpu,
+        "cpu_target": CPU_TARGET,
         "cpu_passed": all(row["ratio"] <= CPU_TARGET for row in judged),
-        "latency": latency, "latency_target": LATENCY_TARGET,
+        "latency": latency,
+        "latency_target": LATENCY_TARGET,
         "latency_passed": all(v["passed"] for v in latency.values()),
         "profile": measured.get("profile"),
         "passed": all(row["ratio"] <= CPU_TARGET for row in judged) and all(v["passed"] for v in latency.values()),
@@ -112,20 +161,30 @@ def analysis(result: dict[str, Any]) -> str:
             f"On {r['lines']:,} lines the ingest costs {r['ratio']}× the bare pass ({r['ingest_us_per_line']} µs per "
             f"line against {r['baseline_us_per_line']}); with `commit` answered in process it would still cost "
             f"{r['stubbed_ratio']}×, so the write path (building the transactions, botocore, HTTP) is "
-            f"{r['write_path_share']:.0%} of it, {r['write_path_us_per_sale']} µs per sale.")
+            f"{r['write_path_share']:.0%} of it, {r['write_path_us_per_sale']} µs per sale."
+        )
     if any(r["stubbed_ratio"] > result["cpu_target"] for r in rows):
-        text.append(f"Parsing, grouping and planning alone are over the {result['cpu_target']:g}× limit, so no write "
-                    "path can meet it: the rest has to come from the reader and `SaleWriter`'s planning.")
+        text.append(
+            f"Parsing, grouping and planning alone are over the {result['cpu_target']:g}× limit, so no write "
+            "path can meet it: the rest has to come from the reader and `SaleWriter`'s planning."
+        )
     profile = result.get("profile")
     if profile:
         top = [p for p in profile["by_package"] if p["share"] >= 0.05]
-        text.append(f"Under cProfile ({profile['lines']:,} lines; the profiler inflates call-heavy code), own time "
-                    "by package: " + ", ".join(f"{p['package']} {p['share']:.0%}" for p in top) + ".")
+        text.append(
+            f"Under cProfile ({profile['lines']:,} lines; the profiler inflates call-heavy code), own time "
+            "by package: " + ", ".join(f"{p['package']} {p['share']:.0%}" for p in top) + "."
+        )
     for lines, v in result["latency"].items():
         text.append(
             f"With every DynamoDB answer {v['delay_ms']:g} ms late, the {int(lines):,}-line ingest took "
             f"{v['delayed_wall_s']} s against {v['instant_wall_s']} s ({v['ratio']}×): its {v['requests']} requests "
-            f"waited {v['serial_floor_s']} s in all" + (
+            f"waited {v['serial_floor_s']} s in all"
+            + (
                 ", one at a time - transactions are sent one after another; only concurrent writes within the "
-                "invocation can hide that." if not v["passed"] else "; the waits overlapped."))
+                "invocation can hide that."
+                if not v["passed"]
+                else "; the waits overlapped."
+            )
+        )
     return " ".join(text)

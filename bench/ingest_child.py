@@ -39,14 +39,23 @@ from typing import Any
 
 _PACKAGES = (  # (path fragment, label) for the own-time-by-package table; first match wins
     ("/salesmetrics/storage/", "salesmetrics.storage (this module's items and calls)"),
-    ("/salesmetrics/parsing", "salesmetrics.parsing"), ("/salesmetrics/ingest", "salesmetrics.ingest"),
-    ("/salesmetrics/sales", "salesmetrics.sales"), ("/salesmetrics/", "salesmetrics (other)"),
-    ("/botocore/serialize", "botocore serialize"), ("/botocore/validate", "botocore validate"),
-    ("/botocore/parsers", "botocore parsers"), ("/botocore/", "botocore (other)"),
-    ("/boto3/", "boto3"), ("/jmespath/", "jmespath (endpoint context params)"),
-    ("/urllib3/", "urllib3"), ("/http/", "http.client"), ("/email/", "email (header parsing)"),
-    ("/json/", "json (Python part)"), ("/aws_lambda_powertools/", "powertools"),
-    ("/copy.py", "copy (deep copies)"), ("/decimal", "decimal"),
+    ("/salesmetrics/parsing", "salesmetrics.parsing"),
+    ("/salesmetrics/ingest", "salesmetrics.ingest"),
+    ("/salesmetrics/sales", "salesmetrics.sales"),
+    ("/salesmetrics/", "salesmetrics (other)"),
+    ("/botocore/serialize", "botocore serialize"),
+    ("/botocore/validate", "botocore validate"),
+    ("/botocore/parsers", "botocore parsers"),
+    ("/botocore/", "botocore (other)"),
+    ("/boto3/", "boto3"),
+    ("/jmespath/", "jmespath (endpoint context params)"),
+    ("/urllib3/", "urllib3"),
+    ("/http/", "http.client"),
+    ("/email/", "email (header parsing)"),
+    ("/json/", "json (Python part)"),
+    ("/aws_lambda_powertools/", "powertools"),
+    ("/copy.py", "copy (deep copies)"),
+    ("/decimal", "decimal"),
 )
 
 
@@ -98,12 +107,17 @@ def _profile(fn: Callable[[], Any], top: int = 25) -> dict[str, Any]:
             if marker in filename:
                 short = filename.split(marker, 1)[1]
                 break
-        rows.append({"function": f"{short}:{line}({name})" if line else name, "calls": calls,
-                     "own_s": round(tottime, 3), "own_share": round(tottime / total, 3),
-                     "cumulative_s": round(cumtime, 3)})
+        rows.append(
+            {
+                "function": f"{short}:{line}({name})" if line else name,
+                "calls": calls,
+                "own_s": round(tottime, 3),
+                "own_share": round(tottime / total, 3),
+                "cumulative_s": round(cumtime, 3),
+            }
+        )
     rows.sort(key=lambda r: r["own_s"], reverse=True)
-    packages = [{"package": p, "own_s": round(s, 3), "share": round(s / total, 3)}
-                for p, s in by_package.most_common()]
+    packages = [{"package": p, "own_s": round(s, 3), "share": round(s / total, 3)} for p, s in by_package.most_common()]
     return {"total_s": round(total, 3), "top": rows[:top], "by_package": packages}
 
 
@@ -119,8 +133,9 @@ def main(argv: list[str]) -> int:
     bucket = spec["bucket"]
 
     def event(obj: dict[str, Any]) -> dict[str, Any]:
-        return build_put_event(bucket=bucket, key=obj["key"], size=obj["size"], etag=obj["etag"],
-                               version_id=obj["version_id"] or None)
+        return build_put_event(
+            bucket=bucket, key=obj["key"], size=obj["size"], etag=obj["etag"], version_id=obj["version_id"] or None
+        )
 
     def context() -> LambdaContext:
         return LambdaContext(function_name="bench-ingest", memory_limit_in_mb=1024, timeout_seconds=900)
@@ -160,7 +175,7 @@ def main(argv: list[str]) -> int:
         requests: dict[str, int] = {}
         for n in range(spec["rounds"]):
             kinds = ("baseline", "ingest", "ingest_commit_stubbed")
-            for kind in (kinds if n % 2 == 0 else kinds[::-1]):
+            for kind in kinds if n % 2 == 0 else kinds[::-1]:
                 if kind == "baseline":
                     wall, cpu, rows = _timed(partial(baseline, bucket, obj["key"], obj["version_id"]))
                 elif kind == "ingest_commit_stubbed":
@@ -168,19 +183,32 @@ def main(argv: list[str]) -> int:
                 else:
                     wall, cpu, record, requests = counted_ingest(obj)
                 runs[kind].append({"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)})
-        entry: dict[str, Any] = {"lines": obj["lines"], "csv_rows": rows, "runs": runs, "record": record,
-                                 "requests": requests}
+        entry: dict[str, Any] = {
+            "lines": obj["lines"],
+            "csv_rows": rows,
+            "runs": runs,
+            "record": record,
+            "requests": requests,
+        }
         if obj["key"] in spec.get("delay_keys", []):
             _post(control + "/_bench/delay", {"ms": spec["delay_ms"]})
             try:
                 wall, cpu, _record, delayed_requests = counted_ingest(obj)
             finally:
                 _post(control + "/_bench/delay", {"ms": 0})
-            entry["delayed"] = {"delay_ms": spec["delay_ms"], "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-                                "requests": delayed_requests}
+            entry["delayed"] = {
+                "delay_ms": spec["delay_ms"],
+                "wall_s": round(wall, 3),
+                "cpu_s": round(cpu, 3),
+                "requests": delayed_requests,
+            }
         out["objects"][obj["key"]] = entry
-        print(f"   {obj['lines']:,} lines: baseline CPU {min(r['cpu_s'] for r in runs['baseline'])} s, "
-              f"ingest CPU {min(r['cpu_s'] for r in runs['ingest'])} s", file=sys.stderr, flush=True)
+        print(
+            f"   {obj['lines']:,} lines: baseline CPU {min(r['cpu_s'] for r in runs['baseline'])} s, "
+            f"ingest CPU {min(r['cpu_s'] for r in runs['ingest'])} s",
+            file=sys.stderr,
+            flush=True,
+        )
     profiled = next((o for o in objects if o["key"] == spec.get("profile_key")), None)
     if profiled is not None:
         out["profile"] = {"lines": profiled["lines"], **_profile(lambda: ingest(profiled))}

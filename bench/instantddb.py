@@ -37,8 +37,14 @@ from bench.common import ROOT, child_env
 _TARGET_PREFIX = "DynamoDB_20120810."
 _EMPTY_READ = b'{"Count":0,"Items":[],"ScannedCount":0}'
 _FIXED: dict[str, bytes] = {
-    "TransactWriteItems": b"{}", "PutItem": b"{}", "UpdateItem": b"{}", "DeleteItem": b"{}",
-    "GetItem": b"{}", "TransactGetItems": b'{"Responses":[]}', "Query": _EMPTY_READ, "Scan": _EMPTY_READ,
+    "TransactWriteItems": b"{}",
+    "PutItem": b"{}",
+    "UpdateItem": b"{}",
+    "DeleteItem": b"{}",
+    "GetItem": b"{}",
+    "TransactGetItems": b'{"Responses":[]}',
+    "Query": _EMPTY_READ,
+    "Scan": _EMPTY_READ,
     "BatchWriteItem": b'{"UnprocessedItems":{}}',
 }
 
@@ -58,20 +64,38 @@ class _State:
             return 200, json.dumps({"Responses": {t: [] for t in tables}, "UnprocessedKeys": {}}).encode()
         if operation == "DescribeTable":
             name = json.loads(body or b"{}").get("TableName", "")
-            return 200, json.dumps({"Table": {
-                "TableName": name, "TableStatus": "ACTIVE", "ItemCount": 0, "TableSizeBytes": 0,
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-                                         {"AttributeName": "sk", "AttributeType": "S"}],
-                "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
-                "TableArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"}}).encode()
-        return 400, json.dumps({"__type": "com.amazon.coral.service#UnknownOperationException",
-                                "message": f"the instant endpoint does not answer {operation!r}"}).encode()
+            return 200, json.dumps(
+                {
+                    "Table": {
+                        "TableName": name,
+                        "TableStatus": "ACTIVE",
+                        "ItemCount": 0,
+                        "TableSizeBytes": 0,
+                        "KeySchema": [
+                            {"AttributeName": "pk", "KeyType": "HASH"},
+                            {"AttributeName": "sk", "KeyType": "RANGE"},
+                        ],
+                        "AttributeDefinitions": [
+                            {"AttributeName": "pk", "AttributeType": "S"},
+                            {"AttributeName": "sk", "AttributeType": "S"},
+                        ],
+                        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+                        "TableArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}",
+                    }
+                }
+            ).encode()
+        return 400, json.dumps(
+            {
+                "__type": "com.amazon.coral.service#UnknownOperationException",
+                "message": f"the instant endpoint does not answer {operation!r}",
+            }
+        ).encode()
 
     def control(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         if method == "GET" and path == "/_bench/stats":
-            return 200, json.dumps({"requests": dict(self.requests), "bytes": dict(self.bytes),
-                                    "delay_ms": self.delay * 1000}).encode()
+            return 200, json.dumps(
+                {"requests": dict(self.requests), "bytes": dict(self.bytes), "delay_ms": self.delay * 1000}
+            ).encode()
         if method == "POST" and path == "/_bench/reset":
             self.requests.clear()
             self.bytes.clear()
@@ -109,7 +133,9 @@ async def _serve_connection(state: _State, reader: asyncio.StreamReader, writer:
             reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
             writer.write(
                 f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.0\r\n"
-                f"Content-Length: {len(payload)}\r\nx-amzn-RequestId: instant\r\n\r\n".encode() + payload)
+                f"Content-Length: {len(payload)}\r\nx-amzn-RequestId: instant\r\n\r\n".encode()
+                + payload
+            )
             await writer.drain()
             if headers.get("connection", "").lower() == "close":
                 return
@@ -146,8 +172,13 @@ class InstantDynamoDB:
 
     def __enter__(self) -> InstantDynamoDB:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.instantddb", "--delay-ms", str(self.delay_ms)], cwd=ROOT,
-            env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "bench.instantddb", "--delay-ms", str(self.delay_ms)],
+            cwd=ROOT,
+            env=child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().split()
         if len(line) != 2 or line[0] != "READY":
@@ -156,8 +187,9 @@ class InstantDynamoDB:
         self.endpoint_url = f"http://127.0.0.1:{line[1]}"
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         process, self.process = self.process, None
         if process is None:
             return

@@ -31,8 +31,14 @@ BUCKET = "bench-memory"
 
 
 def _child(args: list[str], **env: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "bench.memory_child", *args], cwd=ROOT,
-                          env=child_env(**env), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory_child", *args],
+        cwd=ROOT,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"memory child {args[0]} failed:\n{done.stderr[-3000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -41,12 +47,16 @@ def _child(args: list[str], **env: str) -> dict[str, Any]:
 def _ratio(small: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
     ratio = large["peak_rss_kib"] / small["peak_rss_kib"]
     return {
-        "small": small, "large": large,
+        "small": small,
+        "large": large,
         "peak_mib": {"small": round(small["peak_rss_kib"] / 1024, 1), "large": round(large["peak_rss_kib"] / 1024, 1)},
         "growth_over_baseline_mib": {
             "small": round((small["peak_rss_kib"] - small["baseline_rss_kib"]) / 1024, 1),
-            "large": round((large["peak_rss_kib"] - large["baseline_rss_kib"]) / 1024, 1)},
-        "ratio": round(ratio, 3), "target": TARGET, "passed": ratio <= TARGET,
+            "large": round((large["peak_rss_kib"] - large["baseline_rss_kib"]) / 1024, 1),
+        },
+        "ratio": round(ratio, 3),
+        "target": TARGET,
+        "passed": ratio <= TARGET,
     }
 
 
@@ -62,8 +72,12 @@ def run(small_lines: int = 10_000, large_lines: int = 1_000_000) -> dict[str, An
             objects[name] = [BUCKET, key, *server.upload(BUCKET, path, key)]
         measured = {name: _child(["s3", *obj], AWS_ENDPOINT_URL=server.endpoint_url) for name, obj in objects.items()}
         result["s3"] = _ratio(measured["small"], measured["large"])
-        written = {name: _child(["write", *obj], AWS_ENDPOINT_URL_S3=server.endpoint_url,
-                                AWS_ENDPOINT_URL_DYNAMODB=ddb.endpoint_url) for name, obj in objects.items()}
+        written = {
+            name: _child(
+                ["write", *obj], AWS_ENDPOINT_URL_S3=server.endpoint_url, AWS_ENDPOINT_URL_DYNAMODB=ddb.endpoint_url
+            )
+            for name, obj in objects.items()
+        }
         result["write"] = _ratio(written["small"], written["large"])
         result["write"]["dynamodb_requests"] = ddb.stats()["requests"]
         result["s3"]["moto_server_peak_mib"] = round(peak_rss_kib(server.pid) / 1024, 1)

@@ -113,35 +113,55 @@ def main(argv: list[str]) -> int:
     mode = argv[0]
     if mode == "local":
         storage: Any = LocalStorage()
-        ref = ObjectRef(bucket="local", key=argv[1], version_id="", etag="bench", size=0,
-                        event_time=datetime.now(UTC), sequencer="0", request_id="bench")
+        ref = ObjectRef(
+            bucket="local",
+            key=argv[1],
+            version_id="",
+            etag="bench",
+            size=0,
+            event_time=datetime.now(UTC),
+            sequencer="0",
+            request_id="bench",
+        )
     elif mode in ("s3", "write"):
         storage = _s3_storage() if mode == "s3" else _writing_storage()
         storage.s3  # noqa: B018 - the client made (and its modules loaded) before the baseline
         if mode == "write":
             storage.client  # noqa: B018
         bucket, key, version_id, etag = argv[1:5]
-        ref = ObjectRef(bucket=bucket, key=key, version_id=version_id, etag=etag, size=0,
-                        event_time=datetime.now(UTC), sequencer="0", request_id="bench")
+        ref = ObjectRef(
+            bucket=bucket,
+            key=key,
+            version_id=version_id,
+            etag=etag,
+            size=0,
+            event_time=datetime.now(UTC),
+            sequencer="0",
+            request_id="bench",
+        )
     else:
         raise SystemExit(f"unknown mode {mode}")
     baseline_kib = _status_kib("VmRSS")
     started = time.perf_counter()
     record = Ingestor(storage, "rejects/").run(ref)
     seconds = time.perf_counter() - started
-    print(json.dumps({
-        "mode": mode,
-        "status": str(record.status),
-        "rows_total": record.rows_total,
-        "rows_ingested": record.rows_ingested,
-        "rows_rejected": record.rows_rejected,
-        "sales_created": record.sales_created,
-        "transactions_planned": storage.transactions,
-        "baseline_rss_kib": baseline_kib,
-        "peak_rss_kib": _status_kib("VmHWM"),
-        "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "seconds": round(seconds, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "status": str(record.status),
+                "rows_total": record.rows_total,
+                "rows_ingested": record.rows_ingested,
+                "rows_rejected": record.rows_rejected,
+                "sales_created": record.sales_created,
+                "transactions_planned": storage.transactions,
+                "baseline_rss_kib": baseline_kib,
+                "peak_rss_kib": _status_kib("VmHWM"),
+                "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "seconds": round(seconds, 2),
+            }
+        )
+    )
     return 0
 
 

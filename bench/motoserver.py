@@ -49,8 +49,13 @@ class MotoServerProcess:
 
     def __enter__(self) -> MotoServerProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.motoserver"], cwd=ROOT, env=child_env(),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "bench.motoserver"],
+            cwd=ROOT,
+            env=child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().split()
         if len(line) != 2 or line[0] != "READY":
@@ -59,8 +64,9 @@ class MotoServerProcess:
         self.endpoint_url = f"http://127.0.0.1:{line[1]}"
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         process, self.process = self.process, None
         if process is None:
             return
@@ -76,8 +82,13 @@ class MotoServerProcess:
         """Upload a file to a versioned bucket here (created if need be): (version id, ETag)."""
         import boto3  # noqa: PLC0415
 
-        s3 = boto3.client("s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

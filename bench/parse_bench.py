@@ -81,7 +81,7 @@ def run(lines: int = 1_000_000, rounds: int = 3, profile: bool = False, profile_
     counts: tuple[int, int] = (0, 0)
     rows = 0
     for r in range(rounds):
-        for which in (kinds if r % 2 == 0 else tuple(reversed(kinds))):
+        for which in kinds if r % 2 == 0 else tuple(reversed(kinds)):
             if which == "base":
                 w, c, rows = _timed(lambda: baseline_pass(path))
             elif which == "reader":
@@ -173,11 +173,21 @@ def breakdown(lines: int = 100_000, repeats: int = 3) -> dict[str, Any]:
         "content_hash of every sale (full with hash - full without)": full - no_hash,
     }
     n = baseline_pass(path) - 1
-    table = [{"part": name, "derived": name in derived, "ms": round(s * 1000, 1),
-              "x_baseline": round(s / unit, 2), "us_per_line": round(s / n * 1e6, 2)}
-             for name, s in {**seconds, **derived}.items()]
+    table = [
+        {
+            "part": name,
+            "derived": name in derived,
+            "ms": round(s * 1000, 1),
+            "x_baseline": round(s / unit, 2),
+            "us_per_line": round(s / n * 1e6, 2),
+        }
+        for name, s in {**seconds, **derived}.items()
+    ]
     return {
-        "lines": n, "repeats": repeats, "statistic": "fastest CPU time", "stages": table,
+        "lines": n,
+        "repeats": repeats,
+        "statistic": "fastest CPU time",
+        "stages": table,
         "line_profile": line_profile(path, full / unit),
         "cprofile": cprofile_table(path),
     }
@@ -223,8 +233,9 @@ def line_profile(path: Path, full_ratio: float, top: int = 20) -> dict[str, Any]
     tool = monitoring.PROFILER_ID
     # The layer's code, and this pass's own loop (so the consumer's time is not charged to the
     # layer line that ran before it).
-    codes = [c for m in (salesmetrics.parsing, salesmetrics.sales, salesmetrics.money, salesmetrics.dates)
-             for c in _codes(m)] + [reader_pass.__code__]
+    codes = [
+        c for m in (salesmetrics.parsing, salesmetrics.sales, salesmetrics.money, salesmetrics.dates) for c in _codes(m)
+    ] + [reader_pass.__code__]
     by_id = {id(c): c for c in codes}
     plain = min(_timed(lambda: reader_pass(path))[0] for _ in range(2))  # wall, like the intervals
     # Keyed by (id(code), line): hashing a code object hashes its contents, far too slow here.
@@ -263,21 +274,33 @@ def line_profile(path: Path, full_ratio: float, top: int = 20) -> dict[str, Any]
     rows = []
     for (code_id, line), ns in sorted(corrected.items(), key=lambda kv: kv[1], reverse=True)[:top]:
         code = by_id[code_id]
-        rows.append({
-            "where": f"{Path(code.co_filename).name}:{line}", "function": code.co_qualname,
-            "source": linecache.getline(code.co_filename, line).strip()[:110],
-            "hits": hits[(code_id, line)], "share": round(ns / total, 3),
-            "x_baseline": round(ns / total * full_ratio, 2),
-        })
+        rows.append(
+            {
+                "where": f"{Path(code.co_filename).name}:{line}",
+                "function": code.co_qualname,
+                "source": linecache.getline(code.co_filename, line).strip()[:110],
+                "hits": hits[(code_id, line)],
+                "share": round(ns / total, 3),
+                "x_baseline": round(ns / total * full_ratio, 2),
+            }
+        )
     by_function: dict[str, float] = {}
     for (code_id, _line), ns in corrected.items():
         code = by_id[code_id]
         name = f"{Path(code.co_filename).name}:{code.co_qualname}"
         by_function[name] = by_function.get(name, 0.0) + ns
-    functions = [{"function": name, "share": round(ns / total, 3), "x_baseline": round(ns / total * full_ratio, 2)}
-                 for name, ns in sorted(by_function.items(), key=lambda kv: kv[1], reverse=True)[:12]]
-    return {"events": events, "plain_s": round(plain, 3), "instrumented_s": round(instrumented, 3),
-            "per_event_overhead_ns": round(per_event_ns, 1), "lines": rows, "functions": functions}
+    functions = [
+        {"function": name, "share": round(ns / total, 3), "x_baseline": round(ns / total * full_ratio, 2)}
+        for name, ns in sorted(by_function.items(), key=lambda kv: kv[1], reverse=True)[:12]
+    ]
+    return {
+        "events": events,
+        "plain_s": round(plain, 3),
+        "instrumented_s": round(instrumented, 3),
+        "per_event_overhead_ns": round(per_event_ns, 1),
+        "lines": rows,
+        "functions": functions,
+    }
 
 
 def cprofile_table(path: Path, top: int = 15) -> dict[str, Any]:
@@ -292,9 +315,15 @@ def cprofile_table(path: Path, top: int = 15) -> dict[str, Any]:
     rows = []
     for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         short = filename.split("/salesmetrics/")[-1] if "/salesmetrics/" in filename else filename
-        rows.append({"function": f"{short}:{line}({name})" if line else name, "calls": calls,
-                     "own_s": round(tottime, 3), "own_share": round(tottime / total, 3),
-                     "cumulative_s": round(cumtime, 3)})
+        rows.append(
+            {
+                "function": f"{short}:{line}({name})" if line else name,
+                "calls": calls,
+                "own_s": round(tottime, 3),
+                "own_share": round(tottime / total, 3),
+                "cumulative_s": round(cumtime, 3),
+            }
+        )
     rows.sort(key=lambda r: r["own_s"], reverse=True)
     return {"total_s": round(total, 3), "top": rows[:top]}
 
@@ -323,7 +352,9 @@ def analysis(result: dict[str, Any]) -> str:
         f"parsing, grouping and Sale building {work:.2f}×, the content hash {hashing:.2f}× (over sales already "
         f"built: `content_hash(...)` itself {direct:.2f}×, through the `Sale.content_hash` property {prop:.2f}×, "
         f"the difference being the memo around it). By function "
-        "(line profile): " + ", ".join(f"`{f['function']}` {f['x_baseline']:.2f}×" for f in top)
-        + ". Costliest lines: " + "; ".join(f"`{ln['where']}` `{ln['source']}` {ln['x_baseline']:.2f}×"
-                                              for ln in lines) + "."
+        "(line profile): "
+        + ", ".join(f"`{f['function']}` {f['x_baseline']:.2f}×" for f in top)
+        + ". Costliest lines: "
+        + "; ".join(f"`{ln['where']}` `{ln['source']}` {ln['x_baseline']:.2f}×" for ln in lines)
+        + "."
     )

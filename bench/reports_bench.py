@@ -67,8 +67,11 @@ def store(client: Any, sales: int, max_sale_items: int, seed: int = 7) -> dict[s
         day = days[n] if n < len(days) else days[rng.randrange(365)]
         refund = rng.random() < 0.03
         total = -rng.randrange(500, 20_000) if refund else rng.randrange(0, 40_000)
-        picked = (("item", key_of(rng.choices(names, weights)[0])), ("location", rng.choice(locations)),
-                  ("payment_method", key_of(rng.choice(payments))))
+        picked = (
+            ("item", key_of(rng.choices(names, weights)[0])),
+            ("location", rng.choice(locations)),
+            ("payment_method", key_of(rng.choice(payments))),
+        )
         for dimension, key in picked:
             figures = sums.setdefault((dimension, day), {}).setdefault(key, [0, 0, 0, 0])
             figures[0] += total
@@ -81,13 +84,15 @@ def store(client: Any, sales: int, max_sale_items: int, seed: int = 7) -> dict[s
         for number, content in enumerate(layout(totals)):
             items.append(shard_item(dimension, day, number, content, 1, "2026-12-01T00:00:00.000Z"))
     for start in range(0, len(items), 25):
-        batch = {api_bench.TABLE: [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]}
+        batch = {api_bench.TABLE: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
         for _ in range(20):  # bounded: moto processes every item
             batch = client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
             if not batch:
                 break
-    per_day = {dim: round(sum(len(k) for (d, _), k in sums.items() if d == dim) / 365, 1)
-               for dim in ("item", "location", "payment_method")}
+    per_day = {
+        dim: round(sum(len(k) for (d, _), k in sums.items() if d == dim) / 365, 1)
+        for dim in ("item", "location", "payment_method")
+    }
     return {**stored, "shard_items_stored": len(items), "keys_per_day": per_day}
 
 
@@ -129,9 +134,15 @@ def _time(handler: Any, path: str, extra: dict[str, str], counter: _Counter, rep
         read += counter.bytes
         operations |= set(counter.requests)
         body = result["body"]
-    return {"requests": requests / repeats, "operations": sorted(operations), "items": items / repeats,
-            "kb_read": round(read / repeats / 1024, 1), "response_bytes": len(body),
-            "total": api_bench._summary(samples), "excluding_dynamodb": api_bench._summary(outside)}
+    return {
+        "requests": requests / repeats,
+        "operations": sorted(operations),
+        "items": items / repeats,
+        "kb_read": round(read / repeats / 1024, 1),
+        "response_bytes": len(body),
+        "total": api_bench._summary(samples),
+        "excluding_dynamodb": api_bench._summary(outside),
+    }
 
 
 def measure(sizes: tuple[int, ...], repeats: int, max_sale_items: int) -> dict[str, Any]:
@@ -168,8 +179,9 @@ def measure(sizes: tuple[int, ...], repeats: int, max_sale_items: int) -> dict[s
     return out
 
 
-def _compare(small: int, large: int, repeats: int, passes: int, max_sale_items: int,
-             routes: tuple[str, ...]) -> dict[str, Any]:
+def _compare(
+    small: int, large: int, repeats: int, passes: int, max_sale_items: int, routes: tuple[str, ...]
+) -> dict[str, Any]:
     results = []
     for n in range(passes):
         sizes = (small, large) if n % 2 == 0 else (large, small)
@@ -195,24 +207,45 @@ def _compare(small: int, large: int, repeats: int, passes: int, max_sale_items: 
         own = min(detail["large"]["handler_only_medians_ms"]) / min(detail["small"]["handler_only_medians_ms"])
         path = next(p for n, p, _ in ROUTES if n == name)
         extra = next(e for n, _, e in ROUTES if n == name)
-        latency[name] = {"path": path, "query": extra, "small": small, "large": large, "detail": detail,
-                         "ratio": round(ratio, 3), "handler_only_ratio": round(own, 3), "target": TARGET,
-                         "passed": ratio <= TARGET,
-                         "same_requests": detail["small"]["requests"] == detail["large"]["requests"]}
+        latency[name] = {
+            "path": path,
+            "query": extra,
+            "small": small,
+            "large": large,
+            "detail": detail,
+            "ratio": round(ratio, 3),
+            "handler_only_ratio": round(own, 3),
+            "target": TARGET,
+            "passed": ratio <= TARGET,
+            "same_requests": detail["small"]["requests"] == detail["large"]["requests"],
+        }
     return {"passes": [list(r) for r in results], "repeats_per_pass": repeats, "latency": latency}
 
 
-def run(small: int = 1_000, large: int = 1_000_000, repeats: int = 10, passes: int = 2,
-        max_sale_items: int = 20_000, control_small: int = 20_000, control_small_items: int = 500_000
-        ) -> dict[str, Any]:
+def run(
+    small: int = 1_000,
+    large: int = 1_000_000,
+    repeats: int = 10,
+    passes: int = 2,
+    max_sale_items: int = 20_000,
+    control_small: int = 20_000,
+    control_small_items: int = 500_000,
+) -> dict[str, Any]:
     """`control_small` sales already have every location and payment method on every day;
     items need `control_small_items` (the catalogue's rarest items sell a few times a year)."""
     main = _compare(small, large, repeats, passes, max_sale_items, tuple(n for n, _, _ in ROUTES))
     control: dict[str, Any] | None = None
     if control_small:
         control = {"latency": {}}
-        for size, routes in ((control_small_items, ("by_item",)),
-                             (control_small, ("by_location", "by_payment_method"))):
+        for size, routes in (
+            (control_small_items, ("by_item",)),
+            (control_small, ("by_location", "by_payment_method")),
+        ):
             control["latency"].update(_compare(size, large, repeats, passes, max_sale_items, routes)["latency"])
-    return {"large_sales": large, "small_sales": small, **main, "control": control,
-            "passed": all(q["passed"] for q in main["latency"].values())}
+    return {
+        "large_sales": large,
+        "small_sales": small,
+        **main,
+        "control": control,
+        "passed": all(q["passed"] for q in main["latency"].values()),
+    }

@@ -37,9 +37,14 @@ TARGET = 15.0
 TABLE = "bench-requests"
 BUCKET = "bench-requests-uploads"
 ENV = {
-    "TABLE_NAME": TABLE, "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_METRICS_NAMESPACE": "Bench",
-    "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING", "UPLOADS_PREFIX": "uploads/", "REJECTS_PREFIX": "rejects/",
+    "TABLE_NAME": TABLE,
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "UPLOADS_PREFIX": "uploads/",
+    "REJECTS_PREFIX": "rejects/",
 }
 _SHARE_CORRECTED = 0.05
 
@@ -54,15 +59,16 @@ def _bodies(lines: int) -> dict[str, tuple[bytes, int, int]]:
 
     first = list(generate_sales(seed=SEED, lines=lines, sales_per_day=SALES_PER_DAY))
     extended = list(generate_sales(seed=SEED, lines=lines + lines // 2, sales_per_day=SALES_PER_DAY))
-    overlap = extended[len(first) // 2:]
+    overlap = extended[len(first) // 2 :]
     rng = random.Random(SEED)
     corrected = []
     for sale in first:
         if rng.random() < _SHARE_CORRECTED:
             line = sale.lines[0]
             amount = format_amount(Decimal(line.item_total) + Decimal("1.5"))
-            corrected.append(replace(sale, lines=(replace(line, item_total=amount, total_paid=amount),
-                                                  *sale.lines[1:])))
+            corrected.append(
+                replace(sale, lines=(replace(line, item_total=amount, total_paid=amount), *sale.lines[1:]))
+            )
         else:
             corrected.append(sale)
     out = {}
@@ -75,11 +81,20 @@ def _bodies(lines: int) -> dict[str, tuple[bytes, int, int]]:
 
 def _create_table(client: Any) -> None:
     client.create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
-            {"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}]}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+            }
+        ],
     )
 
 
@@ -115,8 +130,9 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
 
     def event_for(key: str, put: dict[str, Any], size: int) -> dict[str, Any]:
-        return build_put_event(bucket=BUCKET, key=key, size=size, etag=str(put["ETag"]).strip('"'),
-                               version_id=put.get("VersionId"))
+        return build_put_event(
+            bucket=BUCKET, key=key, size=size, etag=str(put["ETag"]).strip('"'), version_id=put.get("VersionId")
+        )
 
     def upload(key: str, body: bytes) -> dict[str, Any]:
         return event_for(key, s3.put_object(Bucket=BUCKET, Key=key, Body=body), len(body))
@@ -129,41 +145,65 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
     counter.install()
     scenarios: dict[str, Any] = {}
     try:
+
         def measure(name: str, lines: int, sales: int, action: Any) -> None:
             started = time.perf_counter()
             with counter.measure() as tally:
                 outcome = action()
             counter.settle(get_item)
-            scenarios[name] = {**per_lines(tally, lines), "sales_in_file": sales, "outcome": outcome,
-                               "moto_seconds": round(time.perf_counter() - started, 1)}
+            scenarios[name] = {
+                **per_lines(tally, lines),
+                "sales_in_file": sales,
+                "outcome": outcome,
+                "moto_seconds": round(time.perf_counter() - started, 1),
+            }
 
         def via_handler(event: dict[str, Any]) -> dict[str, Any]:
             result = ingest_handler.handler(event, _context())
             record = result["imports"][0]
-            return {k: record.get(k) for k in ("status", "rows_total", "rows_ingested", "rows_rejected",
-                                               "sales_created", "sales_updated", "sales_unchanged", "attempts")}
+            return {
+                k: record.get(k)
+                for k in (
+                    "status",
+                    "rows_total",
+                    "rows_ingested",
+                    "rows_rejected",
+                    "sales_created",
+                    "sales_updated",
+                    "sales_unchanged",
+                    "attempts",
+                )
+            }
 
         first_body, first_lines, first_sales = bodies["first"]
         first_event = upload("uploads/export.csv", first_body)
         measure("first ingest (handler)", first_lines, first_sales, lambda: via_handler(first_event))
-        measure("redelivered event (handler, idempotency)", first_lines, first_sales,
-                lambda: via_handler(first_event))
+        measure("redelivered event (handler, idempotency)", first_lines, first_sales, lambda: via_handler(first_event))
 
         def bare() -> dict[str, Any]:
             rejects_prefix = get_settings(IngestSettings).rejects_prefix
             record = Ingestor(DynamoStorage(TABLE), rejects_prefix).run(next(objects_in(first_event)))
-            return {"status": str(record.status), "rows_total": record.rows_total,
-                    "rows_ingested": record.rows_ingested, "rows_rejected": record.rows_rejected,
-                    "sales_created": record.sales_created, "sales_updated": record.sales_updated,
-                    "sales_unchanged": record.sales_unchanged, "attempts": record.attempts}
+            return {
+                "status": str(record.status),
+                "rows_total": record.rows_total,
+                "rows_ingested": record.rows_ingested,
+                "rows_rejected": record.rows_rejected,
+                "sales_created": record.sales_created,
+                "sales_updated": record.sales_updated,
+                "sales_unchanged": record.sales_unchanged,
+                "attempts": record.attempts,
+            }
 
         measure("same object again (bare Ingestor, no idempotency)", first_lines, first_sales, bare)
 
-        copied = s3.copy_object(Bucket=BUCKET, Key="uploads/export-copy.csv",
-                                CopySource={"Bucket": BUCKET, "Key": "uploads/export.csv"})
-        copy_event = event_for("uploads/export-copy.csv",
-                               {"ETag": copied["CopyObjectResult"]["ETag"], "VersionId": copied.get("VersionId")},
-                               len(first_body))
+        copied = s3.copy_object(
+            Bucket=BUCKET, Key="uploads/export-copy.csv", CopySource={"Bucket": BUCKET, "Key": "uploads/export.csv"}
+        )
+        copy_event = event_for(
+            "uploads/export-copy.csv",
+            {"ETag": copied["CopyObjectResult"]["ETag"], "VersionId": copied.get("VersionId")},
+            len(first_body),
+        )
         measure("same bytes under another key (copy)", first_lines, first_sales, lambda: via_handler(copy_event))
 
         body, n_lines, n_sales = bodies["overlap"]
@@ -172,8 +212,9 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
 
         body, n_lines, n_sales = bodies["corrected"]
         corrected_event = upload("uploads/export.csv", body)
-        measure("corrected file (~5% of sales changed, same key)", n_lines, n_sales,
-                lambda: via_handler(corrected_event))
+        measure(
+            "corrected file (~5% of sales changed, same key)", n_lines, n_sales, lambda: via_handler(corrected_event)
+        )
     finally:
         counter.uninstall()
         # Powertools' Metrics share one store per process: leave nothing for the next benchmark.
@@ -205,26 +246,33 @@ def analysis(result: dict[str, Any]) -> str:
         f"filled transaction) and {other} other requests for the whole import (import record, idempotency "
         f"record). A write inside a transaction costs 2 WCU per started KB, so 2 WCU is the least a sale "
         f"can cost: {sale_wcu / max(sales, 1):.3f} WCU per sale here, {first['wcu_per_line']} WCU per line in all "
-        "(day aggregates and the import's own items included)."]
+        "(day aggregates and the import's own items included)."
+    ]
     size = first.get("sale_item_bytes")
     if size:
-        text.append(f"The compact sale items (docs/architecture.md) measured {size['mean']:g} bytes on average "
-                    f"(largest {size['max']:,}); {size['over_1kb']} of {size['count']:,} were over 1 KB and cost more "
-                    "than the minimum.")
+        text.append(
+            f"The compact sale items (docs/architecture.md) measured {size['mean']:g} bytes on average "
+            f"(largest {size['max']:,}); {size['over_1kb']} of {size['count']:,} were over 1 KB and cost more "
+            "than the minimum."
+        )
     redelivered = s.get("redelivered event (handler, idempotency)")
     if redelivered:
-        text.append(f"A redelivered event costs {redelivered['requests']} request(s) "
-                    f"({', '.join(redelivered['by_operation'])}: the idempotency record's conditional put is "
-                    "refused and returns the stored result).")
+        text.append(
+            f"A redelivered event costs {redelivered['requests']} request(s) "
+            f"({', '.join(redelivered['by_operation'])}: the idempotency record's conditional put is "
+            "refused and returns the stored result)."
+        )
     bare = s.get("same object again (bare Ingestor, no idempotency)")
     if bare:
-        text.append(f"Without the idempotency record, the same object costs {bare['requests_per_1000_lines']:g} "
-                    f"requests per 1,000 lines: one optimistic transaction is cancelled "
-                    f"({bare['cancelled_transaction_wcu']} WCU worth of writes refused), then the writer reads "
-                    f"stored sales first (`BatchGetItem`, {bare['by_operation'].get('BatchGetItem', 0)} calls, "
-                    f"{bare['rcu_per_line']} RCU/line) and writes nothing, every stored version being this import's "
-                    "(its record repeats the first run's created count, as the writer reports a sale it finds "
-                    "already written by this import).")
+        text.append(
+            f"Without the idempotency record, the same object costs {bare['requests_per_1000_lines']:g} "
+            f"requests per 1,000 lines: one optimistic transaction is cancelled "
+            f"({bare['cancelled_transaction_wcu']} WCU worth of writes refused), then the writer reads "
+            f"stored sales first (`BatchGetItem`, {bare['by_operation'].get('BatchGetItem', 0)} calls, "
+            f"{bare['rcu_per_line']} RCU/line) and writes nothing, every stored version being this import's "
+            "(its record repeats the first run's created count, as the writer reports a sale it finds "
+            "already written by this import)."
+        )
     copy = s.get("same bytes under another key (copy)")
     corrected = s.get("corrected file (~5% of sales changed, same key)")
     if copy and corrected:
@@ -236,6 +284,7 @@ def analysis(result: dict[str, Any]) -> str:
             f"{corrected['sales_in_file']:,}) cost as much write capacity as the first ingest, plus the reads: a "
             "sale whose content is unchanged but that comes from a newer upload is still written (its Put "
             "records the newer version, conditioned on the old one), at 2 WCU, with no aggregate delta. "
-            "That is the price of the version ordering in docs/architecture.md (\"Exactly-once\"); these "
-            "scenarios have no limit, but it is where re-upload cost goes.")
+            'That is the price of the version ordering in docs/architecture.md ("Exactly-once"); these '
+            "scenarios have no limit, but it is where re-upload cost goes."
+        )
     return " ".join(text)

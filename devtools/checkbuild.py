@@ -107,8 +107,9 @@ def distributions(python_dir: Path) -> list[Distribution]:
         wheel = email.parser.Parser().parsestr(wheel_file.read_text(encoding="utf-8")) if wheel_file.exists() else None
         purelib = wheel is None or str(wheel.get("Root-Is-Purelib", "true")).strip().lower() == "true"
         tags = tuple(wheel.get_all("Tag") or []) if wheel is not None else ()
-        out.append(Distribution(canonicalize_name(str(metadata["Name"])), str(metadata["Version"]),
-                                dist_info, purelib, tags))
+        out.append(
+            Distribution(canonicalize_name(str(metadata["Name"])), str(metadata["Version"]), dist_info, purelib, tags)
+        )
     return out
 
 
@@ -144,8 +145,9 @@ def host_machine() -> str:
 # --------------------------------------------------------------------------- the checks
 
 
-def check_versions(layer: list[Distribution], pins: dict[NormalizedName, str],
-                   locked: dict[NormalizedName, str], report: Report) -> None:
+def check_versions(
+    layer: list[Distribution], pins: dict[NormalizedName, str], locked: dict[NormalizedName, str], report: Report
+) -> None:
     built = {d.name: d.version for d in layer}
     problems = []
     for name, version in sorted(built.items()):
@@ -154,16 +156,23 @@ def check_versions(layer: list[Distribution], pins: dict[NormalizedName, str],
         elif pins[name] != version:
             problems.append(f"{name}: the layer has {version}, {LAYER_REQUIREMENTS.name} pins {pins[name]}")
         if locked.get(name) != version:
-            problems.append(f"{name}: the layer has {version}, {DEV_LOCK.name} (what the tests ran on) "
-                            f"has {locked.get(name, 'nothing')}")
-    problems += [f"{name}=={version} is pinned but missing from the layer"
-                 for name, version in sorted(pins.items()) if name not in built]
+            problems.append(
+                f"{name}: the layer has {version}, {DEV_LOCK.name} (what the tests ran on) "
+                f"has {locked.get(name, 'nothing')}"
+            )
+    problems += [
+        f"{name}=={version} is pinned but missing from the layer"
+        for name, version in sorted(pins.items())
+        if name not in built
+    ]
     if problems:
         for problem in problems:
             report.fail(problem)
         return
-    report.ok(f"versions: the layer's {len(built)} distributions equal layers/common/requirements.txt "
-              f"and requirements/dev.lock ({', '.join(f'{n} {v}' for n, v in sorted(built.items()))})")
+    report.ok(
+        f"versions: the layer's {len(built)} distributions equal layers/common/requirements.txt "
+        f"and requirements/dev.lock ({', '.join(f'{n} {v}' for n, v in sorted(built.items()))})"
+    )
 
 
 def check_contents(layer: list[Distribution], report: Report) -> None:
@@ -191,8 +200,7 @@ def check_contents(layer: list[Distribution], report: Report) -> None:
     report.ok(f"contents: {checked:,} files match their distributions' RECORD hashes")
 
 
-def check_architecture(layer: list[Distribution], python_dir: Path, architecture: str,
-                       report: Report) -> None:
+def check_architecture(layer: list[Distribution], python_dir: Path, architecture: str, report: Report) -> None:
     machine = LAMBDA_ARCHITECTURES.get(architecture)
     if machine is None:
         report.fail(f"unknown Lambda architecture {architecture!r}")
@@ -202,8 +210,9 @@ def check_architecture(layer: list[Distribution], python_dir: Path, architecture
         if dist.purelib:
             continue
         if not dist.tags or not all(machine in tag for tag in dist.tags):
-            problems.append(f"{dist.name} {dist.version}: wheel tags {', '.join(dist.tags) or 'none'} "
-                            f"are not all {machine}")
+            problems.append(
+                f"{dist.name} {dist.version}: wheel tags {', '.join(dist.tags) or 'none'} are not all {machine}"
+            )
         if not all(tag.startswith(("cp313-", "cp3-abi3", "py3-")) or "-abi3-" in tag for tag in dist.tags):
             problems.append(f"{dist.name} {dist.version}: wheel tags {', '.join(dist.tags)} are not for CPython 3.13")
     shared = 0
@@ -221,8 +230,10 @@ def check_architecture(layer: list[Distribution], python_dir: Path, architecture
             report.fail(problem)
         return
     native = [f"{d.name} {d.version}" for d in layer if not d.purelib]
-    report.ok(f"architecture {architecture}: {shared} shared objects are ELF {machine}; native "
-              f"distributions {', '.join(native) or 'none'} carry {machine} wheel tags")
+    report.ok(
+        f"architecture {architecture}: {shared} shared objects are ELF {machine}; native "
+        f"distributions {', '.join(native) or 'none'} carry {machine} wheel tags"
+    )
 
 
 # --------------------------------------------------------------------------- imports
@@ -276,8 +287,9 @@ print("CHECKBUILD " + json.dumps(result))
 """
 
 
-def import_layer(layer: list[Distribution], python_dir: Path, machine: str, python: str,
-                 workdir: Path, report: Report) -> Path | None:
+def import_layer(
+    layer: list[Distribution], python_dir: Path, machine: str, python: str, workdir: Path, report: Report
+) -> Path | None:
     """The layer directory to import from: the built one, or a copy with native distributions
     swapped for the same versions built for this machine."""
     native = [d for d in layer if not d.purelib]
@@ -293,14 +305,19 @@ def import_layer(layer: list[Distribution], python_dir: Path, machine: str, pyth
                 target.unlink()
         wheel = _host_wheel(dist, python)
         if wheel is None:
-            report.fail(f"imports: no {host_machine()} wheel of {dist.name}=={dist.version} could be "
-                        f"fetched for the check (pip download; see above)")
+            report.fail(
+                f"imports: no {host_machine()} wheel of {dist.name}=={dist.version} could be "
+                f"fetched for the check (pip download; see above)"
+            )
             return None
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(copy)  # nosec B202 - a wheel pip just downloaded from the index
     swapped = ", ".join(f"{d.name} {d.version}" for d in native)
-    print(f"  ..    this machine is {host_machine()}: importing with {swapped} swapped for the same "
-          f"versions' {host_machine()} wheels; everything else is the artefact's own files", flush=True)
+    print(
+        f"  ..    this machine is {host_machine()}: importing with {swapped} swapped for the same "
+        f"versions' {host_machine()} wheels; everything else is the artefact's own files",
+        flush=True,
+    )
     return copy
 
 
@@ -315,8 +332,19 @@ def _host_wheel(dist: Distribution, python: str) -> Path | None:
     found = cached()
     if found is not None:
         return found
-    command = [python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-               "--only-binary=:all:", "--dest", str(WHEEL_CACHE), f"{dist.name}=={dist.version}"]
+    command = [
+        python,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(WHEEL_CACHE),
+        f"{dist.name}=={dist.version}",
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     if completed.returncode != 0:
         print(completed.stdout + completed.stderr, file=sys.stderr)
@@ -324,23 +352,30 @@ def _host_wheel(dist: Distribution, python: str) -> Path | None:
     return cached()
 
 
-def check_imports(functions: Iterable[FunctionSpec], layer_dirs: dict[Path, Path], python: str,
-                  report: Report) -> None:
+def check_imports(functions: Iterable[FunctionSpec], layer_dirs: dict[Path, Path], python: str, report: Report) -> None:
     for fn in functions:
         paths = fn.sys_paths()
         code_dir, layer_paths = paths[0], [layer_dirs.get(p, p) for p in paths[1:]]
         if len(layer_paths) != 1:
             report.fail(f"{fn.logical_id}: expected exactly one layer, found {len(layer_paths)}")
             continue
-        spec = {"handler": fn.handler, "function_name": fn.function_name,
-                "swagger": any(r.path == "/swagger" for r in fn.http_routes),
-                "context_module": str(Path(__file__).resolve().with_name("lambdacontext.py"))}
+        spec = {
+            "handler": fn.handler,
+            "function_name": fn.function_name,
+            "swagger": any(r.path == "/swagger" for r in fn.http_routes),
+            "context_module": str(Path(__file__).resolve().with_name("lambdacontext.py")),
+        }
         env = _lambda_environment(fn)
         started = time.monotonic()
         try:
             completed = subprocess.run(
                 [python, "-I", "-S", "-c", _RUNNER, str(code_dir), str(layer_paths[0]), json.dumps(spec)],
-                capture_output=True, text=True, env=env, timeout=IMPORT_TIMEOUT_SECONDS, check=False)
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=IMPORT_TIMEOUT_SECONDS,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             report.fail(f"{fn.logical_id}: importing {fn.handler} took over {IMPORT_TIMEOUT_SECONDS}s")
             continue
@@ -360,9 +395,11 @@ def check_imports(functions: Iterable[FunctionSpec], layer_dirs: dict[Path, Path
                 report.fail(f"{fn.logical_id}: GET /swagger?format=json answered {swagger}")
                 continue
             extra = f"; GET /swagger?format=json -> 200, OpenAPI {swagger['openapi']}, {swagger['paths']} paths"
-        report.ok(f"imports: {fn.logical_id} {fn.handler} on Python {result['python']} from "
-                  f"{code_dir.name}/ + {layer_paths[0].parent.name}/python "
-                  f"({result['seconds']:.2f}s import, {time.monotonic() - started:.1f}s in all{extra})")
+        report.ok(
+            f"imports: {fn.logical_id} {fn.handler} on Python {result['python']} from "
+            f"{code_dir.name}/ + {layer_paths[0].parent.name}/python "
+            f"({result['seconds']:.2f}s import, {time.monotonic() - started:.1f}s in all{extra})"
+        )
 
 
 def _lambda_environment(fn: FunctionSpec) -> dict[str, str]:
@@ -397,7 +434,6 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-
 def check(build_dir: Path = BUILD_DIR, python: str | None = None) -> Report:
     template_path = build_dir / "template.yaml"
     if not template_path.is_file():
@@ -421,15 +457,19 @@ def check(build_dir: Path = BUILD_DIR, python: str | None = None) -> Report:
             check_versions(layer, read_pins(LAYER_REQUIREMENTS), read_lock(DEV_LOCK), report)
             check_contents(layer, report)
             check_architecture(layer, python_dir, architecture, report)
-            wrong = [f.logical_id for f in functions
-                     if any(layer.content_uri == layer_spec.content_uri for layer in f.layers)
-                     and architecture not in (f.properties.get("Architectures") or ["x86_64"])]
+            wrong = [
+                f.logical_id
+                for f in functions
+                if any(layer.content_uri == layer_spec.content_uri for layer in f.layers)
+                and architecture not in (f.properties.get("Architectures") or ["x86_64"])
+            ]
             if wrong:
                 report.fail(f"functions {', '.join(wrong)} do not run on {architecture}, the layer's architecture")
             workdir = Path(tmp) / logical_id
             workdir.mkdir()
-            usable = import_layer(layer, python_dir, LAMBDA_ARCHITECTURES.get(architecture, architecture),
-                                  python, workdir, report)
+            usable = import_layer(
+                layer, python_dir, LAMBDA_ARCHITECTURES.get(architecture, architecture), python, workdir, report
+            )
             if usable is not None:
                 layer_dirs[python_dir] = usable
         print("built functions:", flush=True)

@@ -87,8 +87,7 @@ ONCE_TIMEOUT_SECONDS = 120.0
 # An ingest shows its progress once it has run this long, then every PROGRESS_EVERY seconds.
 PROGRESS_AFTER_SECONDS = 3.0
 PROGRESS_EVERY_SECONDS = 3.0
-NOT_READY_MESSAGE = ("the demo is starting: the sample export is being ingested; "
-                     "the API answers in a few seconds")
+NOT_READY_MESSAGE = "the demo is starting: the sample export is being ingested; the API answers in a few seconds"
 
 
 class DemoError(RuntimeError):
@@ -99,8 +98,12 @@ class DemoError(RuntimeError):
 
 
 _SHORT_NAMES = {
-    "devtools.demo": "demo", "devtools.gateway": "http", "devtools.drop": "drop",
-    "devtools.localaws": "aws", "devtools.s3events": "s3", "devtools.workers": "fn",
+    "devtools.demo": "demo",
+    "devtools.gateway": "http",
+    "devtools.drop": "drop",
+    "devtools.localaws": "aws",
+    "devtools.s3events": "s3",
+    "devtools.workers": "fn",
 }
 
 
@@ -137,22 +140,28 @@ def start_workers(stack: LocalAws, pool: WorkerPool, max_workers: int) -> None:
     except WorkerStartError as exc:
         raise DemoError(str(exc)) from exc
     stack.runner = pool.invoke
-    log.info("functions warm in %.1fs (%s; up to %d each on demand)", time.monotonic() - started,
-             ", ".join(f"{name} x{n}" for name, (_, n) in sorted(pool.counts().items())), max_workers)
+    log.info(
+        "functions warm in %.1fs (%s; up to %d each on demand)",
+        time.monotonic() - started,
+        ", ".join(f"{name} x{n}" for name, (_, n) in sorted(pool.counts().items())),
+        max_workers,
+    )
 
 
 def start_gateway(stack: LocalAws, port: int, pool: WorkerPool) -> tuple[GatewayServer, threading.Thread]:
     # Each request runs on a worker of its function: the function's own resolved environment
     # (BUCKET_NAME only where the template sets it, ...) and the stack's endpoint.
-    gateway = Gateway(stack.template_path, apply_environment=False,
-                      invoker=lambda spec, event: pool.invoke(spec.logical_id, event))
+    gateway = Gateway(
+        stack.template_path, apply_environment=False, invoker=lambda spec, event: pool.invoke(spec.logical_id, event)
+    )
     try:
         server = GatewayServer(("127.0.0.1", port), gateway, ready=False, not_ready_message=NOT_READY_MESSAGE)
     except OSError as exc:
-        raise DemoError(f"cannot serve on 127.0.0.1:{port}: {exc} (is another demo running? "
-                        "choose another port with --port / DEMO_ARGS='--port 3001')") from exc
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name="gateway", daemon=True)
+        raise DemoError(
+            f"cannot serve on 127.0.0.1:{port}: {exc} (is another demo running? "
+            "choose another port with --port / DEMO_ARGS='--port 3001')"
+        ) from exc
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True)
     thread.start()
     return server, thread
 
@@ -300,8 +309,7 @@ def fetch_figures(base: str, start: date, end: date) -> Figures:
     imports = http_get(base, "/imports")
     if imports.status != 200:
         raise DemoError(f"GET /imports answered {imports.status}: {imports.body[:300]!r}")
-    return Figures(start, end, revenue.json(), len(daily.json().get("days") or []),
-                   len(imports_listed(imports)))
+    return Figures(start, end, revenue.json(), len(daily.json().get("days") or []), len(imports_listed(imports)))
 
 
 def money(value: Any) -> str:
@@ -326,15 +334,21 @@ def describe_resources(stack: LocalAws) -> list[str]:
     return lines
 
 
-def banner(stack: LocalAws, base: str, sample: Sample, sample_line: str, figures: Figures,
-           drop_folder: Path | None, started: float) -> str:
+def banner(
+    stack: LocalAws,
+    base: str,
+    sample: Sample,
+    sample_line: str,
+    figures: Figures,
+    drop_folder: Path | None,
+    started: float,
+) -> str:
     r = figures.revenue
     start, end = figures.start.isoformat(), figures.end.isoformat()
     week_end = min(figures.end, figures.start + timedelta(days=6)).isoformat()
     out = [
         "",
-        f"Sales metrics, running locally from {stack.template_path.name} "
-        f"(ready in {time.monotonic() - started:.1f}s)",
+        f"Sales metrics, running locally from {stack.template_path.name} (ready in {time.monotonic() - started:.1f}s)",
         f"  embedded AWS (moto) at {stack.endpoint_url}: " + "; ".join(describe_resources(stack)),
         f"  sample export: {sample.lines:,} lines, {sample.sales:,} sales, {start} .. {end} "
         f"-> s3://{stack.bucket().name}/{sample.key}",
@@ -379,8 +393,12 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
         stack = LocalAws(args.template, port=args.moto_port, env_overrides=env)
         stack.start()
         cleanup.callback(stack.stop)
-        log.info("embedded AWS (moto) at %s; from %s: %s", stack.endpoint_url, stack.template_path.name,
-                 "; ".join(describe_resources(stack)))
+        log.info(
+            "embedded AWS (moto) at %s; from %s: %s",
+            stack.endpoint_url,
+            stack.template_path.name,
+            "; ".join(describe_resources(stack)),
+        )
 
         pool = WorkerPool.for_stack(stack, max_per_function=args.max_workers)
         cleanup.callback(pool.close)
@@ -396,16 +414,23 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
             thread.join(10)
 
         cleanup.callback(close_gateway)
-        log.info("API at %s (%d routes from %s); it answers 503 until the sample is in", base,
-                 len(server.gateway.routes), stack.template_path.name)
+        log.info(
+            "API at %s (%d routes from %s); it answers 503 until the sample is in",
+            base,
+            len(server.gateway.routes),
+            stack.template_path.name,
+        )
         report["gateway_url"] = base
         start_workers(stack, pool, args.max_workers)
 
         if not args.once:
             live = read_state(args.state_file)
             if live is not None and live.get("pid") != os.getpid():
-                log.warning("another demo (pid %s) owns %s; make reconcile will talk to that one",
-                            live.get("pid"), args.state_file)
+                log.warning(
+                    "another demo (pid %s) owns %s; make reconcile will talk to that one",
+                    live.get("pid"),
+                    args.state_file,
+                )
             else:
                 write_state(stack, args.state_file, gateway_url=base)
                 cleanup.callback(remove_state, args.state_file)
@@ -419,19 +444,28 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
         server.ready.set()
         report["health_status"] = http_get(base, "/health").status
         figures = fetch_figures(base, sample.first, sample.last)
-        report.update(_figures_report(figures), sample_key=sample.key, sample_lines=sample.lines,
-                      sample_import=result.record.to_dict(), health_status=200)
+        report.update(
+            _figures_report(figures),
+            sample_key=sample.key,
+            sample_lines=sample.lines,
+            sample_import=result.record.to_dict(),
+            health_status=200,
+        )
 
-        drop_folder = Path(args.drop_folder) if args.drop_folder else (
-            workdir / "drop" if args.once else REPO_ROOT / "drop")
+        drop_folder = (
+            Path(args.drop_folder) if args.drop_folder else (workdir / "drop" if args.once else REPO_ROOT / "drop")
+        )
         print(banner(stack, base, sample, sample_line, figures, drop_folder, started), flush=True)
 
         if args.once:
             report["drop"] = once_drop(stack, base, drop_folder, sample, args, workdir, stop)
             report["ok"] = True
             report["seconds"] = round(time.monotonic() - started, 2)
-            print(f"demo-check OK in {report['seconds']:.1f}s: /health 200, the sample and the dropped "
-                  "export ingested, figures served over HTTP", flush=True)
+            print(
+                f"demo-check OK in {report['seconds']:.1f}s: /health 200, the sample and the dropped "
+                "export ingested, figures served over HTTP",
+                flush=True,
+            )
             return report
 
         watcher = DropFolder(stack, drop_folder, api_url=base)
@@ -446,8 +480,15 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
     return report
 
 
-def once_drop(stack: LocalAws, base: str, drop_folder: Path, sample: Sample,
-              args: argparse.Namespace, workdir: Path, stop: threading.Event) -> dict[str, Any]:
+def once_drop(
+    stack: LocalAws,
+    base: str,
+    drop_folder: Path,
+    sample: Sample,
+    args: argparse.Namespace,
+    workdir: Path,
+    stop: threading.Event,
+) -> dict[str, Any]:
     """Copy an export overlapping the sample into the drop folder; wait for it in /imports."""
     watcher = DropFolder(stack, drop_folder, interval=0.2, api_url=base)
     name = f"overlapping-export-seed{args.seed}.csv"
@@ -473,11 +514,14 @@ def once_drop(stack: LocalAws, base: str, drop_folder: Path, sample: Sample,
         time.sleep(0.2)
     figures = fetch_figures(base, min(first, sample.first), max(last, sample.last))
     r = figures.revenue
-    print(f"dropped {name} ({first} .. {last}) -> {_outcome(result)}\n"
-          f"  now {figures.start} .. {figures.end}: revenue {money(r.get('total_revenue_sgd'))}, "
-          f"{r.get('order_count')} orders, {figures.imports} imports listed\n"
-          f"  curl -s '{base}/metrics/revenue?start={figures.start}&end={figures.end}'"
-          f"      # total_revenue_sgd {r.get('total_revenue_sgd')}", flush=True)
+    print(
+        f"dropped {name} ({first} .. {last}) -> {_outcome(result)}\n"
+        f"  now {figures.start} .. {figures.end}: revenue {money(r.get('total_revenue_sgd'))}, "
+        f"{r.get('order_count')} orders, {figures.imports} imports listed\n"
+        f"  curl -s '{base}/metrics/revenue?start={figures.start}&end={figures.end}'"
+        f"      # total_revenue_sgd {r.get('total_revenue_sgd')}",
+        flush=True,
+    )
     return {"file": name, "key": result.key, "import": record.to_dict(), **_figures_report(figures)}
 
 
@@ -486,23 +530,35 @@ def _outcome(result: DropResult) -> str:
 
 
 def _figures_report(figures: Figures) -> dict[str, Any]:
-    return {"start": figures.start.isoformat(), "end": figures.end.isoformat(),
-            "revenue": figures.revenue, "days": figures.days, "imports": figures.imports}
+    return {
+        "start": figures.start.isoformat(),
+        "end": figures.end.isoformat(),
+        "revenue": figures.revenue,
+        "days": figures.days,
+        "imports": figures.imports,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=3000, help="API port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--moto-port", type=int, default=0, help="embedded AWS port (0: any free one)")
-    parser.add_argument("--drop-folder", default=None,
-                        help="folder to watch for sales exports, .csv / .csv.gz in any case "
-                             "(default ./drop; --once: a temporary one)")
+    parser.add_argument(
+        "--drop-folder",
+        default=None,
+        help="folder to watch for sales exports, .csv / .csv.gz in any case (default ./drop; --once: a temporary one)",
+    )
     parser.add_argument("--lines", type=int, default=5000, help="lines in the generated sample export")
     parser.add_argument("--seed", type=int, default=7, help="seed of the sample export")
-    parser.add_argument("--once", action="store_true",
-                        help="run everything once (sample, figures, one drop), print, exit")
-    parser.add_argument("--max-workers", type=int, default=DEFAULT_MAX_PER_FUNCTION,
-                        help="worker processes per function, started on demand (each runs one invocation at a time)")
+    parser.add_argument(
+        "--once", action="store_true", help="run everything once (sample, figures, one drop), print, exit"
+    )
+    parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=DEFAULT_MAX_PER_FUNCTION,
+        help="worker processes per function, started on demand (each runs one invocation at a time)",
+    )
     parser.add_argument("--template", default=str(DEFAULT_TEMPLATE))
     parser.add_argument("--state-file", type=Path, default=STATE_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, default=None, help="write what the demo saw as JSON")

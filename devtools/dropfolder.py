@@ -48,11 +48,15 @@ class DropResult:
 def find_import(stack: LocalAws, notified: Notified) -> Any:
     """The import record the ingest function wrote for this object version (or None)."""
     import_id = import_id_for(notified.bucket, notified.key, notified.version_id or "", notified.etag)
-    item = stack.client("dynamodb").get_item(
-        TableName=stack.table().name,
-        Key={"pk": {"S": f"IMPORT#{import_id}"}, "sk": {"S": "IMPORT"}},
-        ConsistentRead=True,
-    ).get("Item")
+    item = (
+        stack.client("dynamodb")
+        .get_item(
+            TableName=stack.table().name,
+            Key={"pk": {"S": f"IMPORT#{import_id}"}, "sk": {"S": "IMPORT"}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
     if item is None:
         return None
     deserializer = TypeDeserializer()
@@ -65,8 +69,12 @@ def describe_import(key: str, notified: Notified, record: Any) -> str:
     if not notified.invocations:
         return f"{key}: stored, not ingested (outside the template's S3 filter rules)"
     failed = [i for i in notified.invocations if not i.ok]
-    reasons = [ignored["reason"] for i in notified.invocations if i.ok and isinstance(i.result, dict)
-               for ignored in i.result.get("ignored") or ()]
+    reasons = [
+        ignored["reason"]
+        for i in notified.invocations
+        if i.ok and isinstance(i.result, dict)
+        for ignored in i.result.get("ignored") or ()
+    ]
     if record is None and reasons and not failed:
         return f"{key}: stored, not ingested: {reasons[0]} [{seconds}]"
     if record is None:
@@ -74,15 +82,16 @@ def describe_import(key: str, notified: Notified, record: Any) -> str:
             error = failed[0].error
             dlq = failed[0].dead_lettered_to
             where = f"; the event went to the DLQ ({dlq})" if dlq else ""
-            return (f"{key}: ingest FAILED after {failed[0].attempts} attempts: "
-                    f"{type(error).__name__}: {error}{where} [{seconds}]")
+            return (
+                f"{key}: ingest FAILED after {failed[0].attempts} attempts: "
+                f"{type(error).__name__}: {error}{where} [{seconds}]"
+            )
         return f"{key}: ingested, but no import record was found [{seconds}]"
     status = getattr(record.status, "value", record.status)
     parts = [
         f"{key}: {status}",
         f"{record.rows_total} rows ({record.rows_ingested} ingested, {record.rows_rejected} rejected)",
-        f"sales {record.sales_created} created, {record.sales_updated} updated, "
-        f"{record.sales_unchanged} unchanged",
+        f"sales {record.sales_created} created, {record.sales_updated} updated, {record.sales_unchanged} unchanged",
     ]
     if record.rejects_key:
         parts.append(f"rejects s3://{notified.bucket}/{record.rejects_key}")
@@ -100,7 +109,8 @@ def ingest_file(stack: LocalAws, path: Path, key: str, *, api_url: str | None = 
     record = find_import(stack, notified) if notified.invocations else None
     line = describe_import(key, notified, record)
     failed = (record is None and notified.invocations) or (
-        record is not None and getattr(record.status, "value", record.status) == "FAILED")
+        record is not None and getattr(record.status, "value", record.status) == "FAILED"
+    )
     log.log(logging.WARNING if failed else logging.INFO, "import %s", line)
     if record is not None and not failed:
         try:
@@ -123,14 +133,20 @@ def replaced_sales(stack: LocalAws, record: Any) -> Counter[str]:
     client = _client(stack)
     table = stack.table().name
     by_import: Counter[str] = Counter()
-    kwargs: dict[str, Any] = {"TableName": table, "FilterExpression": "sk = :sale",
-                              "ExpressionAttributeValues": {":sale": {"S": "SALE"}}}
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "sk = :sale",
+        "ExpressionAttributeValues": {":sale": {"S": "SALE"}},
+    }
     for _ in range(10_000):  # pages of 1 MB: bounded far above any local table
         page = client.scan(**kwargs)
         for item in page.get("Items", []):
             sale = stored_sale(item)
-            if (sale.import_id == record.import_id and sale.change == "updated"
-                    and sale.first_import_id != record.import_id):
+            if (
+                sale.import_id == record.import_id
+                and sale.change == "updated"
+                and sale.first_import_id != record.import_id
+            ):
                 by_import[sale.first_import_id] += 1
         if "LastEvaluatedKey" not in page:
             break
@@ -168,23 +184,32 @@ def replaced_sales_warning(stack: LocalAws, record: Any, api_url: str | None = N
         lines.append(f"  undo it:   curl -s -X DELETE {base}/imports/{record.import_id}")
     else:
         lines.append(f"  see it:    curl -s {base}/imports/{record.import_id}   (sales_updated)")
-        lines.append("  undo it:   upload the earlier file again (a sale's latest upload wins); "
-                     "for a file in the drop folder, touch it")
-    lines.append("  generated exports: give each file its own --seed or --first-sale-id "
-                 "(python -m devtools.samplegen --help)")
+        lines.append(
+            "  undo it:   upload the earlier file again (a sale's latest upload wins); "
+            "for a file in the drop folder, touch it"
+        )
+    lines.append(
+        "  generated exports: give each file its own --seed or --first-sale-id (python -m devtools.samplegen --help)"
+    )
     return "\n".join(lines)
 
 
 def _client(stack: LocalAws) -> Any:
     import boto3
 
-    return boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name=stack.region,
-                          aws_access_key_id="testing", aws_secret_access_key="testing")  # nosec B106
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=stack.endpoint_url,
+        region_name=stack.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )  # nosec B106
 
 
 def _has_route(stack: LocalAws, method: str, path: str) -> bool:
-    return any(route.method in (method, "ANY") and route.path == path
-               for fn in stack.functions() for route in fn.http_routes)
+    return any(
+        route.method in (method, "ANY") and route.path == path for fn in stack.functions() for route in fn.http_routes
+    )
 
 
 class DropFolder:
@@ -247,8 +272,7 @@ class DropFolder:
             try:
                 result = ingest_file(self.stack, path, self.key_for(path), api_url=self.api_url)
             except Exception as exc:  # keep watching: one bad upload must not end the demo
-                log.error("import %s: could not be uploaded or ingested: %s: %s",
-                          path.name, type(exc).__name__, exc)
+                log.error("import %s: could not be uploaded or ingested: %s: %s", path.name, type(exc).__name__, exc)
                 self._done[path] = current[path]
                 continue
             self._done[path] = current[path]

@@ -222,11 +222,17 @@ def build_event(
     }
     if iam:
         # What API Gateway adds after a SigV4 check; locally nothing was checked (see module doc).
-        request_context["authorizer"] = {"iam": {
-            "accessKey": "LOCALACCESSKEY", "accountId": ACCOUNT_ID, "callerId": "LOCALCALLER",
-            "cognitoIdentity": None, "principalOrgId": None,
-            "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local", "userId": "LOCALCALLER",
-        }}
+        request_context["authorizer"] = {
+            "iam": {
+                "accessKey": "LOCALACCESSKEY",
+                "accountId": ACCOUNT_ID,
+                "callerId": "LOCALCALLER",
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local",
+                "userId": "LOCALCALLER",
+            }
+        }
 
     event: dict[str, Any] = {
         "version": "2.0",
@@ -291,8 +297,14 @@ Invoker = Callable[[FunctionSpec, dict[str, Any]], Any]
 
 
 class Gateway:
-    def __init__(self, template_path: str | Path, *, apply_environment: bool = True,
-                 invoker: Invoker | None = None, require_authorization_header: bool = False) -> None:
+    def __init__(
+        self,
+        template_path: str | Path,
+        *,
+        apply_environment: bool = True,
+        invoker: Invoker | None = None,
+        require_authorization_header: bool = False,
+    ) -> None:
         self.template = Template(template_path)
         self.require_authorization_header = require_authorization_header
         self.routes = load_routes(self.template)
@@ -335,8 +347,9 @@ class Gateway:
                 return route, params
         return None
 
-    def invoke(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes | None,
-               source_ip: str = "127.0.0.1") -> tuple[int, list[tuple[str, str]], bytes, str]:
+    def invoke(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes | None, source_ip: str = "127.0.0.1"
+    ) -> tuple[int, list[tuple[str, str]], bytes, str]:
         """One request through the gateway: (status, headers, body, what served it)."""
         split = urlsplit(target)
         raw_path = split.path or "/"
@@ -345,13 +358,23 @@ class Gateway:
             body_out = json.dumps({"message": "Not Found"}).encode()
             return 404, [("Content-Type", "application/json")], body_out, "no route"
         route, params = matched
-        if (self.require_authorization_header and route.spec.auth == "AWS_IAM"
-                and not any(name.lower() == "authorization" and value for name, value in headers)):
+        if (
+            self.require_authorization_header
+            and route.spec.auth == "AWS_IAM"
+            and not any(name.lower() == "authorization" and value for name, value in headers)
+        ):
             body_out = json.dumps({"message": "Forbidden"}).encode()
             return 403, [("Content-Type", "application/json")], body_out, "no authorization header"
         event = build_event(
-            method, raw_path, split.query, headers, body, route_key=route.route_key,
-            path_parameters=params or None, source_ip=source_ip, iam=route.spec.auth == "AWS_IAM",
+            method,
+            raw_path,
+            split.query,
+            headers,
+            body,
+            route_key=route.route_key,
+            path_parameters=params or None,
+            source_ip=source_ip,
+            iam=route.spec.auth == "AWS_IAM",
             domain_name=_host(headers),
         )
         try:
@@ -397,8 +420,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve_request(self) -> None:
         started = time.perf_counter()
         if not self.server.ready.is_set():
-            self._send(503, [("Content-Type", "application/json"), ("Retry-After", "1")],
-                       json.dumps({"message": self.server.not_ready_message}).encode())
+            self._send(
+                503,
+                [("Content-Type", "application/json"), ("Retry-After", "1")],
+                json.dumps({"message": self.server.not_ready_message}).encode(),
+            )
             log.info("%s %s -> 503 (not ready yet)", self.command, self.path)
             return
         try:
@@ -406,24 +432,36 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0:
-            self._send(400, [("Content-Type", "application/json")],
-                       json.dumps({"message": "Bad Request: invalid Content-Length"}).encode())
+            self._send(
+                400,
+                [("Content-Type", "application/json")],
+                json.dumps({"message": "Bad Request: invalid Content-Length"}).encode(),
+            )
             self.close_connection = True
             return
         if length > MAX_BODY_BYTES:
-            self._send(413, [("Content-Type", "application/json")],
-                       json.dumps({"message": "Request Entity Too Large"}).encode())
+            self._send(
+                413,
+                [("Content-Type", "application/json")],
+                json.dumps({"message": "Request Entity Too Large"}).encode(),
+            )
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else None
         status, headers, payload, served_by = self.server.gateway.invoke(
-            self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+        )
         self._send(status, headers, b"" if self.command == "HEAD" else payload, len(payload))
-        log.info("%s %s -> %d (%s, %.1f ms)", self.command, self.path, status, served_by,
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "%s %s -> %d (%s, %.1f ms)",
+            self.command,
+            self.path,
+            status,
+            served_by,
+            (time.perf_counter() - started) * 1000,
+        )
 
-    def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes,
-              length: int | None = None) -> None:
+    def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes, length: int | None = None) -> None:
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -443,8 +481,14 @@ class _Handler(BaseHTTPRequestHandler):
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], gateway: Gateway, *, ready: bool = True,
-                 not_ready_message: str = "starting up; try again in a moment") -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        gateway: Gateway,
+        *,
+        ready: bool = True,
+        not_ready_message: str = "starting up; try again in a moment",
+    ) -> None:
         self.gateway = gateway
         self.ready = threading.Event()
         if ready:
@@ -457,8 +501,13 @@ class GatewayServer(ThreadingHTTPServer):
         if isinstance(error, _DISCONNECTED):
             log.debug("client %s disconnected (%s)", client_address, type(error).__name__)
             return
-        log.error("request from %s failed: %s: %s", client_address, type(error).__name__, error,
-                  exc_info=log.isEnabledFor(logging.DEBUG))
+        log.error(
+            "request from %s failed: %s: %s",
+            client_address,
+            type(error).__name__,
+            error,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
 
     @property
     def url(self) -> str:
@@ -466,29 +515,48 @@ class GatewayServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
 
-def make_server(template_path: str | Path = "template.yaml", host: str = "127.0.0.1", port: int = 3000,
-                *, apply_environment: bool = True, invoker: Invoker | None = None,
-                require_authorization_header: bool = False) -> GatewayServer:
+def make_server(
+    template_path: str | Path = "template.yaml",
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    *,
+    apply_environment: bool = True,
+    invoker: Invoker | None = None,
+    require_authorization_header: bool = False,
+) -> GatewayServer:
     """A gateway bound to host:port (port 0: any free port; see `server.url`). Not yet serving.
 
     By default handlers run in this process with the template's environment variables set where
     the caller has not set them; pass `invoker` to run them another way (e.g. the local stack's).
     """
-    gateway = Gateway(template_path, apply_environment=apply_environment, invoker=invoker,
-                      require_authorization_header=require_authorization_header)
+    gateway = Gateway(
+        template_path,
+        apply_environment=apply_environment,
+        invoker=invoker,
+        require_authorization_header=require_authorization_header,
+    )
     server = GatewayServer((host, port), gateway)
     iam = sorted(r.route_key for r in server.gateway.routes if r.spec.auth == "AWS_IAM")
-    log.warning("local gateway at %s: IAM (SigV4) authorization is NOT enforced locally "
-                "(%d routes require it when deployed)%s", server.url, len(iam),
-                "; an Authorization header must be present" if require_authorization_header else "")
+    log.warning(
+        "local gateway at %s: IAM (SigV4) authorization is NOT enforced locally (%d routes require it when deployed)%s",
+        server.url,
+        len(iam),
+        "; an Authorization header must be present" if require_authorization_header else "",
+    )
     for route in server.gateway.routes:
-        log.info("  %-28s -> %s (%s, auth %s)", route.route_key, route.function.handler,
-                 route.function.logical_id, route.spec.auth)
+        log.info(
+            "  %-28s -> %s (%s, auth %s)",
+            route.route_key,
+            route.function.handler,
+            route.function.logical_id,
+            route.spec.auth,
+        )
     return server
 
 
-def serve(template_path: str | Path = "template.yaml", host: str = "127.0.0.1", port: int = 3000,
-          max_workers: int = 0) -> None:
+def serve(
+    template_path: str | Path = "template.yaml", host: str = "127.0.0.1", port: int = 3000, max_workers: int = 0
+) -> None:
     """Serve until Ctrl-C. `max_workers` > 0: each function in worker processes (at most that
     many per function), with the template's environment under the caller's; 0: in this process."""
     from devtools.workers import WorkerPool
@@ -497,9 +565,11 @@ def serve(template_path: str | Path = "template.yaml", host: str = "127.0.0.1", 
     invoker: Invoker | None = None
     if max_workers > 0:
         template = Template(template_path)
-        pool = WorkerPool(template.function, lambda logical_id: {**template.function(logical_id).environment,
-                                                                 **os.environ},
-                          max_per_function=max_workers)
+        pool = WorkerPool(
+            template.function,
+            lambda logical_id: {**template.function(logical_id).environment, **os.environ},
+            max_per_function=max_workers,
+        )
         invoker = lambda spec, event: pool.invoke(spec.logical_id, event)  # noqa: E731
     server = make_server(template_path, host, port, invoker=invoker)
     try:
@@ -520,8 +590,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--template", default="template.yaml")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--max-workers", type=int, default=4,
-                        help="worker processes per function, started on demand (0: run handlers in this process)")
+    parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=4,
+        help="worker processes per function, started on demand (0: run handlers in this process)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     serve(args.template, args.host, args.port, args.max_workers)

@@ -51,8 +51,12 @@ def _load_context_class() -> Any:
 
 
 def _context(context_class: Any, init: dict[str, Any], request_id: str | None) -> Any:
-    context = context_class(function_name=init["function_name"], memory_limit_in_mb=int(init["memory"]),
-                            timeout_seconds=float(init["timeout"]), invoked_function_arn=init["arn"])
+    context = context_class(
+        function_name=init["function_name"],
+        memory_limit_in_mb=int(init["memory"]),
+        timeout_seconds=float(init["timeout"]),
+        invoked_function_arn=init["arn"],
+    )
     if request_id:
         context.aws_request_id = request_id
     return context
@@ -74,9 +78,15 @@ class Progress:
         self.transactions = 0
 
     def snapshot(self) -> dict[str, Any]:
-        return {"objects": list(self.objects), "object_bytes": self.object_bytes,
-                "bytes_read": self.bytes_read, "lines_read": self.lines_read, "reads": self.reads,
-                "sales_written": self.sales_written, "transactions": self.transactions}
+        return {
+            "objects": list(self.objects),
+            "object_bytes": self.object_bytes,
+            "bytes_read": self.bytes_read,
+            "lines_read": self.lines_read,
+            "reads": self.reads,
+            "sales_written": self.sales_written,
+            "transactions": self.transactions,
+        }
 
 
 class _CountingBody:
@@ -145,8 +155,7 @@ def install_progress_hooks(progress: Progress) -> None:
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    return {"type": type(exc).__name__, "message": str(exc),
-            "traceback": "".join(traceback.format_exception(exc))}
+    return {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(traceback.format_exception(exc))}
 
 
 def main() -> int:

@@ -97,8 +97,9 @@ def _applies(requirement: Requirement, extras: Iterable[str], markers: Mapping[s
     return any(requirement.marker.evaluate({**markers, "extra": extra}) for extra in ("", *extras))
 
 
-def closure(roots: Iterable[Requirement], *,
-            markers: Mapping[str, str] = LAMBDA_MARKERS) -> dict[NormalizedName, set[str]]:
+def closure(
+    roots: Iterable[Requirement], *, markers: Mapping[str, str] = LAMBDA_MARKERS
+) -> dict[NormalizedName, set[str]]:
     """Every installed distribution `roots` pull in on the target `markers`, with the extras asked."""
     wanted: dict[NormalizedName, set[str]] = {}
     todo = [r for r in roots if _applies(r, (), markers)]
@@ -113,8 +114,10 @@ def closure(roots: Iterable[Requirement], *,
         try:
             dist = importlib.metadata.distribution(requirement.name)
         except importlib.metadata.PackageNotFoundError as exc:
-            raise LockError(f"{requirement.name} is not installed here: run `make venv` (it installs "
-                            "requirements/dev.lock) before `make lock`") from exc
+            raise LockError(
+                f"{requirement.name} is not installed here: run `make venv` (it installs "
+                "requirements/dev.lock) before `make lock`"
+            ) from exc
         for dependency in (Requirement(r) for r in dist.requires or []):
             if _applies(dependency, wanted[name], markers):
                 todo.append(dependency)
@@ -161,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
     if args.check:
         if current != text:
-            print(f"layerlock: {args.output} is out of date with requirements/dev.lock; run `make lock`",
-                  file=sys.stderr)
+            print(
+                f"layerlock: {args.output} is out of date with requirements/dev.lock; run `make lock`", file=sys.stderr
+            )
             return 1
         print(f"layerlock: {args.output} matches requirements/dev.lock")
         return 0

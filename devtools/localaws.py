@@ -162,8 +162,12 @@ class LocalAws:
                 self._start_server()
             self._apply_process_environment()
             self.template = Template(
-                self.template_path, parameters=self.parameters, stack_name=self.stack_name,
-                region=self.region, account_id=ACCOUNT_ID, queue_url_base=self.endpoint_url,
+                self.template_path,
+                parameters=self.parameters,
+                stack_name=self.stack_name,
+                region=self.region,
+                account_id=ACCOUNT_ID,
+                queue_url_base=self.endpoint_url,
             )
             if self.attached:
                 self._check_reachable()
@@ -215,13 +219,15 @@ class LocalAws:
 
     def _apply_process_environment(self) -> None:
         values = dict(SAFE_ENVIRONMENT)
-        values.update({
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-            "NO_PROXY": _no_proxy(os.environ.get("NO_PROXY", "")),
-            "no_proxy": _no_proxy(os.environ.get("no_proxy", "")),
-        })
+        values.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "NO_PROXY": _no_proxy(os.environ.get("NO_PROXY", "")),
+                "no_proxy": _no_proxy(os.environ.get("no_proxy", "")),
+            }
+        )
         self._saved_environ = _apply_environ(values)
 
     def _check_reachable(self) -> None:
@@ -237,8 +243,11 @@ class LocalAws:
     def client(self, service: str) -> Any:
         """A boto3 client bound to the local endpoint (created on demand, never before start)."""
         return boto3.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.endpoint_url, region_name=self.region,
-            aws_access_key_id="testing", aws_secret_access_key="testing",  # nosec B106
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # nosec B106
         )
 
     def create_resources(self) -> dict[str, list[str]]:
@@ -280,20 +289,21 @@ class LocalAws:
         encryption = (props.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration")
         if encryption:
             rules = [
-                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                 **{k: rule[k] for k in ("BucketKeyEnabled",) if k in rule}}
-                for rule in encryption if "ServerSideEncryptionByDefault" in rule
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    **{k: rule[k] for k in ("BucketKeyEnabled",) if k in rule},
+                }
+                for rule in encryption
+                if "ServerSideEncryptionByDefault" in rule
             ]
             if rules:
-                s3.put_bucket_encryption(Bucket=bucket.name,
-                                         ServerSideEncryptionConfiguration={"Rules": rules})
+                s3.put_bucket_encryption(Bucket=bucket.name, ServerSideEncryptionConfiguration={"Rules": rules})
         block = props.get("PublicAccessBlockConfiguration")
         if block:
             s3.put_public_access_block(Bucket=bucket.name, PublicAccessBlockConfiguration=block)
         cors = (props.get("CorsConfiguration") or {}).get("CorsRules")
         if cors:
-            s3.put_bucket_cors(Bucket=bucket.name,
-                               CORSConfiguration={"CORSRules": [_cors_rule(r) for r in cors]})
+            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in cors]})
 
     def _create_table(self, table: TableSpec) -> None:
         ddb = self.client("dynamodb")
@@ -307,8 +317,7 @@ class LocalAws:
         if provisioned:
             kwargs["ProvisionedThroughput"] = _throughput(table.properties.get("ProvisionedThroughput"))
         if table.global_secondary_indexes:
-            kwargs["GlobalSecondaryIndexes"] = [
-                _index(i, provisioned) for i in table.global_secondary_indexes]
+            kwargs["GlobalSecondaryIndexes"] = [_index(i, provisioned) for i in table.global_secondary_indexes]
         if table.local_secondary_indexes:
             kwargs["LocalSecondaryIndexes"] = [_index(i, False) for i in table.local_secondary_indexes]
         if table.stream_view_type:
@@ -321,12 +330,14 @@ class LocalAws:
         except ddb.exceptions.ResourceInUseException:
             return  # another stack of this process created it (moto's state is process-wide)
         if table.ttl_attribute:
-            ddb.update_time_to_live(TableName=table.name, TimeToLiveSpecification={
-                "AttributeName": table.ttl_attribute, "Enabled": True})
+            ddb.update_time_to_live(
+                TableName=table.name, TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True}
+            )
         pitr = table.properties.get("PointInTimeRecoverySpecification") or {}
         if pitr.get("PointInTimeRecoveryEnabled") in (True, "true"):
-            ddb.update_continuous_backups(TableName=table.name, PointInTimeRecoverySpecification={
-                "PointInTimeRecoveryEnabled": True})
+            ddb.update_continuous_backups(
+                TableName=table.name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
 
     def _create_queue(self, queue: QueueSpec) -> None:
         response = self.client("sqs").create_queue(QueueName=queue.name, Attributes=queue.attributes)
@@ -335,7 +346,8 @@ class LocalAws:
     def _set_queue_url(self, queue: QueueSpec, url: str) -> None:
         template = self._template()
         template.overrides[queue.logical_id] = ResourceInfo(
-            url, {"Arn": queue.arn, "QueueName": queue.name, "QueueUrl": url})
+            url, {"Arn": queue.arn, "QueueName": queue.name, "QueueUrl": url}
+        )
         self._functions.clear()
 
     def _adopt_queue_urls(self) -> None:
@@ -429,13 +441,13 @@ class LocalAws:
                 try:
                     module = importlib.import_module(fn.module)
                 except ImportError as exc:
-                    raise LocalAwsError(
-                        f"{logical_id}: cannot import {fn.module} from {fn.code_uri}: {exc}") from exc
+                    raise LocalAwsError(f"{logical_id}: cannot import {fn.module} from {fn.code_uri}: {exc}") from exc
             where = Path(getattr(module, "__file__", "") or "").resolve()
             if fn.code_uri not in where.parents:
                 raise LocalAwsError(
                     f"{logical_id}: module {fn.module} was imported from {where}, not {fn.code_uri} "
-                    "(handler module names must be unique across functions)")
+                    "(handler module names must be unique across functions)"
+                )
             self._modules[fn.module] = module
             return module
 
@@ -465,8 +477,12 @@ class LocalAws:
                     _clear_settings_cache()
                     elapsed = time.monotonic() - started
                     if elapsed > fn.timeout:
-                        log.warning("%s ran %.1fs: Lambda would have stopped it at its %ss timeout",
-                                    logical_id, elapsed, fn.timeout)
+                        log.warning(
+                            "%s ran %.1fs: Lambda would have stopped it at its %ss timeout",
+                            logical_id,
+                            elapsed,
+                            fn.timeout,
+                        )
 
     def invoke_async(self, logical_id: str, event: Any, *, retry_delay: float = 0.0) -> AsyncInvocation:
         """Run the function as Lambda runs an asynchronous (S3) invocation.
@@ -486,8 +502,14 @@ class LocalAws:
                 return outcome
             except Exception as exc:
                 outcome.error = exc
-                log.warning("%s failed (attempt %d of %d): %s: %s", logical_id, attempt,
-                            fn.maximum_retry_attempts + 1, type(exc).__name__, exc)
+                log.warning(
+                    "%s failed (attempt %d of %d): %s: %s",
+                    logical_id,
+                    attempt,
+                    fn.maximum_retry_attempts + 1,
+                    type(exc).__name__,
+                    exc,
+                )
                 if attempt <= fn.maximum_retry_attempts and retry_delay:
                     time.sleep(retry_delay)
         if fn.on_failure_arn and outcome.error is not None:
@@ -498,8 +520,9 @@ class LocalAws:
         arn = fn.on_failure_arn or ""
         queue = next((q for q in self._template().queues() if q.arn == arn), None)
         if queue is None:
-            log.warning("%s: OnFailure destination %s is not a queue of the template; record dropped",
-                        fn.logical_id, arn)
+            log.warning(
+                "%s: OnFailure destination %s is not a queue of the template; record dropped", fn.logical_id, arn
+            )
             return
         error = outcome.error
         assert error is not None
@@ -513,8 +536,7 @@ class LocalAws:
                 "approximateInvokeCount": outcome.attempts,
             },
             "requestPayload": event,
-            "responseContext": {
-                "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
             "responsePayload": {
                 "errorMessage": str(error),
                 "errorType": type(error).__name__,
@@ -562,9 +584,14 @@ def attach(path: Path = STATE_FILE, **kwargs: Any) -> LocalAws:
     state = read_state(path)
     if state is None:
         raise LocalAwsError(f"no local stack is running (no live {path}); start one with `make demo`")
-    stack = LocalAws(state["template"], parameters=state.get("parameters") or {},
-                       stack_name=state.get("stack_name", DEFAULT_STACK_NAME),
-                       region=state.get("region", REGION), endpoint_url=state["endpoint_url"], **kwargs)
+    stack = LocalAws(
+        state["template"],
+        parameters=state.get("parameters") or {},
+        stack_name=state.get("stack_name", DEFAULT_STACK_NAME),
+        region=state.get("region", REGION),
+        endpoint_url=state["endpoint_url"],
+        **kwargs,
+    )
     return stack.start()
 
 
@@ -594,8 +621,10 @@ def _pick[T: (BucketSpec, TableSpec, QueueSpec)](items: list[T], logical_id: str
 
 def _throughput(value: Mapping[str, Any] | None) -> dict[str, int]:
     value = value or {}
-    return {"ReadCapacityUnits": int(value.get("ReadCapacityUnits", 5)),
-            "WriteCapacityUnits": int(value.get("WriteCapacityUnits", 5))}
+    return {
+        "ReadCapacityUnits": int(value.get("ReadCapacityUnits", 5)),
+        "WriteCapacityUnits": int(value.get("WriteCapacityUnits", 5)),
+    }
 
 
 def _index(index: Mapping[str, Any], provisioned: bool) -> dict[str, Any]:
@@ -606,9 +635,14 @@ def _index(index: Mapping[str, Any], provisioned: bool) -> dict[str, Any]:
 
 
 def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    names = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods",
-             "AllowedOrigins": "AllowedOrigins", "ExposedHeaders": "ExposeHeaders", "Id": "ID",
-             "MaxAge": "MaxAgeSeconds"}
+    names = {
+        "AllowedHeaders": "AllowedHeaders",
+        "AllowedMethods": "AllowedMethods",
+        "AllowedOrigins": "AllowedOrigins",
+        "ExposedHeaders": "ExposeHeaders",
+        "Id": "ID",
+        "MaxAge": "MaxAgeSeconds",
+    }
     return {names[k]: v for k, v in rule.items() if k in names}
 
 

@@ -152,8 +152,11 @@ def _patch_item_reads(result_type: Any) -> None:
                 body = json.dumps(self.result, default=_json_default)
             except (TypeError, ValueError):
                 return original(self, context)
-            return 200, {"Content-Type": "application/x-amz-json-1.0",
-                         "x-amzn-requestid": uuid.uuid4().hex.upper()}, body
+            return (
+                200,
+                {"Content-Type": "application/x-amz-json-1.0", "x-amzn-requestid": uuid.uuid4().hex.upper()},
+                body,
+            )
         return original(self, context)
 
     result_type.execute_result = execute_result

@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "openapi.json"
 FUNCTION = "MetricsFunction"
 # Settings that change what the function logs or emits, never what the document says.
-_QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
-          "POWERTOOLS_LOG_LEVEL": "WARNING"}
+_QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
-def served_document(template_path: str | Path = ROOT / "template.yaml",
-                    overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+def served_document(
+    template_path: str | Path = ROOT / "template.yaml", overrides: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """What the metrics function answers to GET /swagger?format=json, as parsed JSON."""
     spec = Template(template_path).function(FUNCTION)
     os.environ.update({**spec.environment, **_QUIET, **(overrides or {})})
@@ -60,8 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--check", action="store_true", help="fail if the committed document differs")
     action.add_argument("--print", action="store_true", help="print the document instead of writing it")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="an environment variable over the template's (with --print)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable over the template's (with --print)",
+    )
     parser.add_argument("--template", default=str(ROOT / "template.yaml"))
     parser.add_argument("--output", default=str(DOCUMENT))
     args = parser.parse_args(argv)
@@ -78,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         committed = json.loads(output.read_text(encoding="utf-8")) if output.exists() else None
         if committed != document:
-            print(f"{output} is not the document the API serves: run `make openapi` and commit it",
-                  file=sys.stderr)
+            print(f"{output} is not the document the API serves: run `make openapi` and commit it", file=sys.stderr)
             return 1
         print(f"{output} is the document the API serves")
         return 0

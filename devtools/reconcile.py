@@ -27,8 +27,9 @@ def run_function(logical_id: str, event: dict[str, Any], state_file: Path = STAT
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         # The handler's JSON logs at WARNING only (as in the demo): the answer is the output.
-        stack: LocalAws = attach(state_file, env_overrides={
-            "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
+        stack: LocalAws = attach(
+            state_file, env_overrides={"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+        )
     except LocalAwsError as exc:
         print(f"{exc}", file=sys.stderr)
         return 2
@@ -53,8 +54,7 @@ def run_function(logical_id: str, event: dict[str, Any], state_file: Path = STAT
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.reconcile",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.reconcile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repair", action="store_true", help="fix the aggregates that drifted")
     parser.add_argument("--state-file", type=Path, default=STATE_FILE, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

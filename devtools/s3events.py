@@ -116,8 +116,14 @@ def build_put_event(
 
 
 def event_from_responses(
-    *, bucket: str, key: str, put: Mapping[str, Any], head: Mapping[str, Any], region: str,
-    when: datetime | None = None, config_id: str = "LocalNotification",
+    *,
+    bucket: str,
+    key: str,
+    put: Mapping[str, Any],
+    head: Mapping[str, Any],
+    region: str,
+    when: datetime | None = None,
+    config_id: str = "LocalNotification",
 ) -> dict[str, Any]:
     """The event for a PutObject, from its response and the HeadObject of that version."""
     metadata = put.get("ResponseMetadata") or {}
@@ -196,16 +202,17 @@ def upload_and_notify(
     head = s3.head_object(Bucket=bucket.name, Key=key, **head_kwargs)
 
     subscribers = [
-        (fn, spec) for fn in stack.functions() for spec in fn.s3_events
+        (fn, spec)
+        for fn in stack.functions()
+        for spec in fn.s3_events
         if spec.bucket_logical_id == bucket.logical_id and spec.matches("s3:ObjectCreated:Put", key)
     ]
-    event = event_from_responses(bucket=bucket.name, key=key, put=put, head=head,
-                                 region=stack.region, when=when)
-    notified = Notified(bucket.name, key, version_id, str(put.get("ETag", "")).strip('"'),
-                        int(head["ContentLength"]), event)
+    event = event_from_responses(bucket=bucket.name, key=key, put=put, head=head, region=stack.region, when=when)
+    notified = Notified(
+        bucket.name, key, version_id, str(put.get("ETag", "")).strip('"'), int(head["ContentLength"]), event
+    )
     if not subscribers:
-        log.info("s3://%s/%s stored; no function is notified for it (template filter rules)",
-                 bucket.name, key)
+        log.info("s3://%s/%s stored; no function is notified for it (template filter rules)", bucket.name, key)
     for fn, spec in subscribers:
         record = dict(event["Records"][0])
         record["s3"] = {**record["s3"], "configurationId": configuration_id(fn.logical_id, spec.name)}

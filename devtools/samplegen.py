@@ -63,9 +63,24 @@ WALK_IN_CLIENT = "1"  # the real export books counter sales (mostly drinks) to c
 HOUSE_CLIENT = "100000888"  # one account books a large share of simulator bays and rentals
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
-    "Sale Date", "Client ID", "Sale ID", "Item name", "Batch #", "Sales Notes", "Location",
-    "Notes", "Color", "Size", "Item price (excluding tax)", "Quantity", "Subtotal (excluding tax)",
-    "Discount %", "Discount amount", "Tax", "Item Total", "Total Paid w/ Payment Method",
+    "Sale Date",
+    "Client ID",
+    "Sale ID",
+    "Item name",
+    "Batch #",
+    "Sales Notes",
+    "Location",
+    "Notes",
+    "Color",
+    "Size",
+    "Item price (excluding tax)",
+    "Quantity",
+    "Subtotal (excluding tax)",
+    "Discount %",
+    "Discount amount",
+    "Tax",
+    "Item Total",
+    "Total Paid w/ Payment Method",
     "Payment Method",
 )
 CLIENT_COLUMN = "Client"
@@ -202,8 +217,17 @@ class _Item:
     discount: float = 0.06
 
 
-def _item(name: str, price: str, weight: float, kind: str, *, spellings: tuple[tuple[str, float], ...] = (),
-          fixed2: bool = False, online: float = 0.005, discount: float = 0.06) -> _Item:
+def _item(
+    name: str,
+    price: str,
+    weight: float,
+    kind: str,
+    *,
+    spellings: tuple[tuple[str, float], ...] = (),
+    fixed2: bool = False,
+    online: float = 0.005,
+    discount: float = 0.06,
+) -> _Item:
     return _Item(name, Decimal(price), weight, kind, spellings, fixed2, online, discount)
 
 
@@ -272,8 +296,11 @@ _BOUGHT_IN_MULTIPLES = frozenset({"drink", "storage", "rental"})
 _SALE_SIZES = (1, 2, 3, 4)
 _SALE_SIZE_CUM = tuple(accumulate((0.845, 0.139, 0.014, 0.002)))
 _PAYMENTS = (
-    "Credit card (Visa/MC-Keyed)", "Credit card (AMEX-Keyed)", "Misc. (Paynow/Bank Transfer)",
-    "Misc. (Account)", "Misc. (HitPay)",
+    "Credit card (Visa/MC-Keyed)",
+    "Credit card (AMEX-Keyed)",
+    "Misc. (Paynow/Bank Transfer)",
+    "Misc. (Account)",
+    "Misc. (HitPay)",
 )
 _PAYMENT_CUM = tuple(accumulate((0.843, 0.09, 0.064, 0.002, 0.001)))
 _PERCENTS = tuple(Decimal(p) for p in ("10", "2", "20", "3", "5", "50"))
@@ -306,13 +333,55 @@ _TRANSFER_NOTES = ("Transfer from another coach", "Coach away, package moved", "
 _NOTES = ("Payment made on 3rd", "Ref 8841207", "Balance paid on 5/4")
 
 _FIRST_NAMES = (
-    "Wei Ling", "Jun Jie", "Hui Min", "Zoë", "José", "Renée", "Chloé", "Søren", "Priya", "Arjun",
-    "Siti", "Ahmad", "Mei", "Daniel", "Rachel", "Kenji", "Min-jun", "Ji-woo", "Nur", "Aisyah",
-    "Marcus", "Gabriel", "Hannah", "Björn", "Chen",
+    "Wei Ling",
+    "Jun Jie",
+    "Hui Min",
+    "Zoë",
+    "José",
+    "Renée",
+    "Chloé",
+    "Søren",
+    "Priya",
+    "Arjun",
+    "Siti",
+    "Ahmad",
+    "Mei",
+    "Daniel",
+    "Rachel",
+    "Kenji",
+    "Min-jun",
+    "Ji-woo",
+    "Nur",
+    "Aisyah",
+    "Marcus",
+    "Gabriel",
+    "Hannah",
+    "Björn",
+    "Chen",
 )
 _LAST_NAMES = (
-    "Tan", "Lim", "Lee", "Ng", "Ong", "Wong", "Goh", "Chua", "Koh", "Teo", "Kumar", "Rahman",
-    "Müller", "O'Brien", "Núñez", "Park", "Kim", "Nguyen", "Fernández", "Smith", "Yeo", "Sim",
+    "Tan",
+    "Lim",
+    "Lee",
+    "Ng",
+    "Ong",
+    "Wong",
+    "Goh",
+    "Chua",
+    "Koh",
+    "Teo",
+    "Kumar",
+    "Rahman",
+    "Müller",
+    "O'Brien",
+    "Núñez",
+    "Park",
+    "Kim",
+    "Nguyen",
+    "Fernández",
+    "Smith",
+    "Yeo",
+    "Sim",
 )
 
 # Frequencies, per sale unless said otherwise (measured on the real export).
@@ -374,8 +443,15 @@ def _amounts(price: Decimal, quantity: int, discount: _Discount, fixed2: bool) -
     tax = (net * TAX_RATE).quantize(_MILLI, ROUND_HALF_UP)
     total = net + tax
     big = _format_fixed2 if fixed2 else format_amount
-    return (big(price), str(quantity), big(subtotal), format_amount(percent), format_amount(amount),
-            format_amount(tax), big(total))
+    return (
+        big(price),
+        str(quantity),
+        big(subtotal),
+        format_amount(percent),
+        format_amount(amount),
+        format_amount(tax),
+        big(total),
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -466,8 +542,17 @@ class _Shop:
             return ("percent", _pick(rng, _PERCENTS, _PERCENT_CUM))
         return ("amount", rng.choice(_FIXED_DISCOUNTS))
 
-    def line(self, ctx: _SaleContext, item: _Item, quantity: int, discount: _Discount,
-             *, batch: str = "---", sales_notes: str = "", notes: str = "") -> GenLine:
+    def line(
+        self,
+        ctx: _SaleContext,
+        item: _Item,
+        quantity: int,
+        discount: _Discount,
+        *,
+        batch: str = "---",
+        sales_notes: str = "",
+        notes: str = "",
+    ) -> GenLine:
         amounts = _amounts(item.price, quantity, discount, item.fixed2)
         price, qty, subtotal, percent, amount, tax, total = amounts
         paid = total
@@ -475,17 +560,49 @@ class _Shop:
             # A payment keyed in short of the line total: revenue is the Item Total regardless.
             paid = format_amount(Decimal(total) - (Decimal(total) * Decimal("0.018")).quantize(_MILLI))
         name = self.spelling(item) if item.spellings else item.name
-        return GenLine(ctx.date_text, ctx.client_id, ctx.sale_id, name, price, qty, subtotal,
-                       percent, amount, tax, total, paid, ctx.payment, ctx.location,
-                       client_name(ctx.client_id), batch, sales_notes, notes)
+        return GenLine(
+            ctx.date_text,
+            ctx.client_id,
+            ctx.sale_id,
+            name,
+            price,
+            qty,
+            subtotal,
+            percent,
+            amount,
+            tax,
+            total,
+            paid,
+            ctx.payment,
+            ctx.location,
+            client_name(ctx.client_id),
+            batch,
+            sales_notes,
+            notes,
+        )
 
     def comp_line(self, ctx: _SaleContext, item: _Item, sales_notes: str) -> GenLine:
         # A comp is keyed at the tax-inclusive price and discounted 100%: no tax, nothing paid.
         gross_value = (item.price * (1 + TAX_RATE)).quantize(_MILLI, ROUND_HALF_UP)
         gross = _format_fixed2(gross_value) if item.fixed2 else format_amount(gross_value)
-        return GenLine(ctx.date_text, ctx.client_id, ctx.sale_id, self.spelling(item), gross, "1", gross,
-                       "100", gross, "0", "0", "0", COMP, ctx.location, client_name(ctx.client_id),
-                       sales_notes=sales_notes)
+        return GenLine(
+            ctx.date_text,
+            ctx.client_id,
+            ctx.sale_id,
+            self.spelling(item),
+            gross,
+            "1",
+            gross,
+            "100",
+            gross,
+            "0",
+            "0",
+            "0",
+            COMP,
+            ctx.location,
+            client_name(ctx.client_id),
+            sales_notes=sales_notes,
+        )
 
     def context(self, day_text: str, client: str, location: str, payment: str) -> _SaleContext:
         return _SaleContext(self.sale_id(), day_text, client, location, payment)
@@ -520,8 +637,9 @@ class _Shop:
                 item = _pick(rng, CATALOGUE, _CATALOGUE_CUM)
             quantity = self.quantity(item)
             discount = self.discount(item, quantity)
-            lines.append(self.line(ctx, item, quantity, discount,
-                                   sales_notes=sales_notes if not n else "", notes=notes))
+            lines.append(
+                self.line(ctx, item, quantity, discount, sales_notes=sales_notes if not n else "", notes=notes)
+            )
             if quantity == 1:
                 self.recent_purchases.append((client, item, discount, ctx.location, payment))
         return GenSale(ctx.sale_id, day, tuple(lines))
@@ -555,12 +673,26 @@ class _Shop:
         given_back, given = rng.choice(_PACKS), rng.choice(_PACKS)
         # The package handed back: a zero-value negative line, no payment method at all.
         ctx = self.context(day_text, client, STUDIO, "")
-        back = GenLine(ctx.date_text, client, ctx.sale_id, self.spelling(given_back), "0", "-1", "0", "0",
-                       "0", "0", "0", "0", "", STUDIO, client_name(client))
+        back = GenLine(
+            ctx.date_text,
+            client,
+            ctx.sale_id,
+            self.spelling(given_back),
+            "0",
+            "-1",
+            "0",
+            "0",
+            "0",
+            "0",
+            "0",
+            "0",
+            "",
+            STUDIO,
+            client_name(client),
+        )
         ctx = self.context(day_text, client, STUDIO, COMP)
         given_line = self.comp_line(ctx, given, rng.choice(_TRANSFER_NOTES))
-        return (GenSale(back.sale_id, day, (back,), "transfer"),
-                GenSale(ctx.sale_id, day, (given_line,), "transfer"))
+        return (GenSale(back.sale_id, day, (back,), "transfer"), GenSale(ctx.sale_id, day, (given_line,), "transfer"))
 
 
 def first_sale_id_for(seed: int) -> int:
@@ -568,9 +700,14 @@ def first_sale_id_for(seed: int) -> int:
     return SALE_ID_BLOCK * (abs(seed) + 1)
 
 
-def generate_sales(*, seed: int, lines: int, start: date = DEFAULT_START,
-                   sales_per_day: int = DEFAULT_SALES_PER_DAY,
-                   first_sale_id: int | None = None) -> Iterator[GenSale]:
+def generate_sales(
+    *,
+    seed: int,
+    lines: int,
+    start: date = DEFAULT_START,
+    sales_per_day: int = DEFAULT_SALES_PER_DAY,
+    first_sale_id: int | None = None,
+) -> Iterator[GenSale]:
     """Sales in date order with increasing Sale IDs, exactly `lines` lines in all (the last sale
     may be cut short). Lazy: memory does not grow with `lines`. The same arguments always give
     the same sales. Sale IDs come from the seed's own block (`first_sale_id_for`), or start at
@@ -585,8 +722,9 @@ def generate_sales(*, seed: int, lines: int, start: date = DEFAULT_START,
     return _generate(seed, lines, start, sales_per_day, first_sale_id)
 
 
-def _generate(seed: int, lines: int, start: date, sales_per_day: int,
-              first_sale_id: int | None = None) -> Iterator[GenSale]:
+def _generate(
+    seed: int, lines: int, start: date, sales_per_day: int, first_sale_id: int | None = None
+) -> Iterator[GenSale]:
     shop = _Shop(seed, first_sale_id)
     rng = shop.rng
     remaining = lines
@@ -672,8 +810,16 @@ def _messy(sale: GenSale, sale_no: int, line_no: int) -> tuple[GenLine, ...]:
 
 
 _SWAP_MARKS = str.maketrans(",.", ".,")
-_NUMERIC_ATTRS = ("item_price", "quantity", "subtotal", "discount_percent", "discount_amount", "tax",
-                  "item_total", "total_paid")
+_NUMERIC_ATTRS = (
+    "item_price",
+    "quantity",
+    "subtotal",
+    "discount_percent",
+    "discount_amount",
+    "tax",
+    "item_total",
+    "total_paid",
+)
 
 
 def _decimal_comma(lines: Sequence[GenLine], line_no: int) -> tuple[GenLine, ...]:
@@ -696,10 +842,20 @@ def _decimal_comma(lines: Sequence[GenLine], line_no: int) -> tuple[GenLine, ...
     return tuple(out)
 
 
-def write_export(sales: Iterable[GenSale], out: SupportsWriteBytes, *, bom: bool = False, crlf: bool = True,
-                 client_names: bool = False, encoding: str = "utf-8",
-                 column_order: Sequence[str] | None = None, header_style: HeaderStyle = "canonical",
-                 messy: bool = False, dialect: ExportDialect = "comma", gzipped: bool = False) -> None:
+def write_export(  # noqa: C901 - one pass writes every option's quirk per row; split, each helper would re-walk the row
+    sales: Iterable[GenSale],
+    out: SupportsWriteBytes,
+    *,
+    bom: bool = False,
+    crlf: bool = True,
+    client_names: bool = False,
+    encoding: str = "utf-8",
+    column_order: Sequence[str] | None = None,
+    header_style: HeaderStyle = "canonical",
+    messy: bool = False,
+    dialect: ExportDialect = "comma",
+    gzipped: bool = False,
+) -> None:
     """Write `sales` as a CSV export (csv module, minimal quoting) to a binary stream.
 
     `crlf` is the real export's line ending; quoted newlines inside notes stay bare `\\n`.
@@ -714,8 +870,18 @@ def write_export(sales: Iterable[GenSale], out: SupportsWriteBytes, *, bom: bool
     """
     if gzipped:
         with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=6, mtime=0) as packed:  # type: ignore[call-overload]
-            write_export(sales, packed, bom=bom, crlf=crlf, client_names=client_names, encoding=encoding,
-                         column_order=column_order, header_style=header_style, messy=messy, dialect=dialect)
+            write_export(
+                sales,
+                packed,
+                bom=bom,
+                crlf=crlf,
+                client_names=client_names,
+                encoding=encoding,
+                column_order=column_order,
+                header_style=header_style,
+                messy=messy,
+                dialect=dialect,
+            )
         return
     if header_style not in ("canonical", "aliases"):
         raise ValueError(f"unknown header_style {header_style!r}")
@@ -808,22 +974,44 @@ class _CountingSink:
         return self._out.write(data)
 
 
-def generate_export(target: str | Path | SupportsWriteBytes, *, lines: int, seed: int,
-                    start: date = DEFAULT_START, sales_per_day: int = DEFAULT_SALES_PER_DAY,
-                    bom: bool = False, crlf: bool = True, client_names: bool = False,
-                    encoding: str = "utf-8", column_order: Sequence[str] | None = None,
-                    header_style: HeaderStyle = "canonical", messy: bool = False,
-                    dialect: ExportDialect = "comma", gzipped: bool = False,
-                    first_sale_id: int | None = None) -> ExportSummary:
+def generate_export(
+    target: str | Path | SupportsWriteBytes,
+    *,
+    lines: int,
+    seed: int,
+    start: date = DEFAULT_START,
+    sales_per_day: int = DEFAULT_SALES_PER_DAY,
+    bom: bool = False,
+    crlf: bool = True,
+    client_names: bool = False,
+    encoding: str = "utf-8",
+    column_order: Sequence[str] | None = None,
+    header_style: HeaderStyle = "canonical",
+    messy: bool = False,
+    dialect: ExportDialect = "comma",
+    gzipped: bool = False,
+    first_sale_id: int | None = None,
+) -> ExportSummary:
     """Generate and write an export to a path or a binary stream; returns what was written."""
-    tally = _Tally(generate_sales(seed=seed, lines=lines, start=start, sales_per_day=sales_per_day,
-                                  first_sale_id=first_sale_id))
+    tally = _Tally(
+        generate_sales(seed=seed, lines=lines, start=start, sales_per_day=sales_per_day, first_sale_id=first_sale_id)
+    )
 
     def write(out: SupportsWriteBytes) -> int:
         sink = _CountingSink(out)
-        write_export(tally, sink, bom=bom, crlf=crlf, client_names=client_names, encoding=encoding,
-                     column_order=column_order, header_style=header_style, messy=messy, dialect=dialect,
-                     gzipped=gzipped)
+        write_export(
+            tally,
+            sink,
+            bom=bom,
+            crlf=crlf,
+            client_names=client_names,
+            encoding=encoding,
+            column_order=column_order,
+            header_style=header_style,
+            messy=messy,
+            dialect=dialect,
+            gzipped=gzipped,
+        )
         return sink.count
 
     if isinstance(target, str | Path):
@@ -831,36 +1019,49 @@ def generate_export(target: str | Path | SupportsWriteBytes, *, lines: int, seed
             written = write(handle)
     else:
         written = write(target)
-    return ExportSummary(tally.lines, tally.sales, tally.first, tally.last, tally.refunds, tally.zero,
-                         tally.revenue, written)
+    return ExportSummary(
+        tally.lines, tally.sales, tally.first, tally.last, tally.refunds, tally.zero, tally.revenue, written
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.samplegen", description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, required=True, help="number of line items (data rows)")
-    parser.add_argument("--seed", type=int, required=True,
-                        help="same seed, same file; each seed numbers its sales in a block of its own "
-                             f"(seed s: Sale IDs from about (s+1) x {SALE_ID_BLOCK:,})")
-    parser.add_argument("--first-sale-id", type=int, default=None, metavar="N",
-                        help="number the sales from N instead (e.g. to continue another file's numbering, "
-                             "or to overlap it on purpose); the rest of the file stays the same")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        required=True,
+        help="same seed, same file; each seed numbers its sales in a block of its own "
+        f"(seed s: Sale IDs from about (s+1) x {SALE_ID_BLOCK:,})",
+    )
+    parser.add_argument(
+        "--first-sale-id",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number the sales from N instead (e.g. to continue another file's numbering, "
+        "or to overlap it on purpose); the rest of the file stays the same",
+    )
     parser.add_argument("--out", required=True, help="output file, - for stdout")
-    parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START,
-                        help="first day, YYYY-MM-DD")
+    parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START, help="first day, YYYY-MM-DD")
     parser.add_argument("--sales-per-day", type=int, default=DEFAULT_SALES_PER_DAY)
     parser.add_argument("--bom", action="store_true", help="start with a UTF-8 byte order mark")
     parser.add_argument("--lf", action="store_true", help="LF line endings (default: CRLF, as real exports)")
     parser.add_argument("--client-names", action="store_true", help="add a Client column (fake names)")
     parser.add_argument("--cp1252", action="store_true", help="encode as Windows-1252 instead of UTF-8")
-    parser.add_argument("--aliases", action="store_true",
-                        help="alias header names, plus an unknown and an empty-named column")
-    parser.add_argument("--messy", action="store_true",
-                        help="currency signs, thousands separators, ISO dates")
+    parser.add_argument(
+        "--aliases", action="store_true", help="alias header names, plus an unknown and an empty-named column"
+    )
+    parser.add_argument("--messy", action="store_true", help="currency signs, thousands separators, ISO dates")
     layout = parser.add_mutually_exclusive_group()
-    layout.add_argument("--unicode-text", action="store_true",
-                        help='Excel "Unicode text": UTF-16 LE with a byte order mark, tab-delimited')
-    layout.add_argument("--semicolon", action="store_true",
-                        help="European CSV: semicolon-delimited, decimal commas (1.362,50)")
+    layout.add_argument(
+        "--unicode-text",
+        action="store_true",
+        help='Excel "Unicode text": UTF-16 LE with a byte order mark, tab-delimited',
+    )
+    layout.add_argument(
+        "--semicolon", action="store_true", help="European CSV: semicolon-delimited, decimal commas (1.362,50)"
+    )
     parser.add_argument("--gzip", action="store_true", help="gzip-compress the file")
     args = parser.parse_args(argv)
     if args.lines < 0 or args.sales_per_day < 1:
@@ -875,18 +1076,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     target: str | SupportsWriteBytes = sys.stdout.buffer if args.out == "-" else args.out
     summary = generate_export(
-        target, lines=args.lines, seed=args.seed, start=args.start, sales_per_day=args.sales_per_day,
-        bom=args.bom, crlf=not args.lf, client_names=args.client_names,
+        target,
+        lines=args.lines,
+        seed=args.seed,
+        start=args.start,
+        sales_per_day=args.sales_per_day,
+        bom=args.bom,
+        crlf=not args.lf,
+        client_names=args.client_names,
         encoding="cp1252" if args.cp1252 else "utf-8",
-        header_style="aliases" if args.aliases else "canonical", messy=args.messy,
+        header_style="aliases" if args.aliases else "canonical",
+        messy=args.messy,
         dialect="unicode-text" if args.unicode_text else "semicolon" if args.semicolon else "comma",
         gzipped=args.gzip,
         first_sale_id=args.first_sale_id,
     )
     elapsed = time.perf_counter() - began
-    print(f"wrote {summary.lines} lines, {summary.sales} sales ({summary.refund_sales} refunds, "
-          f"{summary.zero_total_sales} zero-total), {summary.first_date} .. {summary.last_date}, "
-          f"{summary.bytes_written} bytes to {args.out} in {elapsed:.1f}s", file=sys.stderr)
+    print(
+        f"wrote {summary.lines} lines, {summary.sales} sales ({summary.refund_sales} refunds, "
+        f"{summary.zero_total_sales} zero-total), {summary.first_date} .. {summary.last_date}, "
+        f"{summary.bytes_written} bytes to {args.out} in {elapsed:.1f}s",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -18,10 +18,11 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FUNCTION_DIRS: tuple[Path, ...] = tuple(sorted(
-    path for path in (REPO_ROOT / "functions").iterdir()
-    if path.is_dir() and not path.name.startswith((".", "_"))
-))
+FUNCTION_DIRS: tuple[Path, ...] = tuple(
+    sorted(
+        path for path in (REPO_ROOT / "functions").iterdir() if path.is_dir() and not path.name.startswith((".", "_"))
+    )
+)
 
 
 def paths() -> list[str]:

@@ -36,8 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
 EVENTS = REPO_ROOT / "events"
 OUT = EVENTS / "deployed"
-API_EVENTS = ("api-health.json", "api-imports.json", "api-revenue.json", "api-revenue-daily.json",
-              "api-uploads.json")
+API_EVENTS = ("api-health.json", "api-imports.json", "api-revenue.json", "api-revenue-daily.json", "api-uploads.json")
 
 
 class StackError(RuntimeError):
@@ -54,19 +53,21 @@ def describe(cloudformation: Any, stack_name: str) -> tuple[dict[str, Any], dict
     for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
         for resource in page["StackResourceSummaries"]:
             if resource.get("PhysicalResourceId"):
-                resources[resource["LogicalResourceId"]] = (resource["ResourceType"],
-                                                            resource["PhysicalResourceId"])
+                resources[resource["LogicalResourceId"]] = (resource["ResourceType"], resource["PhysicalResourceId"])
     return stack, resources
 
 
-def deployed_template(stack: Mapping[str, Any], resources: Mapping[str, tuple[str, str]], region: str,
-                      template_path: Path = TEMPLATE) -> Template:
+def deployed_template(
+    stack: Mapping[str, Any], resources: Mapping[str, tuple[str, str]], region: str, template_path: Path = TEMPLATE
+) -> Template:
     """template.yaml resolved as CloudFormation resolved it for this stack."""
     account = str(stack["StackId"]).split(":")[4]
-    parameters = {p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue"))
-                  for p in stack.get("Parameters") or []}
-    template = Template(template_path, parameters=parameters, stack_name=str(stack["StackName"]),
-                        region=region, account_id=account)
+    parameters = {
+        p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue")) for p in stack.get("Parameters") or []
+    }
+    template = Template(
+        template_path, parameters=parameters, stack_name=str(stack["StackName"]), region=region, account_id=account
+    )
     for logical_id, (kind, physical) in resources.items():
         template.overrides[logical_id] = _resource_info(kind, physical, region, account)
     return template
@@ -79,8 +80,9 @@ def _resource_info(kind: str, physical: str, region: str, account: str) -> Resou
         return ResourceInfo(physical, {"Arn": f"arn:aws:dynamodb:{region}:{account}:table/{physical}"})
     if kind == "AWS::SQS::Queue":
         name = physical.rstrip("/").rsplit("/", 1)[-1]
-        return ResourceInfo(physical, {"Arn": f"arn:aws:sqs:{region}:{account}:{name}", "QueueName": name,
-                                       "QueueUrl": physical})
+        return ResourceInfo(
+            physical, {"Arn": f"arn:aws:sqs:{region}:{account}:{name}", "QueueName": name, "QueueUrl": physical}
+        )
     if kind == "AWS::Lambda::Function":
         return ResourceInfo(physical, {"Arn": f"arn:aws:lambda:{region}:{account}:function:{physical}"})
     if kind == "AWS::SNS::Topic":
@@ -104,20 +106,30 @@ def s3_event(s3: Any, template: Template, key: str | None) -> tuple[dict[str, An
         newest: dict[str, Any] | None = None
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
             for version in page.get("Versions") or []:
-                if version.get("IsLatest") and spec.matches("s3:ObjectCreated:Put", version["Key"]) and (
-                        newest is None or version["LastModified"] > newest["LastModified"]):
+                if (
+                    version.get("IsLatest")
+                    and spec.matches("s3:ObjectCreated:Put", version["Key"])
+                    and (newest is None or version["LastModified"] > newest["LastModified"])
+                ):
                     newest = version
         if newest is None:
-            raise StackError(f"s3://{bucket}/{prefix} holds no export yet: upload one (aws s3 cp "
-                             f"export.csv s3://{bucket}/{prefix}) or pass KEY=..., then run this again")
+            raise StackError(
+                f"s3://{bucket}/{prefix} holds no export yet: upload one (aws s3 cp "
+                f"export.csv s3://{bucket}/{prefix}) or pass KEY=..., then run this again"
+            )
         key = str(newest["Key"])
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except Exception as exc:
         raise StackError(f"s3://{bucket}/{key}: {exc}") from exc
     event = build_put_event(
-        bucket=bucket, key=key, size=int(head["ContentLength"]), etag=str(head["ETag"]),
-        version_id=head.get("VersionId"), region=template.region, when=head.get("LastModified"),
+        bucket=bucket,
+        key=key,
+        size=int(head["ContentLength"]),
+        etag=str(head["ETag"]),
+        version_id=head.get("VersionId"),
+        region=template.region,
+        when=head.get("LastModified"),
         config_id=configuration_id(ingest.logical_id, spec.name),
     )
     return event, key
@@ -132,13 +144,20 @@ def api_event(example: dict[str, Any], api_url: str, account: str) -> dict[str, 
     route_path = example["requestContext"]["http"]["path"]
     old_stage = example["requestContext"].get("stage", "$default")
     if old_stage != "$default" and route_path.startswith(f"/{old_stage}/"):
-        route_path = route_path[len(old_stage) + 1:]
+        route_path = route_path[len(old_stage) + 1 :]
     path = route_path if stage == "$default" else f"/{stage}{route_path}"
     event["rawPath"] = path
     event.setdefault("headers", {})["host"] = domain
     context = event["requestContext"]
-    context.update({"accountId": account, "apiId": domain.split(".", 1)[0], "domainName": domain,
-                    "domainPrefix": domain.split(".", 1)[0], "stage": stage})
+    context.update(
+        {
+            "accountId": account,
+            "apiId": domain.split(".", 1)[0],
+            "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0],
+            "stage": stage,
+        }
+    )
     context["http"]["path"] = path
     iam = (context.get("authorizer") or {}).get("iam")
     if isinstance(iam, dict):
@@ -146,8 +165,15 @@ def api_event(example: dict[str, Any], api_url: str, account: str) -> dict[str, 
     return event
 
 
-def write(stack_name: str, *, region: str | None = None, key: str | None = None, out: Path = OUT,
-          session: Any = None, template_path: Path = TEMPLATE) -> list[Path]:
+def write(
+    stack_name: str,
+    *,
+    region: str | None = None,
+    key: str | None = None,
+    out: Path = OUT,
+    session: Any = None,
+    template_path: Path = TEMPLATE,
+) -> list[Path]:
     import boto3
 
     session = session or boto3.session.Session(region_name=region)
@@ -176,8 +202,11 @@ def write(stack_name: str, *, region: str | None = None, key: str | None = None,
             example = EVENTS / name
             if example.exists():
                 dump(name, api_event(json.loads(example.read_text(encoding="utf-8")), api_url, account))
-    print(f"stack {stack_name} ({region}): the ingest event is for s3://{event['Records'][0]['s3']['bucket']['name']}"
-          f"/{object_key}", file=sys.stderr)
+    print(
+        f"stack {stack_name} ({region}): the ingest event is for s3://{event['Records'][0]['s3']['bucket']['name']}"
+        f"/{object_key}",
+        file=sys.stderr,
+    )
     return written
 
 

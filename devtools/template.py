@@ -48,6 +48,7 @@ LOCAL_CODE_BUCKET = "local-code.invalid"
 
 _NO_VALUE = object()  # AWS::NoValue: the property (or list element) disappears
 
+
 class TemplateError(ValueError):
     """The template cannot be read or resolved locally."""
 
@@ -105,8 +106,7 @@ def sam_properties(data: Mapping[str, Any], logical_id: str) -> dict[str, Any]:
         globals_ = Globals(copy.deepcopy(dict(data)))
     except InvalidGlobalsSectionException as exc:
         raise TemplateError(exc.message) from exc
-    merged = globals_.merge(str(resource.get("Type", "")), properties, logical_id,
-                            resource.get("IgnoreGlobals"))
+    merged = globals_.merge(str(resource.get("Type", "")), properties, logical_id, resource.get("IgnoreGlobals"))
     return dict(merged)
 
 
@@ -121,8 +121,10 @@ def _local_code(data: dict[str, Any]) -> dict[str, Any]:
     """A copy with local CodeUri / ContentUri paths as objects of LOCAL_CODE_BUCKET."""
     out = copy.deepcopy(data)
     sections = [(r.get("Type"), r.get("Properties")) for r in out["Resources"].values()]
-    sections += [("AWS::Serverless::Function", (out.get("Globals") or {}).get("Function")),
-                 ("AWS::Serverless::LayerVersion", (out.get("Globals") or {}).get("LayerVersion"))]
+    sections += [
+        ("AWS::Serverless::Function", (out.get("Globals") or {}).get("Function")),
+        ("AWS::Serverless::LayerVersion", (out.get("Globals") or {}).get("LayerVersion")),
+    ]
     for kind, props in sections:
         key = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}.get(kind or "")
         if key and isinstance(props, dict) and isinstance(props.get(key), str) and "://" not in props[key]:
@@ -130,8 +132,9 @@ def _local_code(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def transform(data: Mapping[str, Any], parameters: Mapping[str, Any] | None = None,
-              region: str = REGION) -> dict[str, Any]:
+def transform(
+    data: Mapping[str, Any], parameters: Mapping[str, Any] | None = None, region: str = REGION
+) -> dict[str, Any]:
     """The SAM template as the CloudFormation template it deploys as (aws-sam-translator)."""
     declared = data.get("Transform")
     if SAM_TRANSFORM not in (declared if isinstance(declared, list) else [declared]):
@@ -144,12 +147,18 @@ def transform(data: Mapping[str, Any], parameters: Mapping[str, Any] | None = No
     # The translator warns about every feature toggle its default (empty) configuration lacks.
     logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
     # The session only tells the translator the region and partition: nothing is called.
-    session = boto3.session.Session(region_name=region, aws_access_key_id="local",  # nosec B106
-                                    aws_secret_access_key="local")  # nosec B106
+    session = boto3.session.Session(
+        region_name=region,
+        aws_access_key_id="local",  # nosec B106
+        aws_secret_access_key="local",
+    )  # nosec B106
     translator = Translator(None, Parser(), boto_session=session)
     try:
-        return dict(translator.translate(_local_code(dict(data)), parameter_values=dict(parameters or {}),
-                                         get_managed_policy_map=dict))
+        return dict(
+            translator.translate(
+                _local_code(dict(data)), parameter_values=dict(parameters or {}), get_managed_policy_map=dict
+            )
+        )
     except InvalidDocumentException as exc:
         raise TemplateError("; ".join(cause.message for cause in exc.causes) or exc.message) from exc
 
@@ -193,7 +202,7 @@ class Resolver:
             "AWS::Region": region,
             "AWS::StackName": stack_name,
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/"
-                            "00000000-0000-0000-0000-000000000000",
+            "00000000-0000-0000-0000-000000000000",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::Partition": "aws",
             "AWS::NotificationARNs": [],
@@ -201,9 +210,15 @@ class Resolver:
         self._conditions: dict[str, bool] = {}
         self._evaluating: set[str] = set()
         self._functions: dict[str, Callable[[Any], Any]] = {
-            "Fn::GetAtt": self._fn_getatt, "Fn::Sub": self._fn_sub, "Fn::Join": self._fn_join,
-            "Fn::Split": self._fn_split, "Fn::If": self._fn_if, "Fn::Equals": self._fn_equals,
-            "Fn::Not": self._fn_not, "Fn::And": self._fn_and, "Fn::Or": self._fn_or,
+            "Fn::GetAtt": self._fn_getatt,
+            "Fn::Sub": self._fn_sub,
+            "Fn::Join": self._fn_join,
+            "Fn::Split": self._fn_split,
+            "Fn::If": self._fn_if,
+            "Fn::Equals": self._fn_equals,
+            "Fn::Not": self._fn_not,
+            "Fn::And": self._fn_and,
+            "Fn::Or": self._fn_or,
         }
 
     # parameters ------------------------------------------------------------------------------
@@ -275,7 +290,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Condition" and isinstance(arg, str):
@@ -481,8 +496,12 @@ class FunctionSpec:
 
     def lambda_context(self, request_id: str | None = None) -> LambdaContext:
         """A fresh Lambda context for one invocation of this function."""
-        context = LambdaContext(function_name=self.function_name, memory_limit_in_mb=self.memory_size,
-                                timeout_seconds=self.timeout, invoked_function_arn=self.arn)
+        context = LambdaContext(
+            function_name=self.function_name,
+            memory_limit_in_mb=self.memory_size,
+            timeout_seconds=self.timeout,
+            invoked_function_arn=self.arn,
+        )
         if request_id:
             context.aws_request_id = request_id
         return context
@@ -548,10 +567,20 @@ _NAME_PROPERTY = {
 
 # SQS queue properties → queue attributes (CreateQueue).
 _QUEUE_ATTRIBUTES = (
-    "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
-    "VisibilityTimeout", "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
-    "FifoThroughputLimit", "SqsManagedSseEnabled", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
-    "RedrivePolicy", "RedriveAllowPolicy",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+    "SqsManagedSseEnabled",
+    "KmsMasterKeyId",
+    "KmsDataKeyReusePeriodSeconds",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
 )
 
 
@@ -589,8 +618,12 @@ class Template:
         checked = Resolver(self.data, parameters=parameters)
         self.deployed = transform(self.data, checked.parameter_strings(), region)
         self.resolver = Resolver(
-            self.deployed, parameters=parameters, stack_name=stack_name, region=region,
-            account_id=account_id, resources=self.resource_info,
+            self.deployed,
+            parameters=parameters,
+            stack_name=stack_name,
+            region=region,
+            account_id=account_id,
+            resources=self.resource_info,
         )
 
     # raw access ------------------------------------------------------------------------------
@@ -603,8 +636,9 @@ class Template:
 
     def raw_resources(self) -> dict[str, dict[str, Any]]:
         """Every resource of the template as written whose Condition (if any) holds."""
-        return {logical_id: resource for logical_id, resource in self.data["Resources"].items()
-                if self._exists(resource)}
+        return {
+            logical_id: resource for logical_id, resource in self.data["Resources"].items() if self._exists(resource)
+        }
 
     def _exists(self, resource: Mapping[str, Any]) -> bool:
         condition = resource.get("Condition")
@@ -650,7 +684,7 @@ class Template:
             name += ".fifo"
         return name
 
-    def _compute_info(self, logical_id: str) -> ResourceInfo:
+    def _compute_info(self, logical_id: str) -> ResourceInfo:  # noqa: C901 - one branch per resource type the template declares
         resources = self.deployed["Resources"]
         if logical_id not in resources:
             raise KeyError(logical_id)
@@ -667,19 +701,27 @@ class Template:
             return ResourceInfo(f"{function}:1", {"Version": "1"})
         name = self.physical_name(logical_id)
         if kind == "AWS::S3::Bucket":
-            return ResourceInfo(name, {
-                "Arn": f"arn:aws:s3:::{name}",
-                "DomainName": f"{name}.s3.amazonaws.com",
-                "RegionalDomainName": f"{name}.s3.{region}.amazonaws.com",
-            })
+            return ResourceInfo(
+                name,
+                {
+                    "Arn": f"arn:aws:s3:::{name}",
+                    "DomainName": f"{name}.s3.amazonaws.com",
+                    "RegionalDomainName": f"{name}.s3.{region}.amazonaws.com",
+                },
+            )
         if kind == "AWS::DynamoDB::Table":
             arn = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
             return ResourceInfo(name, {"Arn": arn, "StreamArn": f"{arn}/stream/1970-01-01T00:00:00.000"})
         if kind == "AWS::SQS::Queue":
             url = f"{self.queue_url_base}/{account}/{name}"
-            return ResourceInfo(url, {
-                "Arn": f"arn:aws:sqs:{region}:{account}:{name}", "QueueName": name, "QueueUrl": url,
-            })
+            return ResourceInfo(
+                url,
+                {
+                    "Arn": f"arn:aws:sqs:{region}:{account}:{name}",
+                    "QueueName": name,
+                    "QueueUrl": url,
+                },
+            )
         if kind == "AWS::SNS::Topic":
             arn = f"arn:aws:sns:{region}:{account}:{name}"
             return ResourceInfo(arn, {"TopicArn": arn, "TopicName": name})
@@ -714,19 +756,21 @@ class Template:
             info = self.resource_info(logical_id)
             ttl = props.get("TimeToLiveSpecification") or {}
             stream = props.get("StreamSpecification") or {}
-            out.append(TableSpec(
-                logical_id=logical_id,
-                name=info.ref,
-                arn=info.attributes["Arn"],
-                attribute_definitions=list(props.get("AttributeDefinitions") or []),
-                key_schema=list(props.get("KeySchema") or []),
-                global_secondary_indexes=list(props.get("GlobalSecondaryIndexes") or []),
-                local_secondary_indexes=list(props.get("LocalSecondaryIndexes") or []),
-                billing_mode=str(props.get("BillingMode") or "PROVISIONED"),
-                ttl_attribute=ttl.get("AttributeName") if _truthy(ttl.get("Enabled")) else None,
-                stream_view_type=stream.get("StreamViewType"),
-                properties=props,
-            ))
+            out.append(
+                TableSpec(
+                    logical_id=logical_id,
+                    name=info.ref,
+                    arn=info.attributes["Arn"],
+                    attribute_definitions=list(props.get("AttributeDefinitions") or []),
+                    key_schema=list(props.get("KeySchema") or []),
+                    global_secondary_indexes=list(props.get("GlobalSecondaryIndexes") or []),
+                    local_secondary_indexes=list(props.get("LocalSecondaryIndexes") or []),
+                    billing_mode=str(props.get("BillingMode") or "PROVISIONED"),
+                    ttl_attribute=ttl.get("AttributeName") if _truthy(ttl.get("Enabled")) else None,
+                    stream_view_type=stream.get("StreamViewType"),
+                    properties=props,
+                )
+            )
         return out
 
     def queues(self) -> list[QueueSpec]:
@@ -734,11 +778,15 @@ class Template:
         for logical_id, _ in self.resources_of_type("AWS::SQS::Queue"):
             props = self.properties(logical_id)
             info = self.resource_info(logical_id)
-            attributes = {key: json.dumps(props[key]) if isinstance(props[key], dict) else _to_str(props[key])
-                          for key in _QUEUE_ATTRIBUTES if key in props}
+            attributes = {
+                key: json.dumps(props[key]) if isinstance(props[key], dict) else _to_str(props[key])
+                for key in _QUEUE_ATTRIBUTES
+                if key in props
+            }
             name = info.attributes["QueueName"]
-            out.append(QueueSpec(logical_id, name, info.attributes["Arn"], info.ref,
-                                 name.endswith(".fifo"), attributes, props))
+            out.append(
+                QueueSpec(logical_id, name, info.attributes["Arn"], info.ref, name.endswith(".fifo"), attributes, props)
+            )
         return out
 
     def layers(self) -> dict[str, LayerSpec]:
@@ -747,8 +795,11 @@ class Template:
         for deployed_id, resource in self.resources_of_type("AWS::Lambda::LayerVersion"):
             content = (resource.get("Properties") or {}).get("Content") or {}
             logical_id = self._written_id(deployed_id, "AWS::Serverless::LayerVersion")
-            out[logical_id] = LayerSpec(logical_id, self._local_path(content.get("S3Bucket"), content.get("S3Key")),
-                                        self.resource_info(deployed_id).ref)
+            out[logical_id] = LayerSpec(
+                logical_id,
+                self._local_path(content.get("S3Bucket"), content.get("S3Key")),
+                self.resource_info(deployed_id).ref,
+            )
         return out
 
     def _written_id(self, deployed_id: str, sam_type: str) -> str:
@@ -764,8 +815,11 @@ class Template:
         return (self.root / key).resolve()
 
     def functions(self) -> list[FunctionSpec]:
-        return [self.function(logical_id) for logical_id, resource in self.data["Resources"].items()
-                if resource.get("Type") == "AWS::Serverless::Function" and self._exists(resource)]
+        return [
+            self.function(logical_id)
+            for logical_id, resource in self.data["Resources"].items()
+            if resource.get("Type") == "AWS::Serverless::Function" and self._exists(resource)
+        ]
 
     def function(self, logical_id: str) -> FunctionSpec:
         resource = self.deployed["Resources"].get(logical_id)
@@ -794,7 +848,7 @@ class Template:
             config = self.deployed["Resources"][config_id].get("Properties") or {}
             if config.get("FunctionName") == {"Ref": logical_id}:
                 invoke_config = self.properties(config_id)
-        on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {})
+        on_failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
         failure_arn = on_failure.get("Destination")
         if failure_arn is None:
             failure_arn = (props.get("DeadLetterConfig") or {}).get("TargetArn")
@@ -850,8 +904,11 @@ class Template:
     def _s3_event_name(self, function_id: str, bucket_id: str, index: int) -> str:
         """The name of the function's S3 event as written (the notification does not carry it)."""
         events = (self.data["Resources"][function_id].get("Properties") or {}).get("Events") or {}
-        names = [name for name, event in events.items()
-                 if event.get("Type") == "S3" and (event.get("Properties") or {}).get("Bucket") == {"Ref": bucket_id}]
+        names = [
+            name
+            for name, event in events.items()
+            if event.get("Type") == "S3" and (event.get("Properties") or {}).get("Bucket") == {"Ref": bucket_id}
+        ]
         return names[0] if len(names) == 1 else f"{bucket_id}Notification{index}"
 
     def _http_routes(self, function_id: str) -> Iterator[HttpRouteSpec]:

@@ -96,8 +96,9 @@ class Worker:
             try:
                 self.messages.put(json.loads(line))
             except ValueError:
-                log.warning("%s worker %d wrote a line that is not the protocol: %.200s",
-                            self.logical_id, self.number, line)
+                log.warning(
+                    "%s worker %d wrote a line that is not the protocol: %.200s", self.logical_id, self.number, line
+                )
         self.messages.put(None)  # the worker's stdout closed: it exited
 
     def send(self, message: dict[str, Any]) -> None:
@@ -128,9 +129,14 @@ class _Slots:
 
 
 class WorkerPool:
-    def __init__(self, spec_for: Callable[[str], FunctionSpec],
-                 environment_for: Callable[[str], dict[str, str]], *,
-                 max_per_function: int = DEFAULT_MAX_PER_FUNCTION, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        spec_for: Callable[[str], FunctionSpec],
+        environment_for: Callable[[str], dict[str, str]],
+        *,
+        max_per_function: int = DEFAULT_MAX_PER_FUNCTION,
+        python: str = sys.executable,
+    ) -> None:
         if max_per_function < 1:
             raise ValueError("max_per_function must be >= 1")
         self.spec_for = spec_for
@@ -146,6 +152,7 @@ class WorkerPool:
     def for_stack(cls, stack: LocalAws, **kwargs: Any) -> WorkerPool:
         """Workers for a LocalAws's functions: each with exactly the environment
         `LocalAws.invoke` gives it (the stack's endpoint, the function's own variables only)."""
+
         def environment(logical_id: str) -> dict[str, str]:
             foreign = stack._foreign_names(logical_id)
             base = {k: v for k, v in os.environ.items() if k not in foreign}
@@ -228,13 +235,13 @@ class WorkerPool:
                 try:
                     message = worker.messages.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
-                    log.warning("%s: task timed out after %s seconds; its worker was stopped",
-                                logical_id, spec.timeout)
+                    log.warning("%s: task timed out after %s seconds; its worker was stopped", logical_id, spec.timeout)
                     raise FunctionError("TimeoutError", f"Task timed out after {spec.timeout:.2f} seconds") from None
                 if message is None:
-                    raise FunctionError("Runtime.ExitError",
-                                        f"{logical_id}: the worker exited during the invocation "
-                                        f"(exit status {worker.process.wait()})")
+                    raise FunctionError(
+                        "Runtime.ExitError",
+                        f"{logical_id}: the worker exited during the invocation (exit status {worker.process.wait()})",
+                    )
                 if "progress" in message and "result" not in message:
                     self._notify(logical_id, request_id, message["progress"], time.monotonic() - started)
                     continue
@@ -283,9 +290,10 @@ class WorkerPool:
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise FunctionError("TooManyRequestsException",
-                                        f"{logical_id}: all {self.max_per_function} workers stayed busy "
-                                        f"for {wait:.0f}s")
+                    raise FunctionError(
+                        "TooManyRequestsException",
+                        f"{logical_id}: all {self.max_per_function} workers stayed busy for {wait:.0f}s",
+                    )
                 self._condition.wait(remaining)
         if worker is not None:
             return worker
@@ -329,16 +337,31 @@ class WorkerPool:
             number = slots.started
         began = time.monotonic()
         process = subprocess.Popen(
-            [self.python, "-I", str(WORKER_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=None, env=env, cwd=str(REPO_ROOT), text=True, encoding="utf-8", bufsize=1)
+            [self.python, "-I", str(WORKER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            env=env,
+            cwd=str(REPO_ROOT),
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
         worker = Worker(logical_id, number, process)
         worker.start_reader()
         try:
-            worker.send({"init": {
-                "handler": spec.handler, "paths": [str(p) for p in spec.sys_paths()],
-                "function_name": spec.function_name, "arn": spec.arn, "memory": spec.memory_size,
-                "timeout": spec.timeout,
-            }})
+            worker.send(
+                {
+                    "init": {
+                        "handler": spec.handler,
+                        "paths": [str(p) for p in spec.sys_paths()],
+                        "function_name": spec.function_name,
+                        "arn": spec.arn,
+                        "memory": spec.memory_size,
+                        "timeout": spec.timeout,
+                    }
+                }
+            )
             message = worker.messages.get(timeout=INIT_TIMEOUT_SECONDS)
         except (OSError, queue.Empty) as exc:
             worker.process.kill()
@@ -347,8 +370,16 @@ class WorkerPool:
             worker.stop()
             error = (message or {}).get("init_error") or {}
             detail = error.get("traceback") or error.get("message") or "it exited"
-            raise WorkerStartError(f"{logical_id}: cannot import {spec.handler}: "
-                                   f"{error.get('type', 'Error')}: {error.get('message', detail)}")
-        log.debug("%s: worker %d ready (pid %s, INIT %.2fs, %.2fs in all)", logical_id, number,
-                  message["ready"].get("pid"), message["ready"].get("init_seconds", 0), time.monotonic() - began)
+            raise WorkerStartError(
+                f"{logical_id}: cannot import {spec.handler}: "
+                f"{error.get('type', 'Error')}: {error.get('message', detail)}"
+            )
+        log.debug(
+            "%s: worker %d ready (pid %s, INIT %.2fs, %.2fs in all)",
+            logical_id,
+            number,
+            message["ready"].get("pid"),
+            message["ready"].get("init_seconds", 0),
+            time.monotonic() - began,
+        )
         return worker

@@ -87,6 +87,7 @@ run() {
 }
 
 run ruff "$DEV_VENV/bin/ruff" check .
+run "ruff format" "$DEV_VENV/bin/ruff" format --check .
 run mypy "$DEV_VENV/bin/mypy" layers/common functions
 run cfn-lint "$DEV_VENV/bin/cfn-lint" template.yaml
 run "sam validate" "$DEV_VENV/bin/sam" validate --lint --template template.yaml

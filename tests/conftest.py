@@ -48,6 +48,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest tests first (property-based ones, then those marked slow), otherwise in file
     order: with `make test`'s two xdist workers they then start at once, and the many short tests
     fill in around them, instead of one long test starting late and running alone at the end."""
+
     def rank(item: pytest.Item) -> int:
         if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             return 0

@@ -31,13 +31,19 @@ def create_resources(ddb: Any, s3: Any, *, table: str | None = None, bucket: str
     answer the table's name."""
     spec = table_spec()
     name = table or spec.name
-    ddb.create_table(TableName=name, AttributeDefinitions=spec.attribute_definitions,
-                     KeySchema=spec.key_schema, BillingMode="PAY_PER_REQUEST",
-                     GlobalSecondaryIndexes=[{k: v for k, v in g.items() if k != "ProvisionedThroughput"}
-                                             for g in spec.global_secondary_indexes])
+    ddb.create_table(
+        TableName=name,
+        AttributeDefinitions=spec.attribute_definitions,
+        KeySchema=spec.key_schema,
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {k: v for k, v in g.items() if k != "ProvisionedThroughput"} for g in spec.global_secondary_indexes
+        ],
+    )
     if spec.ttl_attribute:
-        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-            "AttributeName": spec.ttl_attribute, "Enabled": True})
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"AttributeName": spec.ttl_attribute, "Enabled": True}
+        )
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return name

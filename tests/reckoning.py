@@ -158,16 +158,19 @@ def read_sales(data: bytes) -> list[ReckonedSale]:
         days = {parse_day(r[where["date"]]) for r in run}
         if len(days) != 1:
             continue
-        sales.append(ReckonedSale(
-            sale_id=sale_id,
-            day=days.pop(),
-            lines=len(run),
-            total=sum((parse_amount(r[where["total"]]) for r in run), ZERO),
-            tax=sum((parse_amount(r[where["tax"]]) for r in run), ZERO) if "tax" in where else ZERO,
-            discounts=(sum((parse_amount(r[where["discount"]]) for r in run), ZERO)
-                       if "discount" in where else ZERO),
-            items=tuple(_line(r, where) for r in run),
-        ))
+        sales.append(
+            ReckonedSale(
+                sale_id=sale_id,
+                day=days.pop(),
+                lines=len(run),
+                total=sum((parse_amount(r[where["total"]]) for r in run), ZERO),
+                tax=sum((parse_amount(r[where["tax"]]) for r in run), ZERO) if "tax" in where else ZERO,
+                discounts=(
+                    sum((parse_amount(r[where["discount"]]) for r in run), ZERO) if "discount" in where else ZERO
+                ),
+                items=tuple(_line(r, where) for r in run),
+            )
+        )
     return sales
 
 
@@ -178,9 +181,14 @@ def _line(row: list[str], where: dict[str, int]) -> ReckonedLine:
     def amount(name: str) -> Decimal:
         return parse_amount(row[where[name]]) if name in where else ZERO
 
-    return ReckonedLine(item=text("item") or NONE_KEY, location=text("location") or NONE_KEY,
-                        payment_method=text("payment_method") or NONE_KEY, quantity=amount("quantity"),
-                        total=amount("total"), tax=amount("tax"))
+    return ReckonedLine(
+        item=text("item") or NONE_KEY,
+        location=text("location") or NONE_KEY,
+        payment_method=text("payment_method") or NONE_KEY,
+        quantity=amount("quantity"),
+        total=amount("total"),
+        tax=amount("tax"),
+    )
 
 
 class Reckoning:
@@ -223,8 +231,15 @@ class Reckoning:
             sales = by_day.get(day, [])
             orders = [s.total for s in sales if s.total > 0]
             order_value = sum(orders, ZERO)
-            days.append(DayFigures(day, sum((s.total for s in sales), ZERO), len(orders), order_value,
-                                   _average(order_value, len(orders))))
+            days.append(
+                DayFigures(
+                    day,
+                    sum((s.total for s in sales), ZERO),
+                    len(orders),
+                    order_value,
+                    _average(order_value, len(orders)),
+                )
+            )
             day += timedelta(days=1)
         return days
 

@@ -69,12 +69,16 @@ def _make_build(root: Path) -> Path:
     for line in LAYER_REQUIREMENTS.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             _copy_distribution(line.split("==")[0].split("[")[0], python)
-    shutil.copytree(ROOT / "layers" / "common" / "salesmetrics", python / "salesmetrics",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "layers" / "common" / "salesmetrics",
+        python / "salesmetrics",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     for name, source in (("MetricsFunction", "metrics"), ("HealthFunction", "health")):
         # What sam build copies: the function's whole CodeUri folder (the metrics API package too).
-        shutil.copytree(ROOT / "functions" / source, build / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "requirements*.txt"))
+        shutil.copytree(
+            ROOT / "functions" / source, build / name, ignore=shutil.ignore_patterns("__pycache__", "requirements*.txt")
+        )
     (build / "template.yaml").write_text(TEMPLATE, encoding="utf-8")
     return build
 

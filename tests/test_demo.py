@@ -30,8 +30,10 @@ SEED = 7
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (ROOT / "functions/ingest/ingest_handler.py").exists(),
-                       reason="functions/ingest/ingest_handler.py is not there yet"),
+    pytest.mark.skipif(
+        not (ROOT / "functions/ingest/ingest_handler.py").exists(),
+        reason="functions/ingest/ingest_handler.py is not there yet",
+    ),
 ]
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -39,12 +41,17 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def demo_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "PYTHONPATH": sourceroots.pythonpath(),
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-        "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
-    })
+    env.update(
+        {
+            "PYTHONPATH": sourceroots.pythonpath(),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+    )
     env.pop("AWS_ENDPOINT_URL", None)
     return env
 
@@ -79,9 +86,26 @@ def test_demo_once_prints_the_reckoned_figures(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "devtools.demo", "--once", "--port", "0", "--lines", str(LINES),
-         "--seed", str(SEED), "--report", str(report_path)],
-        cwd=ROOT, env=demo_env(), capture_output=True, text=True, timeout=180, check=False,
+        [
+            sys.executable,
+            "-m",
+            "devtools.demo",
+            "--once",
+            "--port",
+            "0",
+            "--lines",
+            str(LINES),
+            "--seed",
+            str(SEED),
+            "--report",
+            str(report_path),
+        ],
+        cwd=ROOT,
+        env=demo_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -146,9 +170,26 @@ def test_demo_interactive_drop_folder_then_ctrl_c(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     state = tmp_path / "stack.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools.demo", "--port", "0", "--lines", "300", "--seed", "3",
-         "--drop-folder", str(drop), "--state-file", str(state)],
-        cwd=ROOT, env=demo_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "devtools.demo",
+            "--port",
+            "0",
+            "--lines",
+            "300",
+            "--seed",
+            "3",
+            "--drop-folder",
+            str(drop),
+            "--state-file",
+            str(state),
+        ],
+        cwd=ROOT,
+        env=demo_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
@@ -176,7 +217,13 @@ def test_demo_interactive_drop_folder_then_ctrl_c(tmp_path: Path) -> None:
         # make reconcile reaches the running demo through the state file.
         reconcile = subprocess.run(
             [sys.executable, "-m", "devtools.reconcile", "--state-file", str(state)],
-            cwd=ROOT, env=demo_env(), capture_output=True, text=True, timeout=120, check=False)
+            cwd=ROOT,
+            env=demo_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if (ROOT / "functions/ingest/reconcile_handler.py").exists():
             assert reconcile.returncode == 0, reconcile.stderr
             json.loads(reconcile.stdout)
@@ -196,9 +243,26 @@ def test_demo_interactive_drop_folder_then_ctrl_c(tmp_path: Path) -> None:
 def test_demo_answers_within_2s_while_a_long_drop_ingests_and_shows_its_progress(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools.demo", "--port", "0", "--lines", "300", "--seed", "3",
-         "--drop-folder", str(drop), "--state-file", str(tmp_path / "stack.json")],
-        cwd=ROOT, env=demo_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "devtools.demo",
+            "--port",
+            "0",
+            "--lines",
+            "300",
+            "--seed",
+            "3",
+            "--drop-folder",
+            str(drop),
+            "--state-file",
+            str(tmp_path / "stack.json"),
+        ],
+        cwd=ROOT,
+        env=demo_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
@@ -224,8 +288,13 @@ def test_demo_answers_within_2s_while_a_long_drop_ingests_and_shows_its_progress
         prober = threading.Thread(target=probe, args=(base,), daemon=True)
         prober.start()
         (drop / "big.csv").write_bytes(export(lines=4000, seed=12))
-        progress = _wait_for(lines, r"ingesting uploads/drop/big\.csv: ([\d,]+) of ~[\d,]+ lines read .*"
-                                    r"([\d,]+) sales written, [\d,]+ sales/s", 120, seen)
+        progress = _wait_for(
+            lines,
+            r"ingesting uploads/drop/big\.csv: ([\d,]+) of ~[\d,]+ lines read .*"
+            r"([\d,]+) sales written, [\d,]+ sales/s",
+            120,
+            seen,
+        )
         assert int(progress[1].replace(",", "")) > 0
         final = _wait_for(lines, r"import uploads/drop/big\.csv: SUCCEEDED .* lines/s\]", 180, seen)
         assert "4000 rows (4000 ingested, 0 rejected)" in final[0]

@@ -46,8 +46,8 @@ def test_layer_requirements_are_what_make_lock_generates() -> None:
 
 def test_closure_follows_extras_and_the_lambda_target_not_this_machine() -> None:
     wanted = layerlock.closure([Requirement("aws-lambda-powertools[tracer]")])
-    assert "aws-xray-sdk" in wanted and "wrapt" in wanted   # the tracer extra
-    assert "cryptography" not in wanted                     # only for extras not asked for
+    assert "aws-xray-sdk" in wanted and "wrapt" in wanted  # the tracer extra
+    assert "cryptography" not in wanted  # only for extras not asked for
     assert wanted[canonicalize_name("aws-lambda-powertools")] == {"tracer"}
     arm = Requirement('pydantic; platform_machine == "aarch64" and sys_platform == "linux"')
     intel = Requirement('pydantic; platform_machine == "x86_64"')
@@ -64,8 +64,11 @@ def test_a_runtime_range_the_lock_does_not_satisfy_is_refused(tmp_path: Path) ->
 
 def test_a_lock_without_a_needed_distribution_is_refused(tmp_path: Path) -> None:
     lock = tmp_path / "dev.lock"
-    kept = [line for line in (ROOT / "requirements" / "dev.lock").read_text(encoding="utf-8").splitlines()
-            if not line.lower().startswith("wrapt==")]
+    kept = [
+        line
+        for line in (ROOT / "requirements" / "dev.lock").read_text(encoding="utf-8").splitlines()
+        if not line.lower().startswith("wrapt==")
+    ]
     lock.write_text("\n".join(kept) + "\n", encoding="utf-8")
     with pytest.raises(layerlock.LockError, match=r"wrapt is needed by the layer but not in dev\.lock"):
         layerlock.layer_pins(lock=lock)

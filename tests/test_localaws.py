@@ -124,7 +124,7 @@ Resources:
       Timeout: 3
 """
 
-PROBE_HANDLER = '''\
+PROBE_HANDLER = """\
 import os
 import probe_layer_lib
 
@@ -145,7 +145,7 @@ def handler(event, context):
 
 def other(event, context):
     return {"BUCKET_NAME": os.environ.get("BUCKET_NAME"), "SHARED": os.environ.get("SHARED")}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,8 @@ def real_stack():
 
 
 def test_short_tags_become_the_long_form() -> None:
-    data = load_template_text(textwrap.dedent("""\
+    data = load_template_text(
+        textwrap.dedent("""\
         Resources: {}
         a: !Ref X
         b: !GetAtt Res.Arn
@@ -190,7 +191,8 @@ def test_short_tags_become_the_long_form() -> None:
         i: !Cidr ["10.0.0.0/16", 2, 8]
         j: !ImportValue shared
         k: 2010-09-09
-        """))
+        """)
+    )
     assert data["a"] == {"Ref": "X"}
     assert data["b"] == {"Fn::GetAtt": ["Res", "Arn"]}
     assert data["c"] == {"Fn::Sub": "x-${Y}"}
@@ -230,10 +232,13 @@ def test_intrinsics_with_parameters_pseudo_parameters_and_conditions(probe_dir) 
 
 def test_parameters_and_conditions_change_what_exists(probe_dir) -> None:
     root, _ = probe_dir
-    prod = Template(root / "template.yaml", parameters={"Stage": "prod", "WithQueue": "no"},
-                    stack_name="other")
+    prod = Template(root / "template.yaml", parameters={"Stage": "prod", "WithQueue": "no"}, stack_name="other")
     assert prod.resolver.conditions() == {
-        "IsProd": True, "NotProd": False, "HasQueue": False, "QueueOutsideProd": False}
+        "IsProd": True,
+        "NotProd": False,
+        "HasQueue": False,
+        "QueueOutsideProd": False,
+    }
     fn = prod.function("OtherFunction")
     assert fn.environment["MODE"] == "strict"
     assert fn.environment["TABLE_NAME"] == "other-ProbeTable"
@@ -253,10 +258,17 @@ def test_resolver_on_its_own() -> None:
     assert resolver.resolve([1, {"Ref": "AWS::NoValue"}, 2]) == [1, 2]
 
 
-@pytest.mark.parametrize("function", [
-    {"Fn::Cidr": ["10.0.0.0/16", 2, 8]}, {"Fn::Base64": "hi"}, {"Fn::Select": [0, ["a"]]},
-    {"Fn::GetAZs": ""}, {"Fn::ImportValue": "shared"}, {"Fn::FindInMap": ["M", "a", "b"]},
-])
+@pytest.mark.parametrize(
+    "function",
+    [
+        {"Fn::Cidr": ["10.0.0.0/16", 2, 8]},
+        {"Fn::Base64": "hi"},
+        {"Fn::Select": [0, ["a"]]},
+        {"Fn::GetAZs": ""},
+        {"Fn::ImportValue": "shared"},
+        {"Fn::FindInMap": ["M", "a", "b"]},
+    ],
+)
 def test_intrinsics_the_template_does_not_use_are_refused_by_name(function: dict) -> None:
     with pytest.raises(TemplateError, match=next(iter(function))):
         Resolver({}).resolve(function)
@@ -300,7 +312,8 @@ def test_resources_match_the_template(real_stack: LocalAws) -> None:
     table = real_stack.client("dynamodb").describe_table(TableName=table_spec.name)["Table"]
     assert table["KeySchema"] == table_spec.key_schema
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
-        table_spec.attribute_definitions, key=lambda a: a["AttributeName"])
+        table_spec.attribute_definitions, key=lambda a: a["AttributeName"]
+    )
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     gsis = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
     for spec in table_spec.global_secondary_indexes:
@@ -317,8 +330,7 @@ def test_resources_match_the_template(real_stack: LocalAws) -> None:
     for queue in template.queues():
         url = real_stack.client("sqs").get_queue_url(QueueName=queue.name)["QueueUrl"]
         assert url == real_stack.queue(queue.logical_id).url
-        attributes = real_stack.client("sqs").get_queue_attributes(
-            QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        attributes = real_stack.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         for name, value in queue.attributes.items():
             assert attributes[name] == value
 
@@ -367,10 +379,18 @@ def test_event_shape() -> None:
     assert record["userIdentity"]["principalId"]
     assert record["requestParameters"]["sourceIPAddress"] == "127.0.0.1"
     obj = record["s3"]["object"]
-    assert obj == {"key": "uploads/a+b.csv", "size": 10, "eTag": "abc", "versionId": "v1",
-                   "sequencer": obj["sequencer"]}
-    assert record["s3"]["bucket"] == {"name": "bkt", "ownerIdentity": {"principalId": record["s3"]["bucket"]
-                                      ["ownerIdentity"]["principalId"]}, "arn": "arn:aws:s3:::bkt"}
+    assert obj == {
+        "key": "uploads/a+b.csv",
+        "size": 10,
+        "eTag": "abc",
+        "versionId": "v1",
+        "sequencer": obj["sequencer"],
+    }
+    assert record["s3"]["bucket"] == {
+        "name": "bkt",
+        "ownerIdentity": {"principalId": record["s3"]["bucket"]["ownerIdentity"]["principalId"]},
+        "arn": "arn:aws:s3:::bkt",
+    }
     assert record["s3"]["s3SchemaVersion"] == "1.0" and record["s3"]["configurationId"]
     sequencers = [next_sequencer() for _ in range(50)]
     assert sequencers == sorted(sequencers) and len(set(sequencers)) == 50
@@ -436,8 +456,7 @@ def test_the_real_template_delivers_exports_named_in_any_case_and_gzip(ingest_fu
             assert record.status.value == "SUCCEEDED", record
 
 
-def test_the_real_template_delivers_a_non_export_which_is_logged_and_not_imported(
-        ingest_function: LocalAws) -> None:
+def test_the_real_template_delivers_a_non_export_which_is_logged_and_not_imported(ingest_function: LocalAws) -> None:
     real_stack = ingest_function
     handler = real_stack.handler_module("IngestFunction").logger.registered_handler
     buffer = io.StringIO()
@@ -557,19 +576,34 @@ def test_transactions_stay_all_or_nothing(real_stack: LocalAws) -> None:
 
     ddb.put_item(TableName=table, Item={"pk": {"S": "tx-a"}, "sk": {"S": "T"}, "v": {"N": "1"}})
     put_b = {"Put": {"TableName": table, "Item": {"pk": {"S": "tx-b"}, "sk": {"S": "T"}}}}
-    update_a = {"Update": {"TableName": table, "Key": {"pk": {"S": "tx-a"}, "sk": {"S": "T"}},
-                           "UpdateExpression": "ADD v :one",
-                           "ExpressionAttributeValues": {":one": {"N": "1"}}}}
-    failing = {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "tx-missing"}, "sk": {"S": "T"}},
-                                  "ConditionExpression": "attribute_exists(pk)"}}
+    update_a = {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": "tx-a"}, "sk": {"S": "T"}},
+            "UpdateExpression": "ADD v :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+    failing = {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": {"pk": {"S": "tx-missing"}, "sk": {"S": "T"}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
     with pytest.raises(ddb.exceptions.TransactionCanceledException):
         ddb.transact_write_items(TransactItems=[put_b, update_a, failing])
     assert item("tx-b") is None
     assert item("tx-a")["v"] == {"N": "1"}
 
     with pytest.raises(ddb.exceptions.ClientError):  # two operations on one item
-        ddb.transact_write_items(TransactItems=[put_b, update_a, {"Delete": {
-            "TableName": table, "Key": {"pk": {"S": "tx-a"}, "sk": {"S": "T"}}}}])
+        ddb.transact_write_items(
+            TransactItems=[
+                put_b,
+                update_a,
+                {"Delete": {"TableName": table, "Key": {"pk": {"S": "tx-a"}, "sk": {"S": "T"}}}},
+            ]
+        )
     assert item("tx-b") is None
     assert item("tx-a")["v"] == {"N": "1"}
 

@@ -34,8 +34,14 @@ from tests.reckoning import cents, reckon
 
 D = Decimal
 SCALE_LINES = 20_000
-MONEY = ("Item price (excluding tax)", "Subtotal (excluding tax)", "Discount amount", "Tax", "Item Total",
-         "Total Paid w/ Payment Method")
+MONEY = (
+    "Item price (excluding tax)",
+    "Subtotal (excluding tax)",
+    "Discount amount",
+    "Tax",
+    "Item Total",
+    "Total Paid w/ Payment Method",
+)
 # No trailing zeros (`34.88`, `32`, `0.436`), except lesson packages keyed as `340.00`.
 _AMOUNT = re.compile(r"-?(\d+|\d+\.\d{0,2}[1-9]|\d+\.\d\d)\Z")
 
@@ -173,8 +179,7 @@ def test_the_model_matches_what_is_written() -> None:
     _, rows = table(out.getvalue())
     assert [r["Sale ID"] for r in rows] == [ln.sale_id for s in sales for ln in s.lines]
     figures = reckon([out.getvalue()])
-    assert figures.range(sales[0].sale_date, sales[-1].sale_date).total_revenue == sum(
-        (s.total for s in sales), D(0))
+    assert figures.range(sales[0].sale_date, sales[-1].sale_date).total_revenue == sum((s.total for s in sales), D(0))
 
 
 # --- the real export's quirks, at scale --------------------------------------------------------
@@ -268,10 +273,12 @@ def test_money_is_exact_three_decimals_and_adds_up() -> None:
         assert item_total == subtotal - discount + tax
         if row["Payment Method"] not in (COMP, ""):
             assert tax == ((subtotal - discount) * D("0.09")).quantize(D("0.001"), ROUND_HALF_UP)
-    water = [row for row in rows if row["Item name"].strip() == "Mineral Water" and row["Quantity"] == "1"
-             and row["Discount amount"] == "0"]
-    assert {(r["Item price (excluding tax)"], r["Tax"], r["Item Total"]) for r in water} == {
-        ("0.4", "0.036", "0.436")}
+    water = [
+        row
+        for row in rows
+        if row["Item name"].strip() == "Mineral Water" and row["Quantity"] == "1" and row["Discount amount"] == "0"
+    ]
+    assert {(r["Item price (excluding tax)"], r["Tax"], r["Item Total"]) for r in water} == {("0.4", "0.036", "0.436")}
     assert any(row["Item Total"] == "34.88" for row in rows)
     assert any(row["Item price (excluding tax)"] == "32" for row in rows)
     assert any(re.fullmatch(r"\d+\.\d0", row["Item Total"]) for row in rows)  # `370.60`: packages
@@ -371,25 +378,38 @@ def test_gzip_unicode_text_and_semicolon_hold_the_same_cells() -> None:
     assert text.count("\r") == text.count("\r\n") > 3_000
     header = list(CANONICAL_COLUMNS)
     header.insert(2, "Client")
-    assert [dict(zip(header, r, strict=True)) for r in
-            list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))[1:]] == rows
+    assert [
+        dict(zip(header, r, strict=True)) for r in list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))[1:]
+    ] == rows
 
     semicolon = export(3_000, seed=9, client_names=True, messy=True, dialect="semicolon")
     euro = list(csv.reader(io.StringIO(semicolon.decode(), newline=""), delimiter=";"))
     assert euro[0] == header
     swap = str.maketrans(",.", ".,")
-    money = ("Item price (excluding tax)", "Quantity", "Subtotal (excluding tax)", "Discount %",
-             "Discount amount", "Tax", "Item Total", "Total Paid w/ Payment Method")
+    money = (
+        "Item price (excluding tax)",
+        "Quantity",
+        "Subtotal (excluding tax)",
+        "Discount %",
+        "Discount amount",
+        "Tax",
+        "Item Total",
+        "Total Paid w/ Payment Method",
+    )
     seen = Counter[str]()
     for row, cells in zip(rows, euro[1:], strict=True):
         got = dict(zip(header, cells, strict=True))
         for name in money:
             assert got[name].replace(" ", ".") == row[name].translate(swap), (name, got[name], row[name])
-            seen.update(kind for kind, pattern in (("comma", r"\d,\d"), ("dot", r"\d\.\d{3}"), ("space", r"\d \d{3}"))
-                        if re.search(pattern, got[name]))
+            seen.update(
+                kind
+                for kind, pattern in (("comma", r"\d,\d"), ("dot", r"\d\.\d{3}"), ("space", r"\d \d{3}"))
+                if re.search(pattern, got[name])
+            )
         assert got["Sale ID"].replace(" ", "").replace(".", "") == row["Sale ID"].replace(",", "")
         assert {k: v for k, v in got.items() if k not in (*money, "Sale ID")} == {
-            k: v for k, v in row.items() if k not in (*money, "Sale ID")}
+            k: v for k, v in row.items() if k not in (*money, "Sale ID")
+        }
     assert min(seen["comma"], seen["dot"], seen["space"]) > 0
 
 
@@ -411,14 +431,20 @@ def test_column_subset_and_bad_options() -> None:
 
 def test_the_product_parser_reads_every_line() -> None:
     # A cross-check of the generator against the product's reader, not a test of the product.
-    for options in ({}, {"messy": True}, {"header_style": "aliases", "client_names": True},
-                    {"encoding": "cp1252", "crlf": False, "client_names": True}, {"bom": True}):
+    for options in (
+        {},
+        {"messy": True},
+        {"header_style": "aliases", "client_names": True},
+        {"encoding": "cp1252", "crlf": False, "client_names": True},
+        {"bom": True},
+    ):
         data = export(4_000, seed=9, **options)
         items = list(ExportReader(iter_byte_lines(io.BytesIO(data))))
         assert not [item for item in items if isinstance(item, Rejection)], options
         oracle = reckon([data])
         assert sum((item.total for item in items if not isinstance(item, Rejection)), D(0)) == sum(
-            (s.total for s in oracle.sales.values()), D(0))
+            (s.total for s in oracle.sales.values()), D(0)
+        )
 
 
 # --- streaming ---------------------------------------------------------------------------------
@@ -509,8 +535,11 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out2.read_bytes() == export(300, seed=5, crlf=False, client_names=True, encoding="cp1252")
     main(["--lines", "300", "--seed", "5", "--out", str(out2), "--bom"])
     assert out2.read_bytes().startswith(b"\xef\xbb\xbf")
-    for flags, options in ((["--gzip"], {"gzipped": True}), (["--unicode-text"], {"dialect": "unicode-text"}),
-                           (["--semicolon", "--gzip"], {"dialect": "semicolon", "gzipped": True})):
+    for flags, options in (
+        (["--gzip"], {"gzipped": True}),
+        (["--unicode-text"], {"dialect": "unicode-text"}),
+        (["--semicolon", "--gzip"], {"dialect": "semicolon", "gzipped": True}),
+    ):
         main(["--lines", "300", "--seed", "5", "--out", str(out2), *flags])
         assert out2.read_bytes() == export(300, seed=5, **options)
     with pytest.raises(SystemExit):
@@ -520,41 +549,52 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 # --- the reckoner on hand-computed figures -----------------------------------------------------
 
 _HEADER = ",".join(CANONICAL_COLUMNS)
-_FIRST = "\r\n".join([
-    _HEADER,
-    # 1001: one plain line.
-    "03/01/2025,100000001,1001,10 Practice Credits,---,,Golf - experience,,---,---,32,1,32,0,0,2.88,34.88,"
-    "34.88,Credit card (Visa/MC-Keyed)",
-    # 1002: two identical lines, both count.
-    "03/01/2025,1,1002,Mineral Water ,---,,Golf - experience,,---,---,0.4,1,0.4,0,0,0.036,0.436,0.436,"
-    "Credit card (Visa/MC-Keyed)",
-    "03/01/2025,1,1002,Mineral Water ,---,,Golf - experience,,---,---,0.4,1,0.4,0,0,0.036,0.436,0.436,"
-    "Credit card (Visa/MC-Keyed)",
-    # 1003: 10% discount; unpadded date of the same day.
-    "3/1/2025,100000002,1003,Trial Lesson,---,,Online Store,,---,---,22,1,22,10,2.2,1.782,21.582,21.582,"
-    "Credit card (AMEX-Keyed)",
-    # 1004: a comp, zero total: neither order nor refund, but its discount counts.
-    "03/02/2025,100000003,1004,30 Mins Practice Credit,---,,Golf - experience,,---,---,4.36,1,4.36,100,4.36,"
-    "0,0,0,Misc. (Comp/Guest)",
-    # 1005: a refund.
-    "03/02/2025,100000001,1005,10 Practice Credits,1,,Golf - experience,,---,---,32,-1,-32,0,0,-2.88,-34.88,"
-    "-34.88,Credit card (Visa/MC-Keyed)",
-    # 1006: two lines (corrected by the second file).
-    "03/02/2025,100000004,1006,60 Mins Practise,---,,Golf - experience,,---,---,8,1,8,0,0,0.72,8.72,8.72,"
-    "Credit card (Visa/MC-Keyed)",
-    "03/02/2025,100000004,1006,Club set rental,---,,Golf - experience,,---,---,2,1,2,0,0,0.18,2.18,2.18,"
-    "Credit card (Visa/MC-Keyed)",
-    # 1007: a quoted note with a comma and a newline.
-    '03/03/2025,100000005,1007,1 month storage,---,"Paid in cash, see\nfront desk",Golf - experience,,---,'
-    "---,6,2,12,0,0,1.08,13.08,13.08,Misc. (Paynow/Bank Transfer)",
-]) + "\r\n"
+_FIRST = (
+    "\r\n".join(
+        [
+            _HEADER,
+            # 1001: one plain line.
+            "03/01/2025,100000001,1001,10 Practice Credits,---,,Golf - experience,,---,---,32,1,32,0,0,2.88,34.88,"
+            "34.88,Credit card (Visa/MC-Keyed)",
+            # 1002: two identical lines, both count.
+            "03/01/2025,1,1002,Mineral Water ,---,,Golf - experience,,---,---,0.4,1,0.4,0,0,0.036,0.436,0.436,"
+            "Credit card (Visa/MC-Keyed)",
+            "03/01/2025,1,1002,Mineral Water ,---,,Golf - experience,,---,---,0.4,1,0.4,0,0,0.036,0.436,0.436,"
+            "Credit card (Visa/MC-Keyed)",
+            # 1003: 10% discount; unpadded date of the same day.
+            "3/1/2025,100000002,1003,Trial Lesson,---,,Online Store,,---,---,22,1,22,10,2.2,1.782,21.582,21.582,"
+            "Credit card (AMEX-Keyed)",
+            # 1004: a comp, zero total: neither order nor refund, but its discount counts.
+            "03/02/2025,100000003,1004,30 Mins Practice Credit,---,,Golf - experience,,---,---,4.36,1,4.36,100,4.36,"
+            "0,0,0,Misc. (Comp/Guest)",
+            # 1005: a refund.
+            "03/02/2025,100000001,1005,10 Practice Credits,1,,Golf - experience,,---,---,32,-1,-32,0,0,-2.88,-34.88,"
+            "-34.88,Credit card (Visa/MC-Keyed)",
+            # 1006: two lines (corrected by the second file).
+            "03/02/2025,100000004,1006,60 Mins Practise,---,,Golf - experience,,---,---,8,1,8,0,0,0.72,8.72,8.72,"
+            "Credit card (Visa/MC-Keyed)",
+            "03/02/2025,100000004,1006,Club set rental,---,,Golf - experience,,---,---,2,1,2,0,0,0.18,2.18,2.18,"
+            "Credit card (Visa/MC-Keyed)",
+            # 1007: a quoted note with a comma and a newline.
+            '03/03/2025,100000005,1007,1 month storage,---,"Paid in cash, see\nfront desk",Golf - experience,,---,'
+            "---,6,2,12,0,0,1.08,13.08,13.08,Misc. (Paynow/Bank Transfer)",
+        ]
+    )
+    + "\r\n"
+)
 # The corrected export: alias headers in another order, LF, a BOM; 1006 lost its rental line and
 # a new sale 1008 appeared. 1001-1005 and 1007 are not mentioned and stay as they were.
-_SECOND = "\ufeff" + "\n".join([
-    " sale id ,SALE DATE,Item name,Subtotal,Tax,Discount Amount,ITEM TOTAL,Item price,Quantity",
-    "1006,03/02/2025,60 Mins Practise,8,0.72,0,8.72,8,1",
-    "1008,3/3/2025,25 Practice Credits,75,6.75,0,81.75,75,1",
-]) + "\n"
+_SECOND = (
+    "\ufeff"
+    + "\n".join(
+        [
+            " sale id ,SALE DATE,Item name,Subtotal,Tax,Discount Amount,ITEM TOTAL,Item price,Quantity",
+            "1006,03/02/2025,60 Mins Practise,8,0.72,0,8.72,8,1",
+            "1008,3/3/2025,25 Practice Credits,75,6.75,0,81.75,75,1",
+        ]
+    )
+    + "\n"
+)
 
 
 def test_reckoner_on_hand_computed_figures() -> None:
@@ -574,7 +614,11 @@ def test_reckoner_on_hand_computed_figures() -> None:
 
     days = both.daily(date(2025, 3, 1), date(2025, 3, 4))
     assert [(d.day.day, d.revenue, d.order_count) for d in days] == [
-        (1, D("57.334"), 3), (2, D("-26.16"), 1), (3, D("94.83"), 2), (4, D(0), 0)]
+        (1, D("57.334"), 3),
+        (2, D("-26.16"), 1),
+        (3, D("94.83"), 2),
+        (4, D(0), 0),
+    ]
     assert cents(days[0].average_order_value) == D("19.11")  # 57.334 / 3
     assert days[1].average_order_value == D("8.72")  # the refund and the comp are not orders
     assert cents(days[2].average_order_value) == D("47.42")  # 47.415 rounds half-up
@@ -591,16 +635,23 @@ def test_reckoner_on_hand_computed_figures() -> None:
 
 
 def test_reckoner_merges_every_run_of_a_sale_in_one_file_and_amount_formats() -> None:
-    data = "\n".join([
-        "Sale Date,Sale ID,Item Total,Tax,Discount amount",
-        '3/5/2025,"1,288",S$1.09,0.09,---',
-        "3/5/2025,77,5,0,",
-        '2025-03-05,1288,"$1,090.00",90,0',
-        "3/5/2025,78,-S$2.18,-0.18,0",
-    ]).encode()
+    data = "\n".join(
+        [
+            "Sale Date,Sale ID,Item Total,Tax,Discount amount",
+            '3/5/2025,"1,288",S$1.09,0.09,---',
+            "3/5/2025,77,5,0,",
+            '2025-03-05,1288,"$1,090.00",90,0',
+            "3/5/2025,78,-S$2.18,-0.18,0",
+        ]
+    ).encode()
     rk = reckon([data])
     # All lines of a Sale ID in a file are that sale, wherever they stand (same date either way).
     assert (rk.sales["1288"].total, rk.sales["1288"].lines) == (D("1091.09"), 2)
     r = rk.range(date(2025, 3, 5), date(2025, 3, 5))
     assert (r.total_revenue, r.tax, r.order_count, r.refund_count, r.refunds) == (
-        D("1093.91"), D("89.91"), 2, 1, D("-2.18"))
+        D("1093.91"),
+        D("89.91"),
+        2,
+        1,
+        D("-2.18"),
+    )

@@ -29,28 +29,42 @@ API_URL = "https://k7x2abcdef.execute-api.us-east-1.amazonaws.com/test"
 def _deployed_stack_template(suffix: str = "") -> str:
     """What the deployed stack holds that the functions talk to, with CloudFormation's names."""
     table = Template(ROOT / "template.yaml").tables()[0]
-    return json.dumps({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Parameters": {"Stage": {"Type": "String", "Default": "test"},
-                       "LogLevel": {"Type": "String", "Default": "WARN"}},
-        "Resources": {
-            "SalesTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
-                "TableName": "sales-metrics-test-SalesTable-1Q2W3E4R5T6Y" + suffix,
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": table.attribute_definitions,
-                "KeySchema": table.key_schema,
-                "GlobalSecondaryIndexes": [{k: v for k, v in g.items() if k != "ProvisionedThroughput"}
-                                           for g in table.global_secondary_indexes],
-            }},
-            "UploadsBucket": {"Type": "AWS::S3::Bucket", "Properties": {
-                "BucketName": "sales-metrics-test-uploadsbucket-a1b2c3d4" + suffix,
-                "VersioningConfiguration": {"Status": "Enabled"},
-            }},
-            "IngestDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-                "QueueName": "sales-metrics-test-IngestDeadLetterQueue-Z9Y8X7" + suffix}},
-        },
-        "Outputs": {"ApiUrl": {"Value": API_URL}},
-    })
+    return json.dumps(
+        {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Parameters": {
+                "Stage": {"Type": "String", "Default": "test"},
+                "LogLevel": {"Type": "String", "Default": "WARN"},
+            },
+            "Resources": {
+                "SalesTable": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {
+                        "TableName": "sales-metrics-test-SalesTable-1Q2W3E4R5T6Y" + suffix,
+                        "BillingMode": "PAY_PER_REQUEST",
+                        "AttributeDefinitions": table.attribute_definitions,
+                        "KeySchema": table.key_schema,
+                        "GlobalSecondaryIndexes": [
+                            {k: v for k, v in g.items() if k != "ProvisionedThroughput"}
+                            for g in table.global_secondary_indexes
+                        ],
+                    },
+                },
+                "UploadsBucket": {
+                    "Type": "AWS::S3::Bucket",
+                    "Properties": {
+                        "BucketName": "sales-metrics-test-uploadsbucket-a1b2c3d4" + suffix,
+                        "VersioningConfiguration": {"Status": "Enabled"},
+                    },
+                },
+                "IngestDeadLetterQueue": {
+                    "Type": "AWS::SQS::Queue",
+                    "Properties": {"QueueName": "sales-metrics-test-IngestDeadLetterQueue-Z9Y8X7" + suffix},
+                },
+            },
+            "Outputs": {"ApiUrl": {"Value": API_URL}},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +76,15 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         session.client("cloudformation").create_stack(StackName=STACK, TemplateBody=_deployed_stack_template())
         s3 = session.client("s3")
         # moto's CloudFormation skips VersioningConfiguration; the deployed bucket has it.
-        s3.put_bucket_versioning(Bucket="sales-metrics-test-uploadsbucket-a1b2c3d4",
-                                 VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_versioning(
+            Bucket="sales-metrics-test-uploadsbucket-a1b2c3d4", VersioningConfiguration={"Status": "Enabled"}
+        )
         out = io.BytesIO()
         generate_export(out, lines=200, seed=5)
         s3.put_object(Bucket="sales-metrics-test-uploadsbucket-a1b2c3d4", Key="uploads/older.csv", Body=b"x")
-        s3.put_object(Bucket="sales-metrics-test-uploadsbucket-a1b2c3d4", Key="uploads/March sales.csv",
-                      Body=out.getvalue())
+        s3.put_object(
+            Bucket="sales-metrics-test-uploadsbucket-a1b2c3d4", Key="uploads/March sales.csv", Body=out.getvalue()
+        )
         written = stackevents.write(STACK, region="us-east-1", out=tmp_path, session=session)
         yield {"dir": tmp_path, "written": written, "session": session, "export": out.getvalue()}
 
@@ -93,8 +109,9 @@ def test_env_vars_name_the_stacks_own_resources(deployed: dict[str, Any]) -> Non
     assert "BUCKET_NAME" not in env["IngestFunction"]  # only what the template declares for it
 
 
-def test_the_ingest_event_is_the_newest_upload_and_ingests_it(deployed: dict[str, Any],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_ingest_event_is_the_newest_upload_and_ingests_it(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     event = _load(deployed["dir"] / "s3-put-uploads.json")
     [record] = event["Records"]
     assert record["s3"]["bucket"]["name"] == "sales-metrics-test-uploadsbucket-a1b2c3d4"
@@ -115,8 +132,9 @@ def test_the_ingest_event_is_the_newest_upload_and_ingests_it(deployed: dict[str
     assert imported["key"] == "uploads/March sales.csv"
 
 
-def test_api_events_address_the_deployed_api_and_are_answered(deployed: dict[str, Any],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_events_address_the_deployed_api_and_are_answered(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     revenue = _load(deployed["dir"] / "api-revenue.json")
     assert revenue["rawPath"] == "/test/metrics/revenue"
     assert revenue["requestContext"]["stage"] == "test"
@@ -144,8 +162,9 @@ def test_api_events_address_the_deployed_api_and_are_answered(deployed: dict[str
 
 def test_without_an_upload_it_says_what_to_do(deployed: dict[str, Any], tmp_path: Path) -> None:
     session = deployed["session"]
-    session.client("cloudformation").create_stack(StackName="sales-metrics-empty",
-                                                  TemplateBody=_deployed_stack_template("-empty"))
+    session.client("cloudformation").create_stack(
+        StackName="sales-metrics-empty", TemplateBody=_deployed_stack_template("-empty")
+    )
     with pytest.raises(stackevents.StackError, match=r"holds no export yet: upload one \(aws s3 cp"):
         stackevents.write("sales-metrics-empty", region="us-east-1", out=tmp_path, session=session)
     with pytest.raises(stackevents.StackError, match="cannot read stack no-such-stack"):

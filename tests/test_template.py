@@ -196,9 +196,7 @@ def check_function_log_groups(t: dict[str, Any]) -> None:
         logging = p.get("LoggingConfig") or {}
         assert logging.get("LogFormat") == "JSON", name
         group = logging.get("LogGroup")
-        assert isinstance(group, dict) and "Ref" in group, (
-            f"{name}: LoggingConfig.LogGroup must !Ref a log group"
-        )
+        assert isinstance(group, dict) and "Ref" in group, f"{name}: LoggingConfig.LogGroup must !Ref a log group"
         group_resource = t["Resources"][group["Ref"]]
         assert group_resource["Type"] == "AWS::Logs::LogGroup", name
         group_props = group_resource["Properties"]
@@ -218,9 +216,7 @@ def check_safe_deployments(t: dict[str, Any]) -> None:
         rollback = preference.get("Alarms") or []
         assert rollback, f"{name}: DeploymentPreference needs rollback alarms"
         for alarm in rollback:
-            assert isinstance(alarm, dict) and alarm.get("Ref") in alarms, (
-                f"{name}: {alarm!r} is not an alarm"
-            )
+            assert isinstance(alarm, dict) and alarm.get("Ref") in alarms, f"{name}: {alarm!r} is not an alarm"
             dims = {d["Name"]: d["Value"] for d in alarms[alarm["Ref"]]["Properties"].get("Dimensions", [])}
             assert is_ref(dims.get("FunctionName"), name), f"{name}: rollback alarm watches another function"
     for name in API_FUNCTIONS:
@@ -322,9 +318,7 @@ def check_bucket(t: dict[str, Any]) -> None:
     assert {"ObjectOwnership": "BucketOwnerEnforced"} in p["OwnershipControls"]["Rules"]
     assert bucket_name_sub(t) == "sales-metrics-${Stage}-${AWS::AccountId}-${AWS::Region}"
     lifecycle = p["LifecycleConfiguration"]["Rules"]
-    rejects = [
-        r for r in lifecycle if is_ref(r.get("Prefix"), "RejectsPrefix") and r.get("Status") == "Enabled"
-    ]
+    rejects = [r for r in lifecycle if is_ref(r.get("Prefix"), "RejectsPrefix") and r.get("Status") == "Enabled"]
     assert rejects and is_ref(rejects[0].get("ExpirationInDays"), "RejectsExpirationDays")
     assert any(
         r.get("Status") == "Enabled"
@@ -477,9 +471,7 @@ def check_alarms_notify_topic(t: dict[str, Any]) -> None:
     topic = props(t, TOPIC)
     assert "KmsMasterKeyId" in topic, "the alarm topic must be encrypted"
     subscription = [
-        r
-        for r in resources(t, "AWS::SNS::Subscription").values()
-        if is_ref(r["Properties"]["TopicArn"], TOPIC)
+        r for r in resources(t, "AWS::SNS::Subscription").values() if is_ref(r["Properties"]["TopicArn"], TOPIC)
     ]
     assert subscription and subscription[0].get("Condition") == "HasAlarmEmail"
     assert not evaluate_condition(t, "HasAlarmEmail")
@@ -508,9 +500,7 @@ def check_required_alarms(t: dict[str, Any]) -> None:
     def watches(p: dict[str, Any], name: str, target: str) -> bool:
         return any(d["Name"] == name and target in set(references(d["Value"])) for d in dims(p))
 
-    assert any(
-        watches(p, "FunctionName", "IngestFunction") and len(dims(p)) == 1 for p in _alarms_on(t, "Errors")
-    )
+    assert any(watches(p, "FunctionName", "IngestFunction") and len(dims(p)) == 1 for p in _alarms_on(t, "Errors"))
     assert any(watches(p, "QueueName", DLQ) for p in _alarms_on(t, "ApproximateNumberOfMessagesVisible"))
     assert any(watches(p, "ApiId", "HttpApi") for p in _alarms_on(t, "5xx"))
     latency = [p for p in _alarms_on(t, "Latency") if watches(p, "ApiId", "HttpApi")]
@@ -722,10 +712,16 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
         _del(F.format("IngestFunction") + ".EventInvokeConfig.DestinationConfig"),
     ),
     ("ingest_failure_destination", "DLQ unencrypted", _del(F.format(DLQ) + ".SqsManagedSseEnabled")),
-    ("ingest_attempts_and_spill", "attempts not told",
-     _del(F.format("IngestFunction") + ".Environment.Variables.INGEST_MAX_ATTEMPTS")),
-    ("ingest_attempts_and_spill", "attempts out of step",
-     _set(F.format("IngestFunction") + ".EventInvokeConfig.MaximumRetryAttempts", 1)),
+    (
+        "ingest_attempts_and_spill",
+        "attempts not told",
+        _del(F.format("IngestFunction") + ".Environment.Variables.INGEST_MAX_ATTEMPTS"),
+    ),
+    (
+        "ingest_attempts_and_spill",
+        "attempts out of step",
+        _set(F.format("IngestFunction") + ".EventInvokeConfig.MaximumRetryAttempts", 1),
+    ),
     ("ingest_attempts_and_spill", "small /tmp", _set(F.format("RedriveFunction") + ".EphemeralStorage.Size", 512)),
     (
         "uploads_notification_filters_on_the_prefix_only",
@@ -768,9 +764,7 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     (
         "least_privilege",
         "SAM CRUD template",
-        _set(
-            F.format("IngestFunction") + ".Policies", [{"DynamoDBCrudPolicy": {"TableName": {"Ref": TABLE}}}]
-        ),
+        _set(F.format("IngestFunction") + ".Policies", [{"DynamoDBCrudPolicy": {"TableName": {"Ref": TABLE}}}]),
     ),
     (
         "least_privilege",
@@ -785,8 +779,11 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
         "metrics reads uploads",
         _add_statement(
             "MetricsFunction",
-            {"Effect": "Allow", "Action": "s3:GetObject",
-             "Resource": {"Fn::Sub": "${UploadsBucket.Arn}/${UploadsPrefix}*"}},
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": "${UploadsBucket.Arn}/${UploadsPrefix}*"},
+            },
         ),
     ),
     (
@@ -812,9 +809,7 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     (
         "no_wildcard_allows",
         "star resource",
-        _add_statement(
-            "HealthFunction", {"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": "*"}
-        ),
+        _add_statement("HealthFunction", {"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": "*"}),
     ),
     ("alarms_notify_topic", "alarm without action", _del(F.format("TableThrottlesAlarm") + ".AlarmActions")),
     ("alarms_notify_topic", "unencrypted topic", _del(F.format(TOPIC) + ".KmsMasterKeyId")),
@@ -875,9 +870,7 @@ def test_cfn_lint_passes() -> None:
     cfn_lint = _cfn_lint()
     if cfn_lint is None:
         pytest.skip("cfn-lint is not installed (pip install -r requirements/dev.txt)")
-    result = subprocess.run(
-        [cfn_lint, "--", str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False
-    )
+    result = subprocess.run([cfn_lint, "--", str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

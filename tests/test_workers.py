@@ -46,7 +46,7 @@ Resources:
     Properties: {CodeUri: code, Handler: broken_handler.handler}
 """
 
-PROBE_HANDLER = '''\
+PROBE_HANDLER = """\
 import os
 import time
 
@@ -58,7 +58,7 @@ def handler(event, context):
     return {"pid": os.getpid(), "only_slow": os.environ.get("ONLY_SLOW"),
             "request_id": context.aws_request_id, "remaining_ms": context.get_remaining_time_in_millis(),
             "function_name": context.function_name}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,8 @@ def _export(lines: int, seed: int, **options: Any) -> bytes:
 
 @pytest.mark.slow
 def test_the_real_functions_run_in_workers_and_the_ingest_reports_what_it_read_and_wrote(
-        stack_and_pool: tuple[LocalAws, WorkerPool]) -> None:
+    stack_and_pool: tuple[LocalAws, WorkerPool],
+) -> None:
     stack, pool = stack_and_pool
     seen: list[tuple[str, dict[str, Any]]] = []
     pool.add_progress_listener(lambda logical_id, _rid, progress, _s: seen.append((logical_id, progress)))
@@ -218,7 +219,8 @@ def test_the_real_functions_run_in_workers_and_the_ingest_reports_what_it_read_a
 
 @pytest.mark.slow
 def test_a_file_that_rewrites_another_files_sales_is_warned_about(
-        stack: LocalAws, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    stack: LocalAws, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     first_id = int(next(iter(generate_sales(seed=41, lines=1))).sale_id)
     original = tmp_path / "march.csv"
     original.write_bytes(_export(300, seed=41))

@@ -83,8 +83,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
     if correlation_id:
         headers[CORRELATION_HEADER] = correlation_id
-    logger.info("health", extra={"status": status, "checks": checks,
-                                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    logger.info(
+        "health",
+        extra={"status": status, "checks": checks, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+    )
     return {
         "statusCode": status,
         "headers": headers,

@@ -85,8 +85,12 @@ def _ingest(obj: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     settings = get_settings(IngestSettings)
     context = _idempotency_config().lambda_context
-    record = Ingestor(get_storage(), settings.rejects_prefix, max_attempts=settings.ingest_max_attempts,
-                      remaining_ms=context.get_remaining_time_in_millis if context else None).run(ref)
+    record = Ingestor(
+        get_storage(),
+        settings.rejects_prefix,
+        max_attempts=settings.ingest_max_attempts,
+        remaining_ms=context.get_remaining_time_in_millis if context else None,
+    ).run(ref)
     _emit_metrics(record, (time.perf_counter() - started) * 1000)
     logger.info("import finished", extra={"import": _loggable(record)})
     return record.to_dict()
@@ -121,8 +125,13 @@ def process(ref: ObjectRef, context: LambdaContext) -> dict[str, Any]:
     tracer.put_annotation("import_id", import_id)
     _idempotency_config().register_lambda_context(context)
     payload = {
-        "bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id, "etag": ref.etag,
-        "size": ref.size, "event_time": ref.event_time.isoformat(), "sequencer": ref.sequencer,
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "version_id": ref.version_id,
+        "etag": ref.etag,
+        "size": ref.size,
+        "event_time": ref.event_time.isoformat(),
+        "sequencer": ref.sequencer,
         "request_id": ref.request_id,
     }
     result: dict[str, Any] = _ingest_once()(obj=payload)
@@ -168,6 +177,8 @@ def not_ingested_because(ref: ObjectRef) -> str | None:
         return None
     # One fixed message (easy to query for), the reason beside it; counted for the dashboard.
     metrics.add_metric(name="ObjectsNotIngested", unit=MetricUnit.Count, value=1)
-    logger.warning("object not ingested", extra={
-        "reason": reason, "key": ref.key, "bucket": ref.bucket, "version_id": ref.version_id, "size": ref.size})
+    logger.warning(
+        "object not ingested",
+        extra={"reason": reason, "key": ref.key, "bucket": ref.bucket, "version_id": ref.version_id, "size": ref.size},
+    )
     return reason

@@ -46,13 +46,14 @@ def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, A
                 if not_ingested_because(ref) is None:
                     process(ref, context)
         except (UnsupportedEvent, json.JSONDecodeError) as exc:
-            logger.error("dead letter is not an S3 event; left in the queue", extra={
-                "message_id": letter.message_id, "reason": str(exc)})
+            logger.error(
+                "dead letter is not an S3 event; left in the queue",
+                extra={"message_id": letter.message_id, "reason": str(exc)},
+            )
             failed += 1
             continue
         except Exception:
-            logger.exception("re-drive failed; the message stays in the queue", extra={
-                "message_id": letter.message_id})
+            logger.exception("re-drive failed; the message stays in the queue", extra={"message_id": letter.message_id})
             failed += 1
             continue
         queue.delete(letter)

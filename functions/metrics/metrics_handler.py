@@ -50,7 +50,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if correlation_id:
         result.setdefault("headers", {})[CORRELATION_HEADER] = correlation_id
     http = event.get("requestContext", {}).get("http", {})
-    logger.info("request", extra={"method": http.get("method"), "path": event.get("rawPath"),
-                                  "status": result.get("statusCode"),
-                                  "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    logger.info(
+        "request",
+        extra={
+            "method": http.get("method"),
+            "path": event.get("rawPath"),
+            "status": result.get("statusCode"),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
     return result

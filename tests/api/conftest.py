@@ -109,9 +109,15 @@ class Reply:
 class ApiClient:
     """Sends payload 2.0 events (built like API Gateway does, devtools.gateway.build_event)."""
 
-    def event(self, method: str, path: str, query: dict[str, Any] | str | None = None,
-              body: Any = None, headers: dict[str, str] | None = None,
-              path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    def event(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any] | str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        path_parameters: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         raw_query = query if isinstance(query, str) else urlencode(query or {}, doseq=True)
         hdrs = {"user-agent": "pytest", **(headers or {})}
         if body is not None and not isinstance(body, (str, bytes)):
@@ -119,8 +125,16 @@ class ApiClient:
             hdrs.setdefault("content-type", "application/json")
         payload = body.encode() if isinstance(body, str) else body
         route_key = f"{method} {path}" if path_parameters is None else "$default"
-        return build_event(method, path, raw_query, list(hdrs.items()), payload,
-                           route_key=route_key, path_parameters=path_parameters, iam=True)
+        return build_event(
+            method,
+            path,
+            raw_query,
+            list(hdrs.items()),
+            payload,
+            route_key=route_key,
+            path_parameters=path_parameters,
+            iam=True,
+        )
 
     def send(self, event: dict[str, Any], handler: Any = None) -> Reply:
         if handler is None:

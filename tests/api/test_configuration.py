@@ -30,7 +30,11 @@ def metrics_settings(**environ: str) -> Any:
 def test_metrics_defaults() -> None:
     settings = metrics_settings(**NEEDED, UPLOADS_PREFIX="/in", CURRENCY="", POWERTOOLS_METRICS_DISABLED="true")
     assert (settings.table_name, settings.bucket_name, settings.uploads_prefix, settings.currency) == (
-        "sales", "uploads", "in/", "SGD")
+        "sales",
+        "uploads",
+        "in/",
+        "SGD",
+    )
     assert (settings.upload_url_ttl_seconds, settings.max_range_days, settings.metrics_enabled) == (900, 3660, False)
 
 
@@ -73,15 +77,20 @@ print(json.dumps(failures))
 
 
 def test_a_bad_environment_fails_each_functions_cold_start_naming_the_variable() -> None:
-    env = {name: value for name, value in os.environ.items()
-           if name not in ("TABLE_NAME", "BUCKET_NAME", "DLQ_URL", "MAX_RANGE_DAYS")}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("TABLE_NAME", "BUCKET_NAME", "DLQ_URL", "MAX_RANGE_DAYS")
+    }
     env.update(PYTHONPATH=PYTHONPATH, MAX_RANGE_DAYS="many", POWERTOOLS_SERVICE_NAME="config-test")
-    done = subprocess.run([sys.executable, "-c", COLD_STARTS], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_STARTS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     failures = json.loads(done.stdout.splitlines()[-1])
-    assert failures["metrics_handler"].startswith("metrics function configuration: TABLE_NAME is not set; "
-                                                  "BUCKET_NAME is not set; MAX_RANGE_DAYS: ")
+    assert failures["metrics_handler"].startswith(
+        "metrics function configuration: TABLE_NAME is not set; BUCKET_NAME is not set; MAX_RANGE_DAYS: "
+    )
     assert failures["health_handler"] == "health function configuration: TABLE_NAME is not set"
     assert failures["ingest_handler"] == "ingest function configuration: TABLE_NAME is not set"
     assert failures["redrive_handler"] == "re-drive function configuration: DLQ_URL is not set"

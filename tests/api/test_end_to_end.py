@@ -29,8 +29,9 @@ def _export(lines: int, seed: int) -> bytes:
 
 def _upload(s3: Any, key: str, data: bytes, when: datetime) -> dict[str, Any]:
     put = s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-    return build_put_event(bucket=BUCKET, key=key, size=len(data), etag=put["ETag"].strip('"'),
-                           version_id=put.get("VersionId"), when=when)
+    return build_put_event(
+        bucket=BUCKET, key=key, size=len(data), etag=put["ETag"].strip('"'), version_id=put.get("VersionId"), when=when
+    )
 
 
 @pytest.fixture
@@ -52,12 +53,17 @@ def ingested(aws: dict[str, Any]) -> Reckoning:
 
 def _expected(figures: RangeFigures) -> dict[str, Any]:
     return {
-        "start": figures.start.isoformat(), "end": figures.end.isoformat(), "currency": "SGD",
-        "total_revenue_sgd": _money(figures.total_revenue), "net_revenue_sgd": _money(figures.net_revenue),
-        "tax_sgd": _money(figures.tax), "discounts_sgd": _money(figures.discounts),
+        "start": figures.start.isoformat(),
+        "end": figures.end.isoformat(),
+        "currency": "SGD",
+        "total_revenue_sgd": _money(figures.total_revenue),
+        "net_revenue_sgd": _money(figures.net_revenue),
+        "tax_sgd": _money(figures.tax),
+        "discounts_sgd": _money(figures.discounts),
         "order_count": figures.order_count,
         "average_order_value_sgd": _money(figures.average_order_value),
-        "refund_count": figures.refund_count, "refunds_sgd": _money(figures.refunds),
+        "refund_count": figures.refund_count,
+        "refunds_sgd": _money(figures.refunds),
     }
 
 
@@ -69,8 +75,12 @@ def _money(value: Decimal) -> str:
 def test_revenue_matches_the_reckoner(client: Any, ingested: Reckoning) -> None:
     first, last = ingested.first_day(), ingested.last_day()
     assert ingested.range(first, last).refund_count > 0  # the sample has refunds to get right
-    ranges = [(first, last), (first - timedelta(days=30), last + timedelta(days=30)),
-              (first, first), (first + timedelta(days=3), last - timedelta(days=2))]
+    ranges = [
+        (first, last),
+        (first - timedelta(days=30), last + timedelta(days=30)),
+        (first, first),
+        (first + timedelta(days=3), last - timedelta(days=2)),
+    ]
     for start, end in ranges:
         reply = client.get("/metrics/revenue", {"start": start.isoformat(), "end": end.isoformat()})
         assert reply.status == 200, reply.text
@@ -81,15 +91,21 @@ def test_daily_matches_the_reckoner(client: Any, ingested: Reckoning) -> None:
     start, end = ingested.first_day() - timedelta(days=2), ingested.last_day() + timedelta(days=2)
     reply = client.get("/metrics/revenue/daily", {"start": start.isoformat(), "end": end.isoformat()})
     assert reply.status == 200, reply.text
-    want = [{"date": d.day.isoformat(), "revenue_sgd": _money(d.revenue), "order_count": d.order_count,
-             "average_order_value_sgd": _money(d.average_order_value)} for d in ingested.daily(start, end)]
+    want = [
+        {
+            "date": d.day.isoformat(),
+            "revenue_sgd": _money(d.revenue),
+            "order_count": d.order_count,
+            "average_order_value_sgd": _money(d.average_order_value),
+        }
+        for d in ingested.daily(start, end)
+    ]
     assert reply.json()["days"] == want
 
 
 def test_imports_are_listed_newest_first(client: Any, ingested: Reckoning) -> None:
     body = client.get("/imports").json()
-    assert [i["key"] for i in body["imports"]] == ["uploads/2025/04/20/export-1.csv",
-                                                   "uploads/2025/04/20/export-0.csv"]
+    assert [i["key"] for i in body["imports"]] == ["uploads/2025/04/20/export-1.csv", "uploads/2025/04/20/export-0.csv"]
     one = body["imports"][0]
     reply = client.get(f"/imports/{one['import_id']}", path_parameters={"import_id": one["import_id"]})
     assert reply.status == 200 and reply.json() == one

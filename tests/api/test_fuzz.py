@@ -41,11 +41,24 @@ pytestmark = pytest.mark.slow
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 MAX_EXAMPLES = 30  # per operation and mode: the suite stays well under a minute on 2 cores
-OPERATIONS = [("GET", "/metrics/revenue"), ("GET", "/metrics/revenue/daily"), ("GET", "/metrics/revenue/series"),
-              ("GET", "/metrics/revenue/by/{dimension}"), ("GET", "/imports"), ("GET", "/imports/{import_id}"),
-              ("GET", "/imports/{import_id}/rejects"), ("POST", "/uploads"), ("GET", "/health")]
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
-          content_type_conformance, negative_data_rejection]
+OPERATIONS = [
+    ("GET", "/metrics/revenue"),
+    ("GET", "/metrics/revenue/daily"),
+    ("GET", "/metrics/revenue/series"),
+    ("GET", "/metrics/revenue/by/{dimension}"),
+    ("GET", "/imports"),
+    ("GET", "/imports/{import_id}"),
+    ("GET", "/imports/{import_id}/rejects"),
+    ("POST", "/uploads"),
+    ("GET", "/health"),
+]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+]
 
 
 def _free_port() -> int:
@@ -58,29 +71,58 @@ def _seed() -> None:
     table = boto3.resource("dynamodb").Table(TABLE)
     with table.batch_writer() as batch:
         for day in range(1, 29):
-            batch.put_item(Item={
-                "pk": "DAYS", "sk": f"2025-02-{day:02d}", "rev": 1, "revenue": Decimal("123.455"),
-                "net": Decimal("113.27"), "tax": Decimal("10.185"), "discounts": Decimal("1.5"),
-                "order_count": 3, "order_value": Decimal("133.455"), "refund_count": 1,
-                "refunds": Decimal("-10"), "sales_count": 5})
+            batch.put_item(
+                Item={
+                    "pk": "DAYS",
+                    "sk": f"2025-02-{day:02d}",
+                    "rev": 1,
+                    "revenue": Decimal("123.455"),
+                    "net": Decimal("113.27"),
+                    "tax": Decimal("10.185"),
+                    "discounts": Decimal("1.5"),
+                    "order_count": 3,
+                    "order_value": Decimal("133.455"),
+                    "refund_count": 1,
+                    "refunds": Decimal("-10"),
+                    "sales_count": 5,
+                }
+            )
     client = boto3.client("dynamodb")
-    for dimension, keys in (("item", ["Bay hire", "=SUM(A1)", "Mineral Water"]), ("location", ["Studio", "(none)"]),
-                            ("payment_method", ["Visa", "(none)"])):
+    for dimension, keys in (
+        ("item", ["Bay hire", "=SUM(A1)", "Mineral Water"]),
+        ("location", ["Studio", "(none)"]),
+        ("payment_method", ["Visa", "(none)"]),
+    ):
         for day in range(1, 29):
-            figures = {key: KeyTotals(Decimal("12.345") * n, Decimal("1.02"), Decimal(n - 1), n, n)
-                       for n, key in enumerate(keys, start=1)}
+            figures = {
+                key: KeyTotals(Decimal("12.345") * n, Decimal("1.02"), Decimal(n - 1), n, n)
+                for n, key in enumerate(keys, start=1)
+            }
             client.put_item(TableName=TABLE, Item=shard_item(dimension, date(2025, 2, day), 0, figures, 1, "now"))
     s3 = boto3.client("s3")
     for n in range(5):  # the rejects files the seeded imports name
-        s3.put_object(Bucket=BUCKET, Key=f"rejects/f{n}.csv", Body=b"line,sale_id,reason\r\n",
-                      ContentType="text/csv; charset=utf-8")
+        s3.put_object(
+            Bucket=BUCKET,
+            Key=f"rejects/f{n}.csv",
+            Body=b"line,sale_id,reason\r\n",
+            ContentType="text/csv; charset=utf-8",
+        )
     storage = metrics_storage()
     for n in range(5):
-        storage.put_import(ImportRecord(
-            import_id=f"imp_{n:024x}", bucket=BUCKET, key=f"uploads/f{n}.csv",
-            status=ImportStatus.PARTIAL, started_at=f"2025-03-0{n + 1}T00:00:00.000Z",
-            rows_total=10, rows_ingested=9, rows_rejected=1, finished_at="2025-03-01T00:00:01.000Z",
-            rejects_key=f"rejects/f{n}.csv"))
+        storage.put_import(
+            ImportRecord(
+                import_id=f"imp_{n:024x}",
+                bucket=BUCKET,
+                key=f"uploads/f{n}.csv",
+                status=ImportStatus.PARTIAL,
+                started_at=f"2025-03-0{n + 1}T00:00:00.000Z",
+                rows_total=10,
+                rows_ingested=9,
+                rows_rejected=1,
+                finished_at="2025-03-01T00:00:01.000Z",
+                rejects_key=f"rejects/f{n}.csv",
+            )
+        )
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +144,7 @@ def api_url() -> Iterator[str]:
             _seed()
             # IAM is not checked locally; requiring the header lets negative cases that drop it
             # get API Gateway's 403 instead of being served.
-            gateway = make_server(TEMPLATE, port=0, apply_environment=False,
-                                  require_authorization_header=True)
+            gateway = make_server(TEMPLATE, port=0, apply_environment=False, require_authorization_header=True)
             thread = threading.Thread(target=gateway.serve_forever, daemon=True)
             thread.start()
             yield gateway.url
@@ -118,8 +159,7 @@ def api_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def api_schema(api_url: str) -> Any:
     # /swagger is open (template.yaml); the header only marks the fuzzer's own requests as signed.
-    return schemathesis.openapi.from_url(f"{api_url}/swagger?format=json",
-                                         headers={"Authorization": "local"})
+    return schemathesis.openapi.from_url(f"{api_url}/swagger?format=json", headers={"Authorization": "local"})
 
 
 def test_schema_lists_the_operations_fuzzed(api_schema: Any) -> None:
@@ -131,15 +171,21 @@ def test_schema_lists_the_operations_fuzzed(api_schema: Any) -> None:
 # sets `request.node._nodeid`, which pytest 9 no longer has (AttributeError at run time).
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_api_conforms_to_its_schema(api_schema: Any, api_url: str, method: str, path: str,
-                                    mode: GenerationMode) -> None:
+def test_api_conforms_to_its_schema(
+    api_schema: Any, api_url: str, method: str, path: str, mode: GenerationMode
+) -> None:
     if mode is GenerationMode.NEGATIVE and path == "/health":
         pytest.skip("GET /health takes no input: there is nothing to make invalid")
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case: Any) -> None:
         case.call_and_validate(base_url=api_url, checks=CHECKS, timeout=30)
 

@@ -69,9 +69,13 @@ def test_exact_routes_win_over_parameterised() -> None:
 
 def test_event_is_payload_2_0() -> None:
     event = build_event(
-        "GET", "/metrics/revenue", "start=2025-03-01&end=2025-03-02&tag=a&tag=b",
+        "GET",
+        "/metrics/revenue",
+        "start=2025-03-01&end=2025-03-02&tag=a&tag=b",
         [("User-Agent", "ua"), ("X-Thing", "1"), ("x-thing", "2"), ("Cookie", "a=1; b=2")],
-        None, route_key="GET /metrics/revenue", iam=True,
+        None,
+        route_key="GET /metrics/revenue",
+        iam=True,
     )
     assert event["version"] == "2.0" and event["routeKey"] == "GET /metrics/revenue"
     assert event["rawPath"] == "/metrics/revenue"
@@ -82,11 +86,17 @@ def test_event_is_payload_2_0() -> None:
     assert all(name == name.lower() for name in event["headers"])
     assert "body" not in event and "pathParameters" not in event and event["isBase64Encoded"] is False
     context = event["requestContext"]
-    assert {"accountId", "apiId", "domainName", "http", "requestId", "routeKey", "stage", "time",
-            "timeEpoch"} <= set(context)
+    assert {"accountId", "apiId", "domainName", "http", "requestId", "routeKey", "stage", "time", "timeEpoch"} <= set(
+        context
+    )
     assert context["stage"] == "$default" and context["routeKey"] == "GET /metrics/revenue"
-    assert context["http"] == {"method": "GET", "path": "/metrics/revenue", "protocol": "HTTP/1.1",
-                               "sourceIp": "127.0.0.1", "userAgent": "ua"}
+    assert context["http"] == {
+        "method": "GET",
+        "path": "/metrics/revenue",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "ua",
+    }
     assert "iam" in context["authorizer"]
 
 
@@ -98,8 +108,15 @@ def test_binary_body_is_base64() -> None:
 
 
 def test_result_mapping() -> None:
-    status, headers, body = to_http({"statusCode": 201, "headers": {"X-A": "1"}, "cookies": ["c=1"],
-                                     "body": base64.b64encode(b"\x01").decode(), "isBase64Encoded": True})
+    status, headers, body = to_http(
+        {
+            "statusCode": 201,
+            "headers": {"X-A": "1"},
+            "cookies": ["c=1"],
+            "body": base64.b64encode(b"\x01").decode(),
+            "isBase64Encoded": True,
+        }
+    )
     assert (status, body) == (201, b"\x01")
     assert ("X-A", "1") in headers and ("Set-Cookie", "c=1") in headers
     # Without a statusCode API Gateway answers 200 with the JSON of whatever was returned.
@@ -146,8 +163,9 @@ def served(aws: dict[str, Any]) -> Iterator[str]:
         thread.join(5)
 
 
-def _request(url: str, method: str = "GET", body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _request(
+    url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy for 127.0.0.1
     try:
@@ -159,12 +177,14 @@ def _request(url: str, method: str = "GET", body: bytes | None = None,
 
 def test_over_http_on_a_free_port(served: str) -> None:
     assert served.startswith("http://127.0.0.1:") and not served.endswith(":0")
-    status, headers, body = _request(f"{served}/metrics/revenue?start=2025-03-01&end=2025-03-02",
-                                     headers={"X-Correlation-Id": "gw-1"})
+    status, headers, body = _request(
+        f"{served}/metrics/revenue?start=2025-03-01&end=2025-03-02", headers={"X-Correlation-Id": "gw-1"}
+    )
     assert status == 200 and json.loads(body)["total_revenue_sgd"] == "0.00"
     assert headers["X-Correlation-Id"] == "gw-1"
-    status, _, body = _request(f"{served}/uploads", "POST", b'{"filename": "a.csv"}',
-                               {"Content-Type": "application/json"})
+    status, _, body = _request(
+        f"{served}/uploads", "POST", b'{"filename": "a.csv"}', {"Content-Type": "application/json"}
+    )
     assert status == 201 and json.loads(body)["method"] == "PUT"
     status, _, body = _request(f"{served}/metrics/revenue?start=x&end=2025-03-02")
     assert status == 400 and "'start'" in json.loads(body)["message"]
@@ -195,8 +215,9 @@ def test_until_ready_every_route_answers_503_with_a_message(aws: dict[str, Any])
         thread.join(5)
 
 
-def test_a_client_that_hangs_up_early_leaves_no_traceback(aws: dict[str, Any], capfd: pytest.CaptureFixture[str],
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_client_that_hangs_up_early_leaves_no_traceback(
+    aws: dict[str, Any], capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     answered = threading.Event()
 
     def slow(function: Any, event: dict[str, Any]) -> Any:

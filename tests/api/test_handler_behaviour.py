@@ -14,9 +14,17 @@ import pytest
 
 from tests.api.conftest import handlers as api_handlers
 
-ROUTES = {("GET", "/metrics/revenue"), ("GET", "/metrics/revenue/daily"), ("GET", "/metrics/revenue/series"),
-          ("GET", "/metrics/revenue/by/{dimension}"), ("GET", "/imports"), ("GET", "/imports/{import_id}"),
-          ("GET", "/imports/{import_id}/rejects"), ("POST", "/uploads"), ("GET", "/health")}
+ROUTES = {
+    ("GET", "/metrics/revenue"),
+    ("GET", "/metrics/revenue/daily"),
+    ("GET", "/metrics/revenue/series"),
+    ("GET", "/metrics/revenue/by/{dimension}"),
+    ("GET", "/imports"),
+    ("GET", "/imports/{import_id}"),
+    ("GET", "/imports/{import_id}/rejects"),
+    ("POST", "/uploads"),
+    ("GET", "/health"),
+}
 
 # The example event of the API Gateway developer guide (payload format 2.0), trimmed to one route.
 DOCUMENTED_EVENT: dict[str, Any] = {
@@ -30,14 +38,26 @@ DOCUMENTED_EVENT: dict[str, Any] = {
     "requestContext": {
         "accountId": "123456789012",
         "apiId": "api-id",
-        "authorizer": {"iam": {"accessKey": "AKIA...", "accountId": "111122223333", "callerId": "caller",
-                               "cognitoIdentity": None, "principalOrgId": None,
-                               "userArn": "arn:aws:iam::111122223333:user/example-user",
-                               "userId": "AIDA..."}},
+        "authorizer": {
+            "iam": {
+                "accessKey": "AKIA...",
+                "accountId": "111122223333",
+                "callerId": "caller",
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": "arn:aws:iam::111122223333:user/example-user",
+                "userId": "AIDA...",
+            }
+        },
         "domainName": "id.execute-api.us-east-1.amazonaws.com",
         "domainPrefix": "id",
-        "http": {"method": "GET", "path": "/metrics/revenue", "protocol": "HTTP/1.1",
-                 "sourceIp": "192.0.2.1", "userAgent": "agent"},
+        "http": {
+            "method": "GET",
+            "path": "/metrics/revenue",
+            "protocol": "HTTP/1.1",
+            "sourceIp": "192.0.2.1",
+            "userAgent": "agent",
+        },
         "requestId": "id",
         "routeKey": "GET /metrics/revenue",
         "stage": "$default",
@@ -82,10 +102,18 @@ def test_named_stage_in_path(client: Any) -> None:
     assert client.send(event).status == 200
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/"), ("GET", "/metrics"), ("GET", "/metrics/unknown"), ("POST", "/metrics/revenue"),
-    ("DELETE", "/imports"), ("GET", "/uploads"), ("GET", "/imports/a/b"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/"),
+        ("GET", "/metrics"),
+        ("GET", "/metrics/unknown"),
+        ("POST", "/metrics/revenue"),
+        ("DELETE", "/imports"),
+        ("GET", "/uploads"),
+        ("GET", "/imports/a/b"),
+    ],
+)
 def test_unknown_route_is_404_json(offline_client: Any, method: str, path: str) -> None:
     reply = offline_client.send(offline_client.event(method, path))
     assert reply.status == 404
@@ -93,8 +121,9 @@ def test_unknown_route_is_404_json(offline_client: Any, method: str, path: str) 
 
 
 def test_caller_correlation_id_wins_and_is_echoed(client: Any, log_lines: Any) -> None:
-    reply = client.get("/metrics/revenue", {"start": "2025-03-01", "end": "2025-03-01"},
-                       headers={"X-Correlation-Id": "abc-123"})
+    reply = client.get(
+        "/metrics/revenue", {"start": "2025-03-01", "end": "2025-03-01"}, headers={"X-Correlation-Id": "abc-123"}
+    )
     assert reply.header("X-Correlation-Id") == "abc-123"
     logs = log_lines()
     assert logs and all(entry["correlation_id"] == "abc-123" for entry in logs)
@@ -137,8 +166,14 @@ def test_a_metric_per_route(client: Any, capsys: pytest.CaptureFixture[str]) -> 
             for directive in record["_aws"]["CloudWatchMetrics"]:
                 assert directive["Namespace"] == "SalesMetricsTest"
                 emitted |= {m["Name"] for m in directive["Metrics"]}
-    assert {"RevenueRequests", "DailyRevenueRequests", "ImportsListRequests", "ImportRequests",
-            "UploadUrlRequests", "BadRequests"} <= emitted
+    assert {
+        "RevenueRequests",
+        "DailyRevenueRequests",
+        "ImportsListRequests",
+        "ImportRequests",
+        "UploadUrlRequests",
+        "BadRequests",
+    } <= emitted
 
 
 # -- OpenAPI and Swagger UI ------------------------------------------------------------------------
@@ -154,6 +189,7 @@ def openapi_document(client: Any) -> dict[str, Any]:
 def test_openapi_document_is_valid_and_lists_every_route(offline_client: Any) -> None:
     document = openapi_document(offline_client)
     import openapi_spec_validator as validator
+
     validator.validate(document)
     assert document["openapi"].startswith("3.")
     listed = {(method.upper(), path) for path, item in document["paths"].items() for method in item}

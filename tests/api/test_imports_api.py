@@ -13,9 +13,22 @@ from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
 from tests.api.conftest import BUCKET, metrics_storage
 
-CONTRACT_FIELDS = {"import_id", "bucket", "key", "status", "rows_total", "rows_ingested", "rows_rejected",
-               "sales_created", "sales_updated", "sales_unchanged", "started_at", "finished_at",
-               "message", "rejects_key"}
+CONTRACT_FIELDS = {
+    "import_id",
+    "bucket",
+    "key",
+    "status",
+    "rows_total",
+    "rows_ingested",
+    "rows_rejected",
+    "sales_created",
+    "sales_updated",
+    "sales_unchanged",
+    "started_at",
+    "finished_at",
+    "message",
+    "rejects_key",
+}
 
 
 def make_records(count: int) -> list[ImportRecord]:
@@ -24,17 +37,26 @@ def make_records(count: int) -> list[ImportRecord]:
     for n in range(count):
         key = f"uploads/2025/03/{n + 1:02d}/export-{n}.csv"
         status = statuses[n % len(statuses)]
-        records.append(ImportRecord(
-            import_id=import_id_for(BUCKET, key, f"v{n}", f"etag{n}"),
-            bucket=BUCKET, key=key, status=status,
-            started_at=f"2025-03-{n + 1:02d}T10:00:00.000Z",
-            version_id=f"v{n}", etag=f"etag{n}",
-            rows_total=100 + n, rows_ingested=100 + n - (n % 3), rows_rejected=n % 3,
-            sales_created=50, sales_updated=n, sales_unchanged=1,
-            finished_at=None if status is ImportStatus.IN_PROGRESS else f"2025-03-{n + 1:02d}T10:00:05.000Z",
-            message="" if status is ImportStatus.SUCCEEDED else f"note {n}",
-            rejects_key=f"rejects/export-{n}.csv" if n % 3 else None,
-        ))
+        records.append(
+            ImportRecord(
+                import_id=import_id_for(BUCKET, key, f"v{n}", f"etag{n}"),
+                bucket=BUCKET,
+                key=key,
+                status=status,
+                started_at=f"2025-03-{n + 1:02d}T10:00:00.000Z",
+                version_id=f"v{n}",
+                etag=f"etag{n}",
+                rows_total=100 + n,
+                rows_ingested=100 + n - (n % 3),
+                rows_rejected=n % 3,
+                sales_created=50,
+                sales_updated=n,
+                sales_unchanged=1,
+                finished_at=None if status is ImportStatus.IN_PROGRESS else f"2025-03-{n + 1:02d}T10:00:05.000Z",
+                message="" if status is ImportStatus.SUCCEEDED else f"note {n}",
+                rejects_key=f"rejects/export-{n}.csv" if n % 3 else None,
+            )
+        )
     return records
 
 
@@ -106,24 +128,31 @@ def _token(data: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("token", [
-    "garbage",
-    "!!!",
-    _token(["not", "a", "dict"]),
-    _token({"pk": "x"}),
-    _token({"pk": "IMPORT#x", "sk": "IMPORT", "gsi1pk": "OTHER", "gsi1sk": "x"}),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "!!!",
+        _token(["not", "a", "dict"]),
+        _token({"pk": "x"}),
+        _token({"pk": "IMPORT#x", "sk": "IMPORT", "gsi1pk": "OTHER", "gsi1sk": "x"}),
+    ],
+)
 def test_bad_next_token_is_400(client: Any, records: list[ImportRecord], token: str) -> None:
     reply = client.get("/imports", {"next_token": token})
     assert reply.status == 400, reply.text
     assert "next_token" in reply.json()["message"]
 
 
-@pytest.mark.parametrize("token", [
-    _token({"pk": "", "sk": "", "gsi1pk": "IMPORTS", "gsi1sk": ""}),
-    _token({"pk": "IMPORT#x", "sk": "IMPORT", "gsi1pk": "IMPORTS", "gsi1sk": "2025-03-01" + "0" * 1100 + "#x"}),
-    _token({"pk": "IMPORT#\ud800", "sk": "IMPORT", "gsi1pk": "IMPORTS", "gsi1sk": "2025-03-01#\ud800"}),
-], ids=["empty-keys", "sort-key-over-1024-bytes", "lone-surrogate"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        _token({"pk": "", "sk": "", "gsi1pk": "IMPORTS", "gsi1sk": ""}),
+        _token({"pk": "IMPORT#x", "sk": "IMPORT", "gsi1pk": "IMPORTS", "gsi1sk": "2025-03-01" + "0" * 1100 + "#x"}),
+        _token({"pk": "IMPORT#\ud800", "sk": "IMPORT", "gsi1pk": "IMPORTS", "gsi1sk": "2025-03-01#\ud800"}),
+    ],
+    ids=["empty-keys", "sort-key-over-1024-bytes", "lone-surrogate"],
+)
 def test_token_dynamodb_refuses_is_400(client: Any, records: list[ImportRecord], token: str) -> None:
     """A well-formed token can still name a start key DynamoDB refuses (empty key strings, a sort
     key over its 1024 bytes, text that is not Unicode: a ValidationException there; moto accepts
@@ -133,8 +162,9 @@ def test_token_dynamodb_refuses_is_400(client: Any, records: list[ImportRecord],
     assert reply.json()["errors"][0]["parameter"] == "next_token"
 
 
-def test_storage_refusing_the_token_is_400(client: Any, records: list[ImportRecord],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_storage_refusing_the_token_is_400(
+    client: Any, records: list[ImportRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def refuse(limit: int, cursor: str | None) -> Any:
         raise InvalidCursor("next_token is not a valid pagination token")
 
@@ -144,8 +174,9 @@ def test_storage_refusing_the_token_is_400(client: Any, records: list[ImportReco
     assert "next_token" in reply.json()["message"]
 
 
-def test_a_storage_failure_is_not_called_bad_input(client: Any, records: list[ImportRecord],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_storage_failure_is_not_called_bad_input(
+    client: Any, records: list[ImportRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def fail(limit: int, cursor: str | None) -> Any:
         raise ClientError({"Error": {"Code": "ValidationException", "Message": "empty key"}}, "Query")
 
@@ -166,9 +197,17 @@ def test_get_one(client: Any, records: list[ImportRecord]) -> None:
     assert body == {name: expected[name] for name in CONTRACT_FIELDS}
 
 
-@pytest.mark.parametrize("import_id", [
-    "imp_000000000000000000000000", "nope", "x" * 129, "x" * 2000, "a%20b", "imp_ü",
-])
+@pytest.mark.parametrize(
+    "import_id",
+    [
+        "imp_000000000000000000000000",
+        "nope",
+        "x" * 129,
+        "x" * 2000,
+        "a%20b",
+        "imp_ü",
+    ],
+)
 def test_unknown_import_is_404(client: Any, records: list[ImportRecord], import_id: str) -> None:
     reply = client.get(f"/imports/{import_id}", path_parameters={"import_id": import_id})
     assert reply.status == 404, reply.text

@@ -19,18 +19,18 @@ import pytest
 # (sale_id, day, total, tax, discounts): refunds, a zero-total sale, third-decimal amounts that
 # round half-up, and days without sales inside the ranges asked for.
 SALES: list[tuple[str, str, str, str, str]] = [
-    ("S0", "2025-02-28", "999.00", "74.00", "0"),       # outside most ranges
+    ("S0", "2025-02-28", "999.00", "74.00", "0"),  # outside most ranges
     ("S1", "2025-03-01", "34.88", "2.88", "0"),
-    ("S2", "2025-03-01", "10.005", "0.826", "1.115"),   # half-up: 10.01
-    ("S3", "2025-03-01", "-50.00", "-4.13", "0"),       # a refund
-    ("S4", "2025-03-01", "0.00", "0", "25.00"),         # complimentary: neither order nor refund
+    ("S2", "2025-03-01", "10.005", "0.826", "1.115"),  # half-up: 10.01
+    ("S3", "2025-03-01", "-50.00", "-4.13", "0"),  # a refund
+    ("S4", "2025-03-01", "0.00", "0", "25.00"),  # complimentary: neither order nor refund
     ("S5", "2025-03-03", "12.345", "1.02", "1.50"),
     ("S6", "2025-03-03", "20.00", "1.65", "0"),
-    ("S7", "2025-03-03", "20.00", "1.65", "0"),         # same figures, another sale
-    ("S8", "2025-03-10", "-5.555", "-0.459", "0"),      # refund rounding half-up (away from 0)
+    ("S7", "2025-03-03", "20.00", "1.65", "0"),  # same figures, another sale
+    ("S8", "2025-03-10", "-5.555", "-0.459", "0"),  # refund rounding half-up (away from 0)
     ("S9", "2025-03-12", "1.00", "0", "0"),
     ("S10", "2025-03-12", "1.00", "0", "0"),
-    ("S11", "2025-03-12", "0.005", "0", "0"),           # aov (2.005 / 3) = 0.668.. -> 0.67
+    ("S11", "2025-03-12", "0.005", "0", "0"),  # aov (2.005 / 3) = 0.668.. -> 0.67
 ]
 
 
@@ -47,7 +47,9 @@ def reckon(start: str, end: str) -> dict[str, Any]:
     orders = [t for _, t, _, _ in sales if t > 0]
     refunds = [t for _, t, _, _ in sales if t < 0]
     return {
-        "start": start, "end": end, "currency": "SGD",
+        "start": start,
+        "end": end,
+        "currency": "SGD",
         "total_revenue_sgd": half_up(sum((t for _, t, _, _ in sales), Fraction(0))),
         "net_revenue_sgd": half_up(sum((t - x for _, t, x, _ in sales), Fraction(0))),
         "tax_sgd": half_up(sum((x for _, _, x, _ in sales), Fraction(0))),
@@ -64,19 +66,33 @@ def reckon_daily(start: str, end: str) -> list[dict[str, Any]]:
     day = date.fromisoformat(start)
     while day <= date.fromisoformat(end):
         figures = reckon(day.isoformat(), day.isoformat())
-        days.append({"date": day.isoformat(), "revenue_sgd": figures["total_revenue_sgd"],
-                     "order_count": figures["order_count"],
-                     "average_order_value_sgd": figures["average_order_value_sgd"]})
+        days.append(
+            {
+                "date": day.isoformat(),
+                "revenue_sgd": figures["total_revenue_sgd"],
+                "order_count": figures["order_count"],
+                "average_order_value_sgd": figures["average_order_value_sgd"],
+            }
+        )
         day += timedelta(days=1)
     return days
 
 
 def write_day_aggregates(table: Any) -> None:
     """The `DAYS` items ingest would have written for SALES (docs/architecture.md)."""
-    days: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "revenue": Decimal(0), "net": Decimal(0), "tax": Decimal(0), "discounts": Decimal(0),
-        "order_count": 0, "order_value": Decimal(0), "refund_count": 0, "refunds": Decimal(0),
-        "sales_count": 0})
+    days: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "revenue": Decimal(0),
+            "net": Decimal(0),
+            "tax": Decimal(0),
+            "discounts": Decimal(0),
+            "order_count": 0,
+            "order_value": Decimal(0),
+            "refund_count": 0,
+            "refunds": Decimal(0),
+            "sales_count": 0,
+        }
+    )
     for _, day, total_s, tax_s, disc_s in SALES:
         total, tax, disc = Decimal(total_s), Decimal(tax_s), Decimal(disc_s)
         agg = days[day]
@@ -110,16 +126,19 @@ def test_half_up_reckoner_itself() -> None:
     assert half_up(Fraction(1, 8)) == "0.13"
 
 
-@pytest.mark.parametrize(("start", "end"), [
-    ("2025-03-01", "2025-03-31"),   # everything of March, empty days included
-    ("2025-02-01", "2025-12-31"),   # everything
-    ("2025-03-01", "2025-03-01"),   # one day: an order, a refund, a zero-total sale
-    ("2025-03-02", "2025-03-02"),   # a day without sales
-    ("2025-03-04", "2025-03-09"),   # only empty days
-    ("2025-03-10", "2025-03-10"),   # only a refund
-    ("2025-03-12", "2025-03-12"),   # aov needs rounding
-    ("2024-01-01", "2024-12-31"),   # before any sale
-])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2025-03-01", "2025-03-31"),  # everything of March, empty days included
+        ("2025-02-01", "2025-12-31"),  # everything
+        ("2025-03-01", "2025-03-01"),  # one day: an order, a refund, a zero-total sale
+        ("2025-03-02", "2025-03-02"),  # a day without sales
+        ("2025-03-04", "2025-03-09"),  # only empty days
+        ("2025-03-10", "2025-03-10"),  # only a refund
+        ("2025-03-12", "2025-03-12"),  # aov needs rounding
+        ("2024-01-01", "2024-12-31"),  # before any sale
+    ],
+)
 def test_revenue_equals_reckoning(client: Any, stored: None, start: str, end: str) -> None:
     reply = client.get("/metrics/revenue", {"start": start, "end": end})
     assert reply.status == 200, reply.text
@@ -149,11 +168,14 @@ def test_money_is_strings_with_two_decimals(client: Any, stored: None) -> None:
     assert isinstance(body["order_count"], int) and isinstance(body["refund_count"], int)
 
 
-@pytest.mark.parametrize(("start", "end"), [
-    ("2025-02-27", "2025-03-13"),
-    ("2025-03-02", "2025-03-02"),
-    ("2025-03-04", "2025-03-09"),
-])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2025-02-27", "2025-03-13"),
+        ("2025-03-02", "2025-03-02"),
+        ("2025-03-04", "2025-03-09"),
+    ],
+)
 def test_daily_equals_reckoning(client: Any, stored: None, start: str, end: str) -> None:
     reply = client.get("/metrics/revenue/daily", {"start": start, "end": end})
     assert reply.status == 200, reply.text
@@ -170,8 +192,7 @@ def test_daily_days_sum_to_summary(client: Any, stored: None) -> None:
     assert len(daily) == 29
     assert sum(d["order_count"] for d in daily) == summary["order_count"]
     empty = next(d for d in daily if d["date"] == "2025-03-05")
-    assert empty == {"date": "2025-03-05", "revenue_sgd": "0.00", "order_count": 0,
-                     "average_order_value_sgd": "0.00"}
+    assert empty == {"date": "2025-03-05", "revenue_sgd": "0.00", "order_count": 0, "average_order_value_sgd": "0.00"}
 
 
 def test_longest_range_is_one_query(client: Any, stored: None) -> None:
@@ -218,22 +239,26 @@ def test_start_after_end_is_400_naming_start(offline_client: Any, path: str) -> 
 
 
 @pytest.mark.parametrize("path", ["/metrics/revenue", "/metrics/revenue/daily"])
-@pytest.mark.parametrize(("query", "bad"), [
-    ({"end": "2025-03-01"}, "start"),
-    ({"start": "2025-03-01"}, "end"),
-    ({}, "start"),
-    ({"start": "2025-3-1", "end": "2025-03-01"}, "start"),
-    ({"start": "2025-03-01", "end": "0"}, "end"),                    # a unix timestamp to pydantic
-    ({"start": "2025-03-01", "end": "1740787200"}, "end"),
-    ({"start": "2025-02-30", "end": "2025-03-01"}, "start"),         # not a calendar date
-    ({"start": "2025-03-01T00:00:00", "end": "2025-03-01"}, "start"),
-    ({"start": "", "end": "2025-03-01"}, "start"),
-    ({"start": "yesterday", "end": "2025-03-01"}, "start"),
-    ({"start": "2025-03-01", "end": "2025-03-01 "}, "end"),
-    ({"start": ["2025-03-01", "2025-03-02"], "end": "2025-03-03"}, "start"),  # repeated -> "a,b"
-])
-def test_bad_dates_are_400_naming_the_parameter(offline_client: Any, path: str, query: dict[str, Any],
-                                                bad: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "bad"),
+    [
+        ({"end": "2025-03-01"}, "start"),
+        ({"start": "2025-03-01"}, "end"),
+        ({}, "start"),
+        ({"start": "2025-3-1", "end": "2025-03-01"}, "start"),
+        ({"start": "2025-03-01", "end": "0"}, "end"),  # a unix timestamp to pydantic
+        ({"start": "2025-03-01", "end": "1740787200"}, "end"),
+        ({"start": "2025-02-30", "end": "2025-03-01"}, "start"),  # not a calendar date
+        ({"start": "2025-03-01T00:00:00", "end": "2025-03-01"}, "start"),
+        ({"start": "", "end": "2025-03-01"}, "start"),
+        ({"start": "yesterday", "end": "2025-03-01"}, "start"),
+        ({"start": "2025-03-01", "end": "2025-03-01 "}, "end"),
+        ({"start": ["2025-03-01", "2025-03-02"], "end": "2025-03-03"}, "start"),  # repeated -> "a,b"
+    ],
+)
+def test_bad_dates_are_400_naming_the_parameter(
+    offline_client: Any, path: str, query: dict[str, Any], bad: str
+) -> None:
     reply = offline_client.get(path, query)
     assert reply.status == 400, reply.text
     body = reply.json()

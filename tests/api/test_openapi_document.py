@@ -21,8 +21,15 @@ PYTHONPATH = sourceroots.pythonpath()
 
 def openapi_tool(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": PYTHONPATH}
-    return subprocess.run([sys.executable, "-m", "devtools.openapi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.openapi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_committed_document_is_the_one_the_api_serves() -> None:

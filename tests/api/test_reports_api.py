@@ -44,8 +44,11 @@ def _exports() -> tuple[list[bytes], list[bytes]]:
     bad = sales[7].lines[0]
     sales[7] = replace(sales[7], lines=(replace(bad, item_total="abc"), *sales[7].lines[1:]))  # rejected whole
     # The correction leaves the bad sale out: its import rejects nothing (no rejects file).
-    fixes = [corrected(s, Decimal("3.25"), move_days=i % 7 == 0, relabel=i % 4) if i % 6 == 0 else s
-             for i, s in enumerate(sales[: len(sales) // 2]) if i != 7]
+    fixes = [
+        corrected(s, Decimal("3.25"), move_days=i % 7 == 0, relabel=i % 4) if i % 6 == 0 else s
+        for i, s in enumerate(sales[: len(sales) // 2])
+        if i != 7
+    ]
     uploaded = [export_bytes(sales), export_bytes(fixes)]
     clean = [export_bytes([s for s in group if s is not sales[7]]) for group in (sales, fixes)]
     return uploaded, clean
@@ -70,8 +73,14 @@ def world() -> Iterator[tuple[Reckoning, Any]]:
             for n, data in enumerate(uploaded):
                 key = f"uploads/2025/05/02/export-{n}.csv"
                 put = s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-                event = build_put_event(bucket=BUCKET, key=key, size=len(data), etag=put["ETag"].strip('"'),
-                                        version_id=put.get("VersionId"), when=t0 + timedelta(minutes=n))
+                event = build_put_event(
+                    bucket=BUCKET,
+                    key=key,
+                    size=len(data),
+                    etag=put["ETag"].strip('"'),
+                    version_id=put.get("VersionId"),
+                    when=t0 + timedelta(minutes=n),
+                )
                 result = ingest_handler.handler(event, context())
                 assert [i["status"] for i in result["imports"]] == [["PARTIAL", "SUCCEEDED"][n]], result
             ingest_handler.reset()
@@ -97,10 +106,15 @@ def q(start: date, end: date, **more: Any) -> dict[str, Any]:
 
 
 def _period(figures: RangeFigures) -> dict[str, Any]:
-    return {"start": figures.start.isoformat(), "end": figures.end.isoformat(),
-            "revenue_sgd": _money(figures.total_revenue), "order_count": figures.order_count,
-            "average_order_value_sgd": _money(figures.average_order_value), "refund_count": figures.refund_count,
-            "refunds_sgd": _money(figures.refunds)}
+    return {
+        "start": figures.start.isoformat(),
+        "end": figures.end.isoformat(),
+        "revenue_sgd": _money(figures.total_revenue),
+        "order_count": figures.order_count,
+        "average_order_value_sgd": _money(figures.average_order_value),
+        "refund_count": figures.refund_count,
+        "refunds_sgd": _money(figures.refunds),
+    }
 
 
 def _weeks(start: date, end: date) -> list[tuple[date, date]]:
@@ -136,7 +150,11 @@ def test_series_by_week_and_month_match_the_reckoner_with_clipped_ends(client: A
         assert reply.status == 200, reply.text
         body = reply.json()
         assert (body["start"], body["end"], body["currency"], body["granularity"]) == (
-            start.isoformat(), end.isoformat(), "SGD", granularity)
+            start.isoformat(),
+            end.isoformat(),
+            "SGD",
+            granularity,
+        )
         want = [_period(ingested.range(a, b)) for a, b in bounds(start, end)]
         assert body["periods"] == want
         assert body["periods"][-1]["revenue_sgd"] == "0.00" or granularity == "month"
@@ -147,24 +165,35 @@ def test_series_by_day_is_every_day_and_is_the_default(client: Any, ingested: Re
     explicit = client.get("/metrics/revenue/series", q(start, end, granularity="day")).json()
     default = client.get("/metrics/revenue/series", q(start, end)).json()
     assert explicit == default
-    assert default["periods"] == [_period(ingested.range(d, d)) for d in (start + timedelta(days=n)
-                                                                           for n in range(14))]
-    assert default["periods"][0] == {"start": start.isoformat(), "end": start.isoformat(), "revenue_sgd": "0.00",
-                                     "order_count": 0, "average_order_value_sgd": "0.00", "refund_count": 0,
-                                     "refunds_sgd": "0.00"}
+    assert default["periods"] == [_period(ingested.range(d, d)) for d in (start + timedelta(days=n) for n in range(14))]
+    assert default["periods"][0] == {
+        "start": start.isoformat(),
+        "end": start.isoformat(),
+        "revenue_sgd": "0.00",
+        "order_count": 0,
+        "average_order_value_sgd": "0.00",
+        "refund_count": 0,
+        "refunds_sgd": "0.00",
+    }
 
 
 def test_a_week_series_across_a_year_end_follows_iso_weeks() -> None:
-    assert _weeks(date(2025, 12, 29), date(2026, 1, 11)) == [(date(2025, 12, 29), date(2026, 1, 4)),
-                                                            (date(2026, 1, 5), date(2026, 1, 11))]
+    assert _weeks(date(2025, 12, 29), date(2026, 1, 11)) == [
+        (date(2025, 12, 29), date(2026, 1, 4)),
+        (date(2026, 1, 5), date(2026, 1, 11)),
+    ]
     from salesmetrics.metrics import periods
 
     assert periods(date(2025, 12, 27), date(2026, 1, 6), "week") == [
-        (date(2025, 12, 27), date(2025, 12, 28)), (date(2025, 12, 29), date(2026, 1, 4)),
-        (date(2026, 1, 5), date(2026, 1, 6))]
+        (date(2025, 12, 27), date(2025, 12, 28)),
+        (date(2025, 12, 29), date(2026, 1, 4)),
+        (date(2026, 1, 5), date(2026, 1, 6)),
+    ]
     assert periods(date(2024, 1, 31), date(2024, 3, 1), "month") == [
-        (date(2024, 1, 31), date(2024, 1, 31)), (date(2024, 2, 1), date(2024, 2, 29)),
-        (date(2024, 3, 1), date(2024, 3, 1))]
+        (date(2024, 1, 31), date(2024, 1, 31)),
+        (date(2024, 2, 1), date(2024, 2, 29)),
+        (date(2024, 3, 1), date(2024, 3, 1)),
+    ]
     assert periods(date(9999, 12, 27), date(9999, 12, 31), "week")[-1] == (date(9999, 12, 27), date(9999, 12, 31))
 
 
@@ -186,10 +215,15 @@ def _aov(figures: RangeFigures) -> Fraction:
 
 def _comparison(now: RangeFigures, before: RangeFigures) -> dict[str, Any]:
     return {
-        "start": before.start.isoformat(), "end": before.end.isoformat(),
-        "total_revenue_sgd": _money(before.total_revenue), "net_revenue_sgd": _money(before.net_revenue),
-        "tax_sgd": _money(before.tax), "discounts_sgd": _money(before.discounts), "order_count": before.order_count,
-        "average_order_value_sgd": _money(before.average_order_value), "refund_count": before.refund_count,
+        "start": before.start.isoformat(),
+        "end": before.end.isoformat(),
+        "total_revenue_sgd": _money(before.total_revenue),
+        "net_revenue_sgd": _money(before.net_revenue),
+        "tax_sgd": _money(before.tax),
+        "discounts_sgd": _money(before.discounts),
+        "order_count": before.order_count,
+        "average_order_value_sgd": _money(before.average_order_value),
+        "refund_count": before.refund_count,
         "refunds_sgd": _money(before.refunds),
         "change_pct": {
             "total_revenue_sgd": _pct(Fraction(now.total_revenue), Fraction(before.total_revenue)),
@@ -251,9 +285,14 @@ def test_change_pct_rounds_half_up_to_one_decimal() -> None:
 
 
 def _row(key: str, f: KeyFigures) -> dict[str, Any]:
-    return {"key": key, "revenue_sgd": _money(f.revenue), "net_revenue_sgd": _money(f.net_revenue),
-            "quantity": int(f.quantity) if f.quantity == int(f.quantity) else float(f.quantity),
-            "line_count": f.line_count, "sale_count": f.sale_count}
+    return {
+        "key": key,
+        "revenue_sgd": _money(f.revenue),
+        "net_revenue_sgd": _money(f.net_revenue),
+        "quantity": int(f.quantity) if f.quantity == int(f.quantity) else float(f.quantity),
+        "line_count": f.line_count,
+        "sale_count": f.sale_count,
+    }
 
 
 def _expected_breakdown(truth: Reckoning, dimension: str, start: date, end: date, limit: int) -> dict[str, Any]:
@@ -263,39 +302,58 @@ def _expected_breakdown(truth: Reckoning, dimension: str, start: date, end: date
     others = None
     if rest:
         quantity = sum((f.quantity for f in rest), Decimal(0))
-        others = {"key_count": len(rest), "revenue_sgd": _money(sum((f.revenue for f in rest), Decimal(0))),
-                  "net_revenue_sgd": _money(sum((f.net_revenue for f in rest), Decimal(0))),
-                  "quantity": int(quantity) if quantity == int(quantity) else float(quantity),
-                  "line_count": sum(f.line_count for f in rest)}
-    return {"start": start.isoformat(), "end": end.isoformat(), "currency": "SGD", "dimension": dimension,
-            "total_revenue_sgd": _money(truth.range(start, end).total_revenue),
-            "rows": [_row(k, f) for k, f in ordered[:limit]], "others": others}
+        others = {
+            "key_count": len(rest),
+            "revenue_sgd": _money(sum((f.revenue for f in rest), Decimal(0))),
+            "net_revenue_sgd": _money(sum((f.net_revenue for f in rest), Decimal(0))),
+            "quantity": int(quantity) if quantity == int(quantity) else float(quantity),
+            "line_count": sum(f.line_count for f in rest),
+        }
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "currency": "SGD",
+        "dimension": dimension,
+        "total_revenue_sgd": _money(truth.range(start, end).total_revenue),
+        "rows": [_row(k, f) for k, f in ordered[:limit]],
+        "others": others,
+    }
 
 
 @pytest.mark.parametrize("dimension", ["item", "location", "payment_method"])
 def test_revenue_by_each_dimension_matches_the_reckoner(client: Any, ingested: Reckoning, dimension: str) -> None:
     first, last = ingested.first_day(), ingested.last_day()
     one_day = first + timedelta(days=5)
-    for start, end, limit in ((first, last, 1000), (first, last, 20), (one_day, one_day, 3),
-                              (first - timedelta(days=9), first - timedelta(days=1), 20)):
-        reply = client.get(f"/metrics/revenue/by/{dimension}", q(start, end, limit=limit),
-                           path_parameters={"dimension": dimension})
+    for start, end, limit in (
+        (first, last, 1000),
+        (first, last, 20),
+        (one_day, one_day, 3),
+        (first - timedelta(days=9), first - timedelta(days=1), 20),
+    ):
+        reply = client.get(
+            f"/metrics/revenue/by/{dimension}", q(start, end, limit=limit), path_parameters={"dimension": dimension}
+        )
         assert reply.status == 200, reply.text
         assert reply.json() == _expected_breakdown(ingested, dimension, start, end, limit), (start, end, limit)
 
 
 def test_a_breakdown_counts_every_line_under_its_own_trimmed_key(client: Any, ingested: Reckoning) -> None:
     first, last = ingested.first_day(), ingested.last_day()
-    items = client.get("/metrics/revenue/by/item", q(first, last, limit=1000),
-                       path_parameters={"dimension": "item"}).json()
+    items = client.get(
+        "/metrics/revenue/by/item", q(first, last, limit=1000), path_parameters={"dimension": "item"}
+    ).json()
     keys = [row["key"] for row in items["rows"]]
     assert all(key == key.strip() for key in keys) and "Mineral Water" in keys  # exported as "Mineral Water "
     assert FORMULA_ITEM in keys and items["others"] is None
-    payments = client.get("/metrics/revenue/by/payment_method", q(first, last, limit=1000),
-                          path_parameters={"dimension": "payment_method"}).json()
+    payments = client.get(
+        "/metrics/revenue/by/payment_method",
+        q(first, last, limit=1000),
+        path_parameters={"dimension": "payment_method"},
+    ).json()
     assert NONE_KEY in [row["key"] for row in payments["rows"]]  # lines without a payment method
     assert any(row["quantity"] < 0 or Decimal(row["revenue_sgd"]) < 0 for row in items["rows"]) or any(
-        Decimal(r["revenue_sgd"]) == 0 for r in items["rows"])
+        Decimal(r["revenue_sgd"]) == 0 for r in items["rows"]
+    )
 
 
 def test_rows_are_by_rounded_revenue_then_key_and_others_sum_the_rest(client: Any, ingested: Reckoning) -> None:
@@ -303,8 +361,9 @@ def test_rows_are_by_rounded_revenue_then_key_and_others_sum_the_rest(client: An
     body = client.get("/metrics/revenue/by/item", q(first, last, limit=5), path_parameters={"dimension": "item"}).json()
     revenue = [Decimal(r["revenue_sgd"]) for r in body["rows"]]
     assert revenue == sorted(revenue, reverse=True) and len(body["rows"]) == 5
-    whole = client.get("/metrics/revenue/by/item", q(first, last, limit=1000),
-                       path_parameters={"dimension": "item"}).json()
+    whole = client.get(
+        "/metrics/revenue/by/item", q(first, last, limit=1000), path_parameters={"dimension": "item"}
+    ).json()
     assert whole["rows"][:5] == body["rows"]
     rest = whole["rows"][5:]
     assert body["others"]["key_count"] == len(rest)
@@ -351,18 +410,32 @@ def test_series_csv_is_the_json_periods_row_for_row(client: Any, ingested: Recko
 def test_breakdown_csv_is_the_json_rows_then_others_and_formulas_are_inert(client: Any, ingested: Reckoning) -> None:
     query = q(ingested.first_day(), ingested.last_day(), limit=30)
     body = client.get("/metrics/revenue/by/item", query, path_parameters={"dimension": "item"}).json()
-    rows = _csv(client.get("/metrics/revenue/by/item", {**query, "format": "csv"},
-                           path_parameters={"dimension": "item"}))
+    rows = _csv(
+        client.get("/metrics/revenue/by/item", {**query, "format": "csv"}, path_parameters={"dimension": "item"})
+    )
     want = [{k: _as_text(v) for k, v in r.items()} for r in body["rows"]]
     for row in want:
         if row["key"] == FORMULA_ITEM:
             row["key"] = "'" + FORMULA_ITEM  # shown as text by a spreadsheet, never run
     others = body["others"]
-    want.append({"key": "(others)", "revenue_sgd": others["revenue_sgd"], "net_revenue_sgd": others["net_revenue_sgd"],
-                 "quantity": _as_text(others["quantity"]), "line_count": str(others["line_count"]), "sale_count": ""})
+    want.append(
+        {
+            "key": "(others)",
+            "revenue_sgd": others["revenue_sgd"],
+            "net_revenue_sgd": others["net_revenue_sgd"],
+            "quantity": _as_text(others["quantity"]),
+            "line_count": str(others["line_count"]),
+            "sale_count": "",
+        }
+    )
     assert rows == want
-    every = _csv(client.get("/metrics/revenue/by/item", {**query, "limit": "1000", "format": "csv"},
-                            path_parameters={"dimension": "item"}))
+    every = _csv(
+        client.get(
+            "/metrics/revenue/by/item",
+            {**query, "limit": "1000", "format": "csv"},
+            path_parameters={"dimension": "item"},
+        )
+    )
     assert "'" + FORMULA_ITEM in [r["key"] for r in every] and FORMULA_ITEM not in [r["key"] for r in every]
     assert all(Decimal(r["revenue_sgd"]) == Decimal(r["revenue_sgd"]).quantize(Decimal("0.01")) for r in rows)
 
@@ -370,8 +443,9 @@ def test_breakdown_csv_is_the_json_rows_then_others_and_formulas_are_inert(clien
 # -- rejects ----------------------------------------------------------------------------------------
 
 
-def test_rejects_redirects_to_a_five_minute_presigned_url_of_the_file(client: Any, world: tuple[Reckoning, Any]
-                                                                      ) -> None:
+def test_rejects_redirects_to_a_five_minute_presigned_url_of_the_file(
+    client: Any, world: tuple[Reckoning, Any]
+) -> None:
     imports = client.get("/imports").json()["imports"]
     partial = [i for i in imports if i["rejects_key"]]
     assert partial
@@ -421,10 +495,10 @@ BAD_PARAMETERS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "query", "parameter"), BAD_PARAMETERS,
-                         ids=[f"{p} {n}" for p, _, n in BAD_PARAMETERS])
-def test_a_bad_parameter_is_a_400_naming_it(offline_client: Any, path: str, query: dict[str, str],
-                                            parameter: str) -> None:
+@pytest.mark.parametrize(("path", "query", "parameter"), BAD_PARAMETERS, ids=[f"{p} {n}" for p, _, n in BAD_PARAMETERS])
+def test_a_bad_parameter_is_a_400_naming_it(
+    offline_client: Any, path: str, query: dict[str, str], parameter: str
+) -> None:
     kw = {"path_parameters": {"dimension": "item"}} if "/by/" in path else {}
     reply = offline_client.get(path, query, **kw)
     assert reply.status == 400, reply.text
@@ -437,6 +511,10 @@ def test_a_bad_parameter_is_a_400_naming_it(offline_client: Any, path: str, quer
 def test_an_unknown_dimension_is_a_400_naming_it(offline_client: Any, dimension: str) -> None:
     reply = offline_client.get(f"/metrics/revenue/by/{dimension}", GOOD, path_parameters={"dimension": dimension})
     assert reply.status == 400
-    assert reply.json()["errors"][0] == {"parameter": "dimension", "location": "path", "type": "enum",
-                                         "message": reply.json()["errors"][0]["message"]}
+    assert reply.json()["errors"][0] == {
+        "parameter": "dimension",
+        "location": "path",
+        "type": "enum",
+        "message": reply.json()["errors"][0]["message"],
+    }
     assert "'dimension'" in reply.json()["message"] and "item" in reply.json()["message"]

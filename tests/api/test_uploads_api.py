@@ -49,19 +49,22 @@ def test_presigned_url_accepts_the_csv(client: Any, aws: dict[str, Any]) -> None
     assert stored["ContentType"] == "text/csv"
 
 
-@pytest.mark.parametrize(("filename", "suffix"), [
-    ("My Sales (March).CSV", "-My_Sales_March.csv"),      # suffix lower-cased: keys look alike
-    ("march.Csv", "-march.csv"),
-    ("export.csv.gz", "-export.csv.gz"),                   # gzip-compressed exports keep .gz
-    ("EXPORT 2025.CSV.GZ", "-EXPORT_2025.csv.gz"),
-    ("a.csv.csv.gz", "-a.csv.csv.gz"),
-    ("../../etc/passwd.csv", "-passwd.csv"),               # no path tricks
-    ("C:\\exports\\day.csv", "-day.csv"),
-    ("Verkäufe 2025.csv", "-Verk_ufe_2025.csv"),
-    (".csv", "-upload.csv"),
-    ("...csv", "-upload.csv"),
-    ("x" * 196 + ".csv", "-" + "x" * 100 + ".csv"),      # 200 characters: kept short
-])
+@pytest.mark.parametrize(
+    ("filename", "suffix"),
+    [
+        ("My Sales (March).CSV", "-My_Sales_March.csv"),  # suffix lower-cased: keys look alike
+        ("march.Csv", "-march.csv"),
+        ("export.csv.gz", "-export.csv.gz"),  # gzip-compressed exports keep .gz
+        ("EXPORT 2025.CSV.GZ", "-EXPORT_2025.csv.gz"),
+        ("a.csv.csv.gz", "-a.csv.csv.gz"),
+        ("../../etc/passwd.csv", "-passwd.csv"),  # no path tricks
+        ("C:\\exports\\day.csv", "-day.csv"),
+        ("Verkäufe 2025.csv", "-Verk_ufe_2025.csv"),
+        (".csv", "-upload.csv"),
+        ("...csv", "-upload.csv"),
+        ("x" * 196 + ".csv", "-" + "x" * 100 + ".csv"),  # 200 characters: kept short
+    ],
+)
 def test_filename_is_sanitised(client: Any, filename: str, suffix: str) -> None:
     reply = client.post("/uploads", {"filename": filename})
     assert reply.status == 201, reply.text
@@ -70,21 +73,24 @@ def test_filename_is_sanitised(client: Any, filename: str, suffix: str) -> None:
     assert key.endswith(suffix), key
 
 
-@pytest.mark.parametrize("body", [
-    {"filename": ""},
-    {"filename": "sales.txt"},
-    {"filename": "sales.csv.exe"},
-    {"filename": "sales.gz"},
-    {"filename": "sales.csv.gz.tmp"},
-    {"filename": "sales.csv.zip"},
-    {"filename": "sales.csv\n"},
-    {"filename": "x" * 197 + ".csv"},   # 201 characters
-    {"filename": 123},
-    {"filename": None},
-    {},
-    {"name": "a.csv"},
-    {"filename": "a.csv", "extra": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"filename": ""},
+        {"filename": "sales.txt"},
+        {"filename": "sales.csv.exe"},
+        {"filename": "sales.gz"},
+        {"filename": "sales.csv.gz.tmp"},
+        {"filename": "sales.csv.zip"},
+        {"filename": "sales.csv\n"},
+        {"filename": "x" * 197 + ".csv"},  # 201 characters
+        {"filename": 123},
+        {"filename": None},
+        {},
+        {"name": "a.csv"},
+        {"filename": "a.csv", "extra": 1},
+    ],
+)
 def test_bad_filename_is_400_naming_filename(offline_client: Any, body: dict[str, Any]) -> None:
     reply = offline_client.post("/uploads", body)
     assert reply.status == 400, reply.text
@@ -92,16 +98,19 @@ def test_bad_filename_is_400_naming_filename(offline_client: Any, body: dict[str
     assert "filename" in message or "extra" in message, message
 
 
-@pytest.mark.parametrize(("raw", "content_type"), [
-    ("not json", "application/json"),
-    ("[]", "application/json"),
-    ('"a.csv"', "application/json"),
-    (None, None),
-    ("filename=a.csv", "application/x-www-form-urlencoded"),
-    ("a.csv", "text/plain"),
-    ("--x\r\n\r\n", "multipart/form-data"),               # no boundary: Powertools raises ValueError
-    ("--x\r\n\r\n", "multipart/form-data; boundary=x"),
-])
+@pytest.mark.parametrize(
+    ("raw", "content_type"),
+    [
+        ("not json", "application/json"),
+        ("[]", "application/json"),
+        ('"a.csv"', "application/json"),
+        (None, None),
+        ("filename=a.csv", "application/x-www-form-urlencoded"),
+        ("a.csv", "text/plain"),
+        ("--x\r\n\r\n", "multipart/form-data"),  # no boundary: Powertools raises ValueError
+        ("--x\r\n\r\n", "multipart/form-data; boundary=x"),
+    ],
+)
 def test_bad_body_is_400(offline_client: Any, raw: str | None, content_type: str | None) -> None:
     headers = {"content-type": content_type} if content_type else {}
     event = offline_client.event("POST", "/uploads", body=raw, headers=headers)
@@ -112,8 +121,9 @@ def test_bad_body_is_400(offline_client: Any, raw: str | None, content_type: str
 
 def test_a_body_that_is_not_utf8_is_400_not_5xx(offline_client: Any) -> None:
     """The gateway base64-encodes a body that is not UTF-8; Powertools would raise decoding it."""
-    event = offline_client.event("POST", "/uploads", body=b'{"filename": "\xab.csv"}',
-                                 headers={"content-type": "application/json"})
+    event = offline_client.event(
+        "POST", "/uploads", body=b'{"filename": "\xab.csv"}', headers={"content-type": "application/json"}
+    )
     assert event["isBase64Encoded"] is True
     reply = offline_client.send(event)
     assert reply.status == 400, reply.text
@@ -135,8 +145,7 @@ NOT_UTF8_BODIES = {
 
 @pytest.mark.parametrize("content_type", ["application/json", None])
 @pytest.mark.parametrize("kind", sorted(NOT_UTF8_BODIES))
-def test_body_that_is_not_utf8_is_400_naming_the_body(offline_client: Any, kind: str,
-                                                      content_type: str | None) -> None:
+def test_body_that_is_not_utf8_is_400_naming_the_body(offline_client: Any, kind: str, content_type: str | None) -> None:
     raw = NOT_UTF8_BODIES[kind]
     headers = {"content-type": content_type} if content_type else {}
     if kind == "gzip":
@@ -152,8 +161,9 @@ def test_body_that_is_not_utf8_is_400_naming_the_body(offline_client: Any, kind:
 
 
 def test_body_flagged_base64_that_is_not_base64_is_400(offline_client: Any) -> None:
-    event = offline_client.event("POST", "/uploads", body='{"filename": "a.csv"}',
-                                 headers={"content-type": "application/json"})
+    event = offline_client.event(
+        "POST", "/uploads", body='{"filename": "a.csv"}', headers={"content-type": "application/json"}
+    )
     event["body"], event["isBase64Encoded"] = "!!!not base64", True
     reply = offline_client.send(event)
     assert reply.status == 400, reply.text
@@ -162,8 +172,9 @@ def test_body_flagged_base64_that_is_not_base64_is_400(offline_client: Any) -> N
 
 def test_utf8_body_sent_as_base64_still_works(client: Any) -> None:
     """The decoding check refuses only what cannot be decoded: UTF-8 JSON in base64 is fine."""
-    event = client.event("POST", "/uploads", body=FILENAME_JSON.encode("utf-8"),
-                         headers={"content-type": "application/octet-stream"})
+    event = client.event(
+        "POST", "/uploads", body=FILENAME_JSON.encode("utf-8"), headers={"content-type": "application/octet-stream"}
+    )
     event["headers"]["content-type"] = "application/json"
     assert event["isBase64Encoded"]
     reply = client.send(event)

@@ -164,8 +164,14 @@ def test_replace_day_lands_only_on_the_revision_it_read(backend: Backend) -> Non
 
 
 def record(n: int) -> ImportRecord:
-    return ImportRecord(import_id=f"imp_{n:04d}", bucket=BUCKET, key=f"uploads/{n}.csv",
-                        status=ImportStatus.SUCCEEDED, started_at=f"2026-11-01T10:00:{n:02d}.000Z", rows_total=n)
+    return ImportRecord(
+        import_id=f"imp_{n:04d}",
+        bucket=BUCKET,
+        key=f"uploads/{n}.csv",
+        status=ImportStatus.SUCCEEDED,
+        started_at=f"2026-11-01T10:00:{n:02d}.000Z",
+        rows_total=n,
+    )
 
 
 def test_imports_are_listed_newest_first_across_pages(backend: Backend) -> None:
@@ -195,8 +201,9 @@ def test_a_pagination_token_that_is_not_ours_is_an_invalid_cursor(backend: Backe
 def test_an_object_version_reads_as_uploaded_and_a_deleted_one_is_gone(backend: Backend) -> None:
     if isinstance(backend.storage, DynamoStorage):
         boto3.client("s3").create_bucket(Bucket="contract-objects")
-        boto3.client("s3").put_bucket_versioning(Bucket="contract-objects",
-                                                 VersioningConfiguration={"Status": "Enabled"})
+        boto3.client("s3").put_bucket_versioning(
+            Bucket="contract-objects", VersioningConfiguration={"Status": "Enabled"}
+        )
     first = backend.put_object("contract-objects", "uploads/a.csv", b"one")
     second = backend.put_object("contract-objects", "uploads/a.csv", b"two")
     with backend.storage.open_object("contract-objects", "uploads/a.csv", first) as stream:
@@ -235,8 +242,9 @@ def test_an_object_read_by_its_etag_is_changed_once_overwritten_in_an_unversione
 def test_a_version_read_with_another_version_s_etag_is_changed(backend: Backend) -> None:
     if isinstance(backend.storage, DynamoStorage):
         boto3.client("s3").create_bucket(Bucket="contract-objects")
-        boto3.client("s3").put_bucket_versioning(Bucket="contract-objects",
-                                                 VersioningConfiguration={"Status": "Enabled"})
+        boto3.client("s3").put_bucket_versioning(
+            Bucket="contract-objects", VersioningConfiguration={"Status": "Enabled"}
+        )
     first = backend.put_object("contract-objects", "uploads/b.csv", b"one")
     backend.put_object("contract-objects", "uploads/b.csv", b"two")
     one, two = (hashlib.md5(b, usedforsecurity=False).hexdigest() for b in (b"one", b"two"))
@@ -249,12 +257,18 @@ def test_a_version_read_with_another_version_s_etag_is_changed(backend: Backend)
 # -- breakdown shards -----------------------------------------------------------------------------
 
 
-def shard_batch(ref: ShardRef, figures: dict[str, KeyTotals], present: set[str] | None = None,
-                new_units: int | None = None, *writes: SaleWrite) -> WriteBatch:
+def shard_batch(
+    ref: ShardRef,
+    figures: dict[str, KeyTotals],
+    present: set[str] | None = None,
+    new_units: int | None = None,
+    *writes: SaleWrite,
+) -> WriteBatch:
     out = batch(*writes)
     keys = set(figures) - (present or set())
-    out.breakdowns[ref] = ShardDelta(dict(figures), set(present or ()),
-                                     sum(units(k) for k in keys) if new_units is None else new_units)
+    out.breakdowns[ref] = ShardDelta(
+        dict(figures), set(present or ()), sum(units(k) for k in keys) if new_units is None else new_units
+    )
     return out
 
 
@@ -267,11 +281,17 @@ ITEMS_0 = ShardRef("item", D1, 0)
 
 def test_breakdown_figures_are_added_per_key_and_read_back_per_shard(backend: Backend) -> None:
     st = backend.storage
-    odd = "Trial Lesson W/ Eli ,\"quoted\" = +1 ünïcode"  # any text is a key
-    assert st.commit(shard_batch(ITEMS_0, {"Bay hire": line_totals("34.880", "2.88"), odd: line_totals("0.436")},
-                                 None, None, write(sale("1", "35.316"), "v1"))).written
-    assert st.commit(shard_batch(ITEMS_0, {"Bay hire": line_totals("-10.005", "-0.826", "-1")},
-                                 {"Bay hire"})).written
+    odd = 'Trial Lesson W/ Eli ,"quoted" = +1 ünïcode'  # any text is a key
+    assert st.commit(
+        shard_batch(
+            ITEMS_0,
+            {"Bay hire": line_totals("34.880", "2.88"), odd: line_totals("0.436")},
+            None,
+            None,
+            write(sale("1", "35.316"), "v1"),
+        )
+    ).written
+    assert st.commit(shard_batch(ITEMS_0, {"Bay hire": line_totals("-10.005", "-0.826", "-1")}, {"Bay hire"})).written
     assert st.commit(shard_batch(ShardRef("item", D1, 1), {odd: line_totals("1")})).written
     assert st.commit(shard_batch(ShardRef("location", D2, 0), {"(none)": line_totals("5")})).written
     shards = list(st.breakdown_shards("item", D1, D1))
@@ -279,8 +299,7 @@ def test_breakdown_figures_are_added_per_key_and_read_back_per_shard(backend: Ba
     assert shards[0].keys == {"Bay hire", odd} and shards[0].units == 2 and shards[0].rev == 2
     assert shards[0].figures["Bay hire"] == KeyTotals(Decimal("24.875"), Decimal("2.054"), Decimal(0), 2, 2)
     assert str(shards[0].figures["Bay hire"].revenue) == "24.875"
-    assert key_totals(st.breakdown_shards("item", D1, D2))[odd] == line_totals("1.436", quantity="2", lines=2,
-                                                                                  sales=2)
+    assert key_totals(st.breakdown_shards("item", D1, D2))[odd] == line_totals("1.436", quantity="2", lines=2, sales=2)
     assert list(st.breakdown_shards("item", D2, D2)) == []
     assert st.breakdown_totals("item", D1, D2) == key_totals(st.breakdown_shards("item", D1, D2))
     assert st.breakdown_totals("item", D2, D2) == {}
@@ -294,8 +313,9 @@ def test_a_shard_without_room_cancels_the_whole_batch_and_is_named(backend: Back
     assert st.commit(shard_batch(ITEMS_0, three)).written
     before = st.day_totals(D1, D2)
     # The condition counts the units the shard holds (3) against the room the new keys leave.
-    conflicts = st.commit(shard_batch(ITEMS_0, {"d": line_totals("1")}, None, SHARD_UNITS - 2,
-                                      write(sale("7", "3.00"), "v1")))
+    conflicts = st.commit(
+        shard_batch(ITEMS_0, {"d": line_totals("1")}, None, SHARD_UNITS - 2, write(sale("7", "3.00"), "v1"))
+    )
     assert not conflicts.written and not conflicts and conflicts.full_shards == {ITEMS_0}
     assert st.read_sales(["7"]) == {} and st.day_totals(D1, D2) == before
     assert st.commit(shard_batch(ITEMS_0, {"d": line_totals("1")}, None, SHARD_UNITS - 3)).written  # exactly full
@@ -316,8 +336,13 @@ def test_a_shard_update_of_more_keys_than_an_expression_holds_is_refused(backend
         backend.storage.commit(shard_batch(ITEMS_0, figures))
 
 
-WIDEST = KeyTotals(Decimal("-1234567890123456789012345678901234.567"), Decimal("-" + "9" * 35 + ".999"),
-                   Decimal("-" + "9" * 38), -(10**37), -(10**37))
+WIDEST = KeyTotals(
+    Decimal("-1234567890123456789012345678901234.567"),
+    Decimal("-" + "9" * 35 + ".999"),
+    Decimal("-" + "9" * 38),
+    -(10**37),
+    -(10**37),
+)
 
 
 def longest_keys(start: int, stop: int) -> dict[str, KeyTotals]:
@@ -340,8 +365,11 @@ def test_a_shard_fills_to_its_units_and_refuses_one_more_key(backend: Backend) -
     (full,) = st.breakdown_shards("item", D1, D1)
     assert full.units == SHARD_UNITS and len(full.keys) == SHARD_UNITS
     assert st.commit(shard_batch(ITEMS_0, {"one more": line_totals("1")})).full_shards == {ITEMS_0}
-    assert st.commit(shard_batch(ITEMS_0, {"00000".ljust(UNIT_BYTES - 1, "x"): line_totals("1")},
-                                 {"00000".ljust(UNIT_BYTES - 1, "x")})).written  # a key it holds: no room needed
+    assert st.commit(
+        shard_batch(
+            ITEMS_0, {"00000".ljust(UNIT_BYTES - 1, "x"): line_totals("1")}, {"00000".ljust(UNIT_BYTES - 1, "x")}
+        )
+    ).written  # a key it holds: no room needed
 
 
 def test_a_long_key_takes_a_unit_per_started_256_bytes(backend: Backend) -> None:

@@ -111,8 +111,11 @@ class MemoryStorage:
                 raise ValueError(f"a shard update holds at most {MAX_KEYS_PER_UPDATE} keys")
         if self.before_commit is not None:
             self.before_commit(batch)
-        keys = ([f"SALE#{w.sale.sale_id}" for w in batch.writes] + [f"DAY#{d}" for d in days]
-                + [f"BY#{r.dimension}#{r.day}#{r.shard}" for r in shards])
+        keys = (
+            [f"SALE#{w.sale.sale_id}" for w in batch.writes]
+            + [f"DAY#{d}" for d in days]
+            + [f"BY#{r.dimension}#{r.day}#{r.shard}" for r in shards]
+        )
         me = threading.get_ident()
         for attempt in range(self.conflict_attempts):
             with self._lock:
@@ -148,9 +151,18 @@ class MemoryStorage:
             for w in batch.writes:
                 s = w.sale
                 self.sales[s.sale_id] = StoredSale(
-                    sale_id=s.sale_id, sale_date=s.sale_date, version=w.version, content_hash=w.content_hash,
-                    total=s.total, tax=s.tax, discounts=s.discounts, import_id=w.import_id,
-                    first_import_id=w.first_import_id, change=w.change, lines=s.lines)
+                    sale_id=s.sale_id,
+                    sale_date=s.sale_date,
+                    version=w.version,
+                    content_hash=w.content_hash,
+                    total=s.total,
+                    tax=s.tax,
+                    discounts=s.discounts,
+                    import_id=w.import_id,
+                    first_import_id=w.first_import_id,
+                    change=w.change,
+                    lines=s.lines,
+                )
                 self.sale_lines[s.sale_id] = s
             for d in days:
                 old = self.days.get(d)
@@ -173,8 +185,11 @@ class MemoryStorage:
         shard = self.shards.get(ref)
         members = shard.members if shard is not None else set()
         if delta.present:
-            return (shard is not None and len(members) <= SHARD_UNITS - delta.new_units
-                    and all("=" + k in members for k in delta.present))
+            return (
+                shard is not None
+                and len(members) <= SHARD_UNITS - delta.new_units
+                and all("=" + k in members for k in delta.present)
+            )
         return len(members) <= SHARD_UNITS - delta.new_units
 
     def day_totals(self, start: date, end: date) -> dict[date, DayTotals]:
@@ -201,8 +216,11 @@ class MemoryStorage:
     def breakdown_shards(self, dimension: str, start: date, end: date) -> Iterator[BreakdownShard]:
         with self._lock:
             self.shard_reads += 1
-            found = sorted((ref, shard) for ref, shard in self.shards.items()
-                           if ref.dimension == dimension and start <= ref.day <= end)
+            found = sorted(
+                (ref, shard)
+                for ref, shard in self.shards.items()
+                if ref.dimension == dimension and start <= ref.day <= end
+            )
             return iter([self._stored_shard(ref, shard) for ref, shard in found])
 
     def breakdown_totals(self, dimension: str, start: date, end: date) -> dict[str, KeyTotals]:
@@ -214,8 +232,9 @@ class MemoryStorage:
         figures = {**dict.fromkeys(keys, ZERO_KEY), **shard.figures}
         return BreakdownShard(ref.dimension, ref.day, ref.shard, shard.rev, keys, len(shard.members), figures)
 
-    def replace_breakdown(self, dimension: str, day: date, figures: Mapping[str, KeyTotals],
-                          expected: Sequence[BreakdownShard]) -> bool:
+    def replace_breakdown(
+        self, dimension: str, day: date, figures: Mapping[str, KeyTotals], expected: Sequence[BreakdownShard]
+    ) -> bool:
         held = {s.shard: s.rev for s in expected}
         contents = layout(figures)
         written = range(max(len(contents), max(held, default=-1) + 1))
@@ -225,10 +244,12 @@ class MemoryStorage:
                 if (stored.rev if stored is not None else None) != held.get(number):
                     return False
             for number in written:
-                content = {k: t for k, t in (contents[number] if number < len(contents) else {}).items()
-                           if not t.is_zero()}
+                content = {
+                    k: t for k, t in (contents[number] if number < len(contents) else {}).items() if not t.is_zero()
+                }
                 self.shards[ShardRef(dimension, day, number)] = _Shard(
-                    set(iter_members(content)), dict(content), held.get(number, 0) + 1)
+                    set(iter_members(content)), dict(content), held.get(number, 0) + 1
+                )
             return True
 
     # -- imports ---------------------------------------------------------------------------------

@@ -39,8 +39,14 @@ def context(name: str = "IngestFunction", timeout: int = 900) -> LambdaContext:
 def put(s3: Any, key: str, data: bytes, when: datetime | None = None) -> dict[str, Any]:
     """PUT an object and return the S3 ObjectCreated:Put notification real S3 would send for it."""
     response = s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-    return build_put_event(bucket=BUCKET, key=key, size=len(data), etag=response["ETag"].strip('"'),
-                           version_id=response.get("VersionId"), when=when or datetime.now(UTC))
+    return build_put_event(
+        bucket=BUCKET,
+        key=key,
+        size=len(data),
+        etag=response["ETag"].strip('"'),
+        version_id=response.get("VersionId"),
+        when=when or datetime.now(UTC),
+    )
 
 
 def export_bytes(sales: list[GenSale], **options: Any) -> bytes:
@@ -65,8 +71,11 @@ def corrected(sale: GenSale, bump: Decimal = Decimal("1.5"), move_days: int = 0,
     elif relabel == 2:
         first = replace(first, payment_method="" if first.payment_method else "Misc. (HitPay)")
     elif relabel == 3:
-        first = replace(first, location="Online Store" if first.location != "Online Store" else "",
-                        quantity=str(int(Decimal(first.quantity or "1")) + 1))
+        first = replace(
+            first,
+            location="Online Store" if first.location != "Online Store" else "",
+            quantity=str(int(Decimal(first.quantity or "1")) + 1),
+        )
     lines = [first, *sale.lines[1:]]
     new_date = sale.sale_date + timedelta(days=move_days)
     if move_days:
@@ -187,8 +196,16 @@ def as_unicode_text(data: bytes) -> bytes:
     return b"\xff\xfe" + _rewrite(data, "\t").encode("utf-16-le")
 
 
-_MONEY_HEADERS = {"Item price (excluding tax)", "Subtotal (excluding tax)", "Discount amount", "Tax", "Item Total",
-                  "Total Paid w/ Payment Method", "Quantity", "Discount %"}
+_MONEY_HEADERS = {
+    "Item price (excluding tax)",
+    "Subtotal (excluding tax)",
+    "Discount amount",
+    "Tax",
+    "Item Total",
+    "Total Paid w/ Payment Method",
+    "Quantity",
+    "Discount %",
+}
 
 
 def as_european(data: bytes) -> bytes:
@@ -204,7 +221,7 @@ def as_european(data: bytes) -> bytes:
         digits = whole.lstrip("-")
         prefix = re.match(r"[S$]*", digits)
         symbol = prefix.group(0) if prefix else ""
-        digits = digits[len(symbol):]
+        digits = digits[len(symbol) :]
         groups: list[str] = []
         while len(digits) > 3:
             groups.insert(0, digits[-3:])

@@ -75,10 +75,15 @@ class Delivery:
 def build_file(plan: Upload, files: list[bytes]) -> bytes:
     if plan.copy_of is not None and plan.copy_of < len(files):
         return files[plan.copy_of]
-    part = BASE[plan.start:plan.start + plan.length]
-    data = export_bytes([
-        corrected(s, Decimal(plan.fix), move_days=(i + plan.fix) % 3 == 0, relabel=(i + plan.fix) % 4)
-        if plan.fix and (i + plan.fix) % 4 == 0 else s for i, s in enumerate(part)])
+    part = BASE[plan.start : plan.start + plan.length]
+    data = export_bytes(
+        [
+            corrected(s, Decimal(plan.fix), move_days=(i + plan.fix) % 3 == 0, relabel=(i + plan.fix) % 4)
+            if plan.fix and (i + plan.fix) % 4 == 0
+            else s
+            for i, s in enumerate(part)
+        ]
+    )
     return resorted(data, seed=plan.shuffle) if plan.shuffle is not None else data
 
 
@@ -90,13 +95,29 @@ def run_scenario(plans: list[Upload], data: Any) -> None:
     refs = []
     for i, body in enumerate(files):
         version = storage.put_object(BUCKET, f"uploads/export-{i}.csv", body)
-        refs.append(ObjectRef(bucket=BUCKET, key=f"uploads/export-{i}.csv", version_id=version,
-                              etag=f"e{i}", size=len(body), event_time=T0 + timedelta(seconds=i),
-                              sequencer=f"{i:016X}", request_id=f"r{i}"))
+        refs.append(
+            ObjectRef(
+                bucket=BUCKET,
+                key=f"uploads/export-{i}.csv",
+                version_id=version,
+                etag=f"e{i}",
+                size=len(body),
+                event_time=T0 + timedelta(seconds=i),
+                sequencer=f"{i:016X}",
+                request_id=f"r{i}",
+            )
+        )
     order = data.draw(st.permutations(range(len(files))), label="delivery order")
     order += data.draw(st.lists(st.sampled_from(range(len(files))), max_size=3), label="redeliveries")
-    queue = [Delivery(u, data.draw(st.none() | st.integers(1, 4), label="crash at"), data.draw(st.booleans()),
-                      data.draw(st.none() | st.integers(1, 3), label="interleave at")) for u in order]
+    queue = [
+        Delivery(
+            u,
+            data.draw(st.none() | st.integers(1, 4), label="crash at"),
+            data.draw(st.booleans()),
+            data.draw(st.none() | st.integers(1, 3), label="interleave at"),
+        )
+        for u in order
+    ]
     per_flush = data.draw(st.sampled_from([7, 25, 500]), label="sales per flush")
     # Concurrent writer lanes make thread scheduling part of the case (not replayable exactly);
     # most examples write on one lane, so that hypothesis can shrink what they find.

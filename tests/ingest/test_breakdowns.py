@@ -75,8 +75,16 @@ class Recorder:
 def run(storage: MemoryStorage, data: bytes, n: int, **options: Any) -> None:
     key = f"uploads/export-{n}.csv"
     version = storage.put_object(BUCKET, key, data)
-    ref = ObjectRef(bucket=BUCKET, key=key, version_id=version, etag=f"e{n}", size=len(data),
-                    event_time=T0 + timedelta(minutes=n), sequencer=f"{n:016X}", request_id=f"r{n}")
+    ref = ObjectRef(
+        bucket=BUCKET,
+        key=key,
+        version_id=version,
+        etag=f"e{n}",
+        size=len(data),
+        event_time=T0 + timedelta(minutes=n),
+        sequencer=f"{n:016X}",
+        request_id=f"r{n}",
+    )
     record = Ingestor(storage, REJECTS_PREFIX, **options).run(ref)
     assert record.status is ImportStatus.SUCCEEDED, record.message
 
@@ -110,8 +118,9 @@ def test_a_correction_finds_every_key_where_it_lives_so_shards_do_not_multiply()
     run(storage, first, 0)
     before = {(s.shard, s.keys) for s in item_shards(storage)}
     recorder = Recorder(storage)
-    fix = export_bytes([corrected(s, Decimal("2.5"), relabel=2 + i % 2) if i % 5 == 0 else s
-                        for i, s in enumerate(sales)])
+    fix = export_bytes(
+        [corrected(s, Decimal("2.5"), relabel=2 + i % 2) if i % 5 == 0 else s for i, s in enumerate(sales)]
+    )
     run(storage, fix, 1, sales_per_flush=500)
     reads = recorder.shard_reads
     check_exact(storage, [first, fix])
@@ -173,8 +182,9 @@ def test_a_sale_of_hundreds_of_distinct_lines_fits_one_transaction() -> None:
     recorder = Recorder(storage)
     (big,) = many_items(1)
     line = big.lines[0]
-    huge = replace(big, lines=tuple(replace(line, item_name=f"Part {n:03d}", payment_method=f"Card {n % 30}")
-                                    for n in range(400)))
+    huge = replace(
+        big, lines=tuple(replace(line, item_name=f"Part {n:03d}", payment_method=f"Card {n % 30}") for n in range(400))
+    )
     data = export_bytes([huge])
     run(storage, data, 0)
     check_exact(storage, [data])
@@ -185,9 +195,11 @@ def _tamper(storage: Any, day: date) -> None:
     """Drift that no import makes: a key's figures changed, and a key that sold nothing."""
     batch = WriteBatch()
     batch.breakdowns[ShardRef("item", day, 0)] = ShardDelta(
-        {"Ghost item": KeyTotals(Decimal("9.99"), Decimal(0), Decimal(1), 1, 1)}, set(), 1)
+        {"Ghost item": KeyTotals(Decimal("9.99"), Decimal(0), Decimal(1), 1, 1)}, set(), 1
+    )
     batch.breakdowns[ShardRef("payment_method", day, 7)] = ShardDelta(
-        {"Credit card (Visa/MC-Keyed)": KeyTotals(Decimal("-1.00"), Decimal(0), Decimal(0), 0, 0)}, set(), 1)
+        {"Credit card (Visa/MC-Keyed)": KeyTotals(Decimal("-1.00"), Decimal(0), Decimal(0), 0, 0)}, set(), 1
+    )
     assert storage.commit(batch).written
 
 
@@ -221,8 +233,16 @@ def test_reconcile_finds_breakdown_drift_and_repairs_it_exactly(backend: str) ->
 
         def ingest(body: bytes) -> None:
             put = s3.put_object(Bucket=BUCKET, Key="uploads/a.csv", Body=body)
-            ref = ObjectRef(bucket=BUCKET, key="uploads/a.csv", version_id=put["VersionId"],
-                            etag=put["ETag"].strip('"'), size=len(body), event_time=T0, sequencer="01", request_id="r")
+            ref = ObjectRef(
+                bucket=BUCKET,
+                key="uploads/a.csv",
+                version_id=put["VersionId"],
+                etag=put["ETag"].strip('"'),
+                size=len(body),
+                event_time=T0,
+                sequencer="01",
+                request_id="r",
+            )
             assert Ingestor(dynamo, REJECTS_PREFIX).run(ref).status is ImportStatus.SUCCEEDED
 
         check(dynamo, ingest)

@@ -98,11 +98,26 @@ class FakeDynamoDB:
 def _writes(n: int, first: int = 1) -> list[SaleWrite]:
     writes = []
     for i in range(first, first + n):
-        line = SaleLine(i, f"Item {i} \"q\" é", Decimal(1), Decimal("10.005"), None, Decimal("-0"), Decimal("0.90"),
-                        Decimal("10.90"), "Cash", "Range")
+        line = SaleLine(
+            i,
+            f'Item {i} "q" é',
+            Decimal(1),
+            Decimal("10.005"),
+            None,
+            Decimal("-0"),
+            Decimal("0.90"),
+            Decimal("10.90"),
+            "Cash",
+            "Range",
+        )
         sale = Sale.build(f"S{i}", date(2025, 3, 1 + i % 3), "C", (line,))
-        expected = None if i % 2 else StoredSale(sale.sale_id, date(2025, 3, 1), "old", "h", Decimal(1), Decimal(0),
-                                                 Decimal(0), "imp_0", "imp_0")
+        expected = (
+            None
+            if i % 2
+            else StoredSale(
+                sale.sale_id, date(2025, 3, 1), "old", "h", Decimal(1), Decimal(0), Decimal(0), "imp_0", "imp_0"
+            )
+        )
         writes.append(SaleWrite(sale, f"ver|{i:010d}", "imp_1", "imp_0", expected, "created", sale.content_hash))
     return writes
 
@@ -113,7 +128,8 @@ def test_a_transaction_body_is_what_botocore_itself_would_send(aws: dict[str, An
     batch = WriteBatch(_writes(60))
     for w in batch.writes:
         batch.day_deltas[w.sale.sale_date] = batch.day_deltas.get(w.sale.sale_date, DayTotals()) + DayTotals.of(
-            w.sale.total, w.sale.tax, w.sale.discounts)
+            w.sale.total, w.sale.tax, w.sale.discounts
+        )
     assert storage.commit(batch) == {}
     ((operation, sent),) = fake.requests
     assert operation == "TransactWriteItems"
@@ -142,18 +158,43 @@ def test_a_cancelled_transaction_reports_what_is_stored_in_either_shape() -> Non
     writes = _writes(4)
     compact = sale_item(writes[0], "2025-01-01T00:00:00.000Z")
     earlier = earlier_sale_item(sale_item(writes[2], "2025-01-01T00:00:00.000Z"))
-    reasons = [{"Code": "ConditionalCheckFailed", "Item": compact}, {"Code": "None"},
-               {"Code": "ConditionalCheckFailed", "Item": earlier}, {"Code": "ConditionalCheckFailed"},
-               {"Code": "None"}]
-    fake = FakeDynamoDB(storage, [(400, {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-                                         "message": "cancelled", "CancellationReasons": reasons})])
+    reasons = [
+        {"Code": "ConditionalCheckFailed", "Item": compact},
+        {"Code": "None"},
+        {"Code": "ConditionalCheckFailed", "Item": earlier},
+        {"Code": "ConditionalCheckFailed"},
+        {"Code": "None"},
+    ]
+    fake = FakeDynamoDB(
+        storage,
+        [
+            (
+                400,
+                {
+                    "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                    "message": "cancelled",
+                    "CancellationReasons": reasons,
+                },
+            )
+        ],
+    )
     batch = WriteBatch(writes, {date(2025, 3, 2): DayTotals.of(Decimal(1), Decimal(0), Decimal(0))})
     conflicts = storage.commit(batch)
     assert len(fake.requests) == 1
     assert conflicts == {"S1": stored_sale(compact), "S3": stored_sale(earlier), "S4": None}
-    assert conflicts["S3"] == StoredSale("S3", writes[2].sale.sale_date, "ver|0000000003", writes[2].content_hash,
-                                         Decimal("10.90"), Decimal("0.90"), Decimal("-0"), "imp_1", "imp_0", "created",
-                                         writes[2].sale.lines)
+    assert conflicts["S3"] == StoredSale(
+        "S3",
+        writes[2].sale.sale_date,
+        "ver|0000000003",
+        writes[2].content_hash,
+        Decimal("10.90"),
+        Decimal("0.90"),
+        Decimal("-0"),
+        "imp_1",
+        "imp_0",
+        "created",
+        writes[2].sale.lines,
+    )
 
 
 def test_throttled_transactions_are_resent_with_the_same_body_and_token() -> None:

@@ -47,22 +47,28 @@ def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 40) -> A
 
 # -- property: any sequence of uploads, delivered in any order, some more than once --------------
 
-upload = st.tuples(st.integers(0, len(BASE) - 1), st.integers(1, len(BASE)), st.integers(0, 6),
-                   st.none() | st.integers(0, 3))
+upload = st.tuples(
+    st.integers(0, len(BASE) - 1), st.integers(1, len(BASE)), st.integers(0, 6), st.none() | st.integers(0, 3)
+)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(uploads=st.lists(upload, min_size=1, max_size=4), data=st.data())
-def test_any_uploads_in_any_delivery_order_end_exact(uploads: list[tuple[int, int, int, int | None]],
-                                                     data: Any) -> None:
+def test_any_uploads_in_any_delivery_order_end_exact(
+    uploads: list[tuple[int, int, int, int | None]], data: Any
+) -> None:
     files: list[bytes] = []
     for start, length, fix, shuffle in uploads:
-        part = BASE[start:start + length]
+        part = BASE[start : start + length]
         # `fix` picks which sales this export corrects (amount; for some the date, item, payment or place).
-        body = export_bytes([
-            corrected(s, Decimal(fix), move_days=(i + fix) % 3 == 0, relabel=(i + fix) % 3)
-            if fix and (i + fix) % 4 == 0 else s
-            for i, s in enumerate(part)])
+        body = export_bytes(
+            [
+                corrected(s, Decimal(fix), move_days=(i + fix) % 3 == 0, relabel=(i + fix) % 3)
+                if fix and (i + fix) % 4 == 0
+                else s
+                for i, s in enumerate(part)
+            ]
+        )
         files.append(resorted(body, seed=shuffle) if shuffle is not None else body)
     deliveries = data.draw(st.permutations(range(len(files))))
     deliveries += data.draw(st.lists(st.sampled_from(range(len(files))), max_size=3))  # redeliveries
@@ -104,8 +110,9 @@ class CrashingStorage(DynamoStorage):
 @pytest.mark.parametrize("k", [1, 2, 4, 7])
 def test_a_crash_after_k_writes_then_a_retry_ends_exact(aws: dict[str, Any], k: int, after_write: bool) -> None:
     base = export_bytes(BASE)
-    fix = export_bytes([corrected(s, Decimal(3), move_days=i % 2, relabel=i % 4) if i % 3 == 0 else s
-                        for i, s in enumerate(BASE)])
+    fix = export_bytes(
+        [corrected(s, Decimal(3), move_days=i % 2, relabel=i % 4) if i % 3 == 0 else s for i, s in enumerate(BASE)]
+    )
     clean = DynamoStorage(aws["table"], sleep=no_sleep)
     run(clean, put(aws["s3"], "uploads/base.csv", base, T0))
     event = put(aws["s3"], "uploads/fix.csv", fix, T0 + timedelta(minutes=1))
@@ -142,17 +149,25 @@ class FlakyClient:
         if self.rng.random() < self.rate:
             self.faults += 1
             if self.rng.random() < 0.5:
-                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                                  "TransactWriteItems")
+                raise ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                    "TransactWriteItems",
+                )
             reasons = [{"Code": "None"} for _ in kwargs["TransactItems"]]
-            reasons[self.rng.randrange(len(reasons))] = {"Code": self.rng.choice(["ThrottlingError",
-                                                                                  "TransactionConflict"])}
-            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                               "CancellationReasons": reasons}, "TransactWriteItems")
+            reasons[self.rng.randrange(len(reasons))] = {
+                "Code": self.rng.choice(["ThrottlingError", "TransactionConflict"])
+            }
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
         return self.real.transact_write_items(**kwargs)
 
     def batch_get_item(self, **kwargs: Any) -> Any:
-        (table, request), = kwargs["RequestItems"].items()
+        ((table, request),) = kwargs["RequestItems"].items()
         keys = request["Keys"]
         if len(keys) > 1 and self.rng.random() < self.rate:
             self.faults += 1
@@ -222,7 +237,7 @@ def test_concurrent_overlapping_imports_end_exact(moto_server: str, seed: int) -
     files = [
         export_bytes(sales[: 2 * third]),
         export_bytes([corrected(s, Decimal(2), move_days=i % 2) for i, s in enumerate(sales[third:])]),
-        export_bytes([corrected(s, Decimal(5)) if i % 2 else s for i, s in enumerate(sales[third // 2: 2 * third])]),
+        export_bytes([corrected(s, Decimal(5)) if i % 2 else s for i, s in enumerate(sales[third // 2 : 2 * third])]),
     ]
     events = [put(s3, f"uploads/c{i}.csv", f, T0 + timedelta(seconds=i)) for i, f in enumerate(files)]
     storages = [DynamoStorage(table, backoff_base=0.01) for _ in files]
@@ -272,8 +287,7 @@ def test_a_sale_changed_between_plan_and_commit_is_replanned(aws: dict[str, Any]
     clean = DynamoStorage(aws["table"], sleep=no_sleep)
     run(clean, put(aws["s3"], "uploads/base.csv", base, T0))
     my_event = put(aws["s3"], "uploads/mine.csv", mine, T0 + timedelta(minutes=2))
-    their_event = put(aws["s3"], "uploads/theirs.csv", theirs,
-                      T0 + timedelta(minutes=3 if racer_is_newer else 1))
+    their_event = put(aws["s3"], "uploads/theirs.csv", theirs, T0 + timedelta(minutes=3 if racer_is_newer else 1))
     racing = RacingStorage(aws["table"], race=lambda: run(clean, their_event))
     assert run(racing, my_event).status == ImportStatus.SUCCEEDED
     order = [base, mine, theirs] if racer_is_newer else [base, theirs, mine]

@@ -28,12 +28,26 @@ T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 HEADER = "Sale Date,Sale ID,Item name,Item Total,Tax\n"
 
 
-def ref_for(storage: MemoryStorage, data: bytes, key: str = "uploads/x.csv", *, when: datetime = T0,
-            n: int = 0, versioned: bool = True) -> ObjectRef:
+def ref_for(
+    storage: MemoryStorage,
+    data: bytes,
+    key: str = "uploads/x.csv",
+    *,
+    when: datetime = T0,
+    n: int = 0,
+    versioned: bool = True,
+) -> ObjectRef:
     version = storage.put_object(BUCKET, key, data)
-    return ObjectRef(bucket=BUCKET, key=key, version_id=version if versioned else "",
-                     etag=storage.etag(BUCKET, key, version), size=len(data), event_time=when,
-                     sequencer=f"{n:016X}", request_id=f"req-{n}")
+    return ObjectRef(
+        bucket=BUCKET,
+        key=key,
+        version_id=version if versioned else "",
+        etag=storage.etag(BUCKET, key, version),
+        size=len(data),
+        event_time=when,
+        sequencer=f"{n:016X}",
+        request_id=f"req-{n}",
+    )
 
 
 def ingest(data: bytes, storage: MemoryStorage | None = None, **options: Any) -> tuple[MemoryStorage, ImportRecord]:
@@ -53,9 +67,7 @@ def test_a_semicolon_file_written_with_decimal_points_is_read_with_decimal_point
     # Excel in a locale whose list separator is ';' but whose decimal mark is '.' (de-CH, for one)
     # writes this. '12.50' proves the file uses decimal points, so line 2's three-decimal total -
     # the export's normal tax precision - is 34.880, not 34880.
-    data = (b"Sale Date;Sale ID;Item name;Item Total;Tax\n"
-            b"3/1/2025;1;Lesson;34.880;0\n"
-            b"3/1/2025;2;Lesson;12.50;0\n")
+    data = b"Sale Date;Sale ID;Item name;Item Total;Tax\n3/1/2025;1;Lesson;34.880;0\n3/1/2025;2;Lesson;12.50;0\n"
     storage, record = ingest(data)
     assert record.status == ImportStatus.SUCCEEDED, record.message
     assert storage.sales["1"].total == Decimal("34.880") and revenue(storage) == Decimal("47.380")
@@ -64,8 +76,7 @@ def test_a_semicolon_file_written_with_decimal_points_is_read_with_decimal_point
 def test_a_comma_file_with_quoted_decimal_commas_is_read_with_decimal_commas() -> None:
     # The mirror image: a comma-delimited export from a decimal-comma locale quotes its amounts.
     # '12,50' proves the decimal comma, so '34,880' is 34.880.
-    data = (HEADER + '3/1/2025,1,Lesson,"34,880",0\n'
-                     '3/1/2025,2,Lesson,"12,50",0\n').encode()
+    data = (HEADER + '3/1/2025,1,Lesson,"34,880",0\n3/1/2025,2,Lesson,"12,50",0\n').encode()
     storage, record = ingest(data)
     assert record.status == ImportStatus.SUCCEEDED, record.message
     assert storage.sales["1"].total == Decimal("34.880") and revenue(storage) == Decimal("47.380")
@@ -102,8 +113,16 @@ def test_an_object_overwritten_between_the_passes_fails_clearly_and_the_newer_up
     assert "the file changed while it was being read" in record.message, record.message
     assert "newer upload" in record.message and not storage.sales and not storage.days
     # The overwrite's own event: the file as it is now, exactly.
-    newer = ObjectRef(bucket=BUCKET, key=ref.key, version_id="", etag=storage.etag(BUCKET, ref.key), size=len(NEW),
-                      event_time=T0 + timedelta(seconds=1), sequencer="0000000000000001", request_id="req-1")
+    newer = ObjectRef(
+        bucket=BUCKET,
+        key=ref.key,
+        version_id="",
+        etag=storage.etag(BUCKET, ref.key),
+        size=len(NEW),
+        event_time=T0 + timedelta(seconds=1),
+        sequencer="0000000000000001",
+        request_id="req-1",
+    )
     record = Ingestor(storage, "rejects/").run(newer)
     assert record.status == ImportStatus.SUCCEEDED, record.message
     assert storage.sales["7"].total == Decimal(15) and revenue(storage) == Decimal(16)
@@ -152,12 +171,14 @@ def test_a_versioned_object_overwritten_during_the_import_is_read_as_its_version
 def test_mixed_line_ends_and_line_breaks_inside_quoted_cells_are_read_exactly() -> None:
     # LF, CRLF and bare CR line ends in one file (lines pasted from three editors), and quoted
     # cells holding a CRLF, an LF and a bare CR: every row read, every in-cell break kept as written.
-    rows = ['3/1/2025,1,"two\r\nlines",10,1\r\n',
-            '3/1/2025,1,b,5,0\r',
-            '3/1/2025,2,"lf\ninside",20,2\n',
-            '3/1/2025,3,"cr\rinside",30,3\r',
-            '3/1/2025,4,d,xx,0\r\n',
-            '3/1/2025,5,e,1.5,0\n']
+    rows = [
+        '3/1/2025,1,"two\r\nlines",10,1\r\n',
+        "3/1/2025,1,b,5,0\r",
+        '3/1/2025,2,"lf\ninside",20,2\n',
+        '3/1/2025,3,"cr\rinside",30,3\r',
+        "3/1/2025,4,d,xx,0\r\n",
+        "3/1/2025,5,e,1.5,0\n",
+    ]
     storage, record = ingest((HEADER.replace("\n", "\r") + "".join(rows)).encode())
     assert record.status == ImportStatus.PARTIAL and record.rows_rejected == 1, record.message
     assert {k: v.total for k, v in storage.sales.items()} == {"1": 15, "2": 20, "3": 30, "5": Decimal("1.5")}
@@ -182,7 +203,7 @@ def test_crlf_and_bare_cr_cut_by_the_reader_s_block_boundary_keep_line_numbers()
         # the reader cannot yet tell from one.
         prefix, suffix = b"3/1/2025,B,", b",2,0"
         body += prefix + b"b" * (BLOCK_BYTES - 1 - len(body) - len(prefix) - len(suffix)) + suffix + end
-        assert body[BLOCK_BYTES - 1:BLOCK_BYTES] == b"\r"
+        assert body[BLOCK_BYTES - 1 : BLOCK_BYTES] == b"\r"
         body += b"3/1/2025,C,c,xx,0" + end + b"3/1/2025,D,d,4,0" + end
         storage, record = ingest(bytes(body))
         assert record.status == ImportStatus.PARTIAL, (end, record.message)
@@ -209,9 +230,7 @@ def test_cr_cr_lf_line_ends_and_a_utf16_classic_mac_file_are_read_exactly() -> N
 def test_rows_with_trailing_empty_cells_still_show_the_decimal_mark() -> None:
     # Excel writes trailing separators on data rows when a column beyond the header was touched:
     # the rows are read (docs/ingest.md), so their numbers are evidence too.
-    data = (b"Sale Date;Sale ID;Item name;Item Total;Tax\n"
-            b"3/1/2025;1;Lesson;34.880;0;;\n"
-            b"3/1/2025;2;Lesson;12.50;0;;\n")
+    data = b"Sale Date;Sale ID;Item name;Item Total;Tax\n3/1/2025;1;Lesson;34.880;0;;\n3/1/2025;2;Lesson;12.50;0;;\n"
     storage, record = ingest(data)
     assert record.status == ImportStatus.SUCCEEDED, record.message
     assert revenue(storage) == Decimal("47.380")
@@ -229,8 +248,12 @@ def test_a_file_whose_only_decimals_are_three_decimal_taxes_is_never_read_a_thou
     storage, record = ingest(alone.encode())
     assert record.status == ImportStatus.FAILED and not storage.sales
     reason = storage.rejects[(BUCKET, f"rejects/{record.import_id}.csv")].decode().splitlines()[1]
-    assert reason.startswith("2,1,") and "Tax '3.266' reads two ways, 3.266 with a decimal point or 3266 with " \
-        "a decimal comma, and no other number in this file shows which decimal mark it uses" in reason, reason
+    assert (
+        reason.startswith("2,1,")
+        and "Tax '3.266' reads two ways, 3.266 with a decimal point or 3266 with "
+        "a decimal comma, and no other number in this file shows which decimal mark it uses"
+        in reason
+    ), reason
     # ... until one tax below 1 ('0.436': no thousands separator follows a 0) settles it.
     storage, record = ingest((alone + "3/1/2025;3;c;5;0.436\n").encode())
     assert record.status == ImportStatus.SUCCEEDED, record.message
@@ -246,25 +269,36 @@ def test_thousands_separators_of_either_convention_are_read_in_a_file_that_uses_
     storage, record = ingest(comma.encode())
     assert record.status == ImportStatus.SUCCEEDED, record.message
     assert [storage.sales[s].total for s in "123"] == [Decimal("1234.50"), -1234, Decimal("12345678.9")]
-    semi = ("Sale Date;Sale ID;Item name;Item Total;Tax\n3/1/2025;1;a;1.234,50;0\n3/1/2025;2;b;-1.234;0\n"
-            "3/1/2025;3;c;S$-12.345.678,9;0\n3/1/2025;4;d;-34,880;0\n")
+    semi = (
+        "Sale Date;Sale ID;Item name;Item Total;Tax\n3/1/2025;1;a;1.234,50;0\n3/1/2025;2;b;-1.234;0\n"
+        "3/1/2025;3;c;S$-12.345.678,9;0\n3/1/2025;4;d;-34,880;0\n"
+    )
     storage, record = ingest(semi.encode())
     assert record.status == ImportStatus.SUCCEEDED, record.message
-    assert [storage.sales[s].total for s in "1234"] == [Decimal("1234.50"), -1234, Decimal("-12345678.9"),
-                                                        Decimal("-34.880")]
+    assert [storage.sales[s].total for s in "1234"] == [
+        Decimal("1234.50"),
+        -1234,
+        Decimal("-12345678.9"),
+        Decimal("-34.880"),
+    ]
 
 
 def test_a_file_that_writes_numbers_both_ways_refuses_what_it_cannot_settle_and_names_both_lines() -> None:
     # Comma-delimited (so read with decimal points), proving points on line 2 and commas on line 4.
-    data = (HEADER + '3/1/2025,1,a,12.50,0\n3/1/2025,2,b,-34.880,0\n3/1/2025,3,c,"1.234,50",0\n'
-                     '3/1/2025,4,d,"12,5",0\n3/1/2025,5,e,7,0\n').encode()
+    data = (
+        HEADER + '3/1/2025,1,a,12.50,0\n3/1/2025,2,b,-34.880,0\n3/1/2025,3,c,"1.234,50",0\n'
+        '3/1/2025,4,d,"12,5",0\n3/1/2025,5,e,7,0\n'
+    ).encode()
     storage, record = ingest(data)
     assert record.status == ImportStatus.PARTIAL and record.rows_rejected == 3, record.message
     assert {k: v.total for k, v in storage.sales.items()} == {"1": Decimal("12.50"), "5": 7}
-    reasons = dict(line.split(",", 1) for line in
-                   storage.rejects[(BUCKET, f"rejects/{record.import_id}.csv")].decode().splitlines()[1:])
-    both = ("writes numbers both ways, with a decimal point (line 2: '12.50') and "
-            "with a decimal comma (line 4: '1.234,50')")
+    reasons = dict(
+        line.split(",", 1)
+        for line in storage.rejects[(BUCKET, f"rejects/{record.import_id}.csv")].decode().splitlines()[1:]
+    )
+    both = (
+        "writes numbers both ways, with a decimal point (line 2: '12.50') and with a decimal comma (line 4: '1.234,50')"
+    )
     assert "'-34.880' reads two ways" in reasons["3"] and both in reasons["3"]
     assert "'12,5' looks like a decimal comma" in reasons["5"] and both in reasons["5"]
     assert "'1.234,50' is not a number" in reasons["4"]
@@ -280,8 +314,12 @@ def test_the_decimal_mark_is_settled_by_the_whole_file_not_its_first_256_kib() -
     want = sum((Decimal(f"{1 + i % 900}.{i % 1000:03d}") for i in range(14_000)), Decimal("2.5"))
     assert revenue(storage) == want
     # And the other way round: a decimal comma only at the end makes the file contradict itself.
-    tail = HEADER + "3/1/2025,1,x,10.50,0\n3/1/2025,2,x,3.266,0\n" + "".join(
-        f"3/1/2025,{i},x,1.25,0\n" for i in range(3, 20_000)) + '3/1/2025,Z,y,"0,436",0\n'
+    tail = (
+        HEADER
+        + "3/1/2025,1,x,10.50,0\n3/1/2025,2,x,3.266,0\n"
+        + "".join(f"3/1/2025,{i},x,1.25,0\n" for i in range(3, 20_000))
+        + '3/1/2025,Z,y,"0,436",0\n'
+    )
     storage, record = ingest(tail.encode())
     assert record.status == ImportStatus.PARTIAL and record.rows_rejected == 2 and "2" not in storage.sales
     assert revenue(storage) == Decimal("10.50") + Decimal("1.25") * 19_997
@@ -313,9 +351,11 @@ def test_passing_a_scattered_sale_of_more_than_500_lines_is_rejected_and_of_500_
 
 
 def test_passing_excel_bom_crlf_trailing_columns_blank_lines_and_a_repeated_header() -> None:
-    data = ("\ufeffSale Date,Sale ID,Item name,Item Total,Tax,,\r\n3/1/2025,1,a,10,1,,\r\n\r\n"
-            "3/1/2025,1,b,\"1,000.50\",1,,\r\n\ufeffSale Date,Sale ID,Item name,Item Total,Tax,,\r\n"
-            "3/1/2025,2,c,5,0,,\r\n").encode()
+    data = (
+        "\ufeffSale Date,Sale ID,Item name,Item Total,Tax,,\r\n3/1/2025,1,a,10,1,,\r\n\r\n"
+        '3/1/2025,1,b,"1,000.50",1,,\r\n\ufeffSale Date,Sale ID,Item name,Item Total,Tax,,\r\n'
+        "3/1/2025,2,c,5,0,,\r\n"
+    ).encode()
     storage, record = ingest(data)
     assert record.status == ImportStatus.SUCCEEDED
     assert storage.sales["1"].total == Decimal("1010.50") and revenue(storage) == Decimal("1015.50")
@@ -365,23 +405,38 @@ def test_passing_a_crash_after_any_commit_of_a_scattered_file_then_a_retry_is_ex
         record = ingestor.run(ref)
         assert {d: v.totals for d, v in storage.days.items()} == want, k
         assert (record.status, record.sales_created, record.rows_ingested) == (
-            expected.status, expected.sales_created, expected.rows_ingested), k
+            expected.status,
+            expected.sales_created,
+            expected.rows_ingested,
+        ), k
 
 
 def test_passing_concurrent_overlapping_resorted_imports_in_any_order_are_exact() -> None:
     sales = sample_sales(seed=5, lines=900, start=date(2025, 3, 1), per_day=30)
     a = export_bytes(sales[:420])
-    b = resorted(export_bytes([corrected(s, Decimal(3), move_days=1 if i % 5 == 0 else 0) if i % 3 == 0 else s
-                               for i, s in enumerate(sales[120:])]), seed=1)
-    c = resorted(export_bytes([corrected(s, Decimal("0.005")) if i % 4 == 0 else s
-                               for i, s in enumerate(sales[60:540])]), column="Sale Date")
+    b = resorted(
+        export_bytes(
+            [
+                corrected(s, Decimal(3), move_days=1 if i % 5 == 0 else 0) if i % 3 == 0 else s
+                for i, s in enumerate(sales[120:])
+            ]
+        ),
+        seed=1,
+    )
+    c = resorted(
+        export_bytes([corrected(s, Decimal("0.005")) if i % 4 == 0 else s for i, s in enumerate(sales[60:540])]),
+        column="Sale Date",
+    )
     for trial in range(3):
         storage = MemoryStorage()
-        refs = [ref_for(storage, d, f"uploads/{i}.csv", when=T0 + timedelta(minutes=i), n=i)
-                for i, d in enumerate((a, b, c))]
+        refs = [
+            ref_for(storage, d, f"uploads/{i}.csv", when=T0 + timedelta(minutes=i), n=i)
+            for i, d in enumerate((a, b, c))
+        ]
         order = [refs[(trial + j) % 3] for j in range(3)]
-        threads = [threading.Thread(target=Ingestor(storage, "rejects/", sales_per_flush=60).run, args=(r,))
-                   for r in order]
+        threads = [
+            threading.Thread(target=Ingestor(storage, "rejects/", sales_per_flush=60).run, args=(r,)) for r in order
+        ]
         for t in threads:
             t.start()
         for t in threads:

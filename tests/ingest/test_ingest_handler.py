@@ -83,7 +83,7 @@ def test_the_same_file_under_another_key_and_an_overlapping_slice_change_nothing
     ingest(lambda_aws, put(lambda_aws["s3"], "uploads/a.csv", data, T0))
     s3 = lambda_aws["s3"]
     copy = only_import(ingest(lambda_aws, put(s3, "uploads/copy of a.csv", data, T0 + timedelta(minutes=1))))
-    overlap = export_bytes(sales[len(sales) // 3: 2 * len(sales) // 3])
+    overlap = export_bytes(sales[len(sales) // 3 : 2 * len(sales) // 3])
     sliced = only_import(ingest(lambda_aws, put(s3, "uploads/slice.csv", overlap, T0 + timedelta(minutes=2))))
 
     assert copy["sales_created"] == copy["sales_updated"] == 0
@@ -115,16 +115,20 @@ def test_a_late_event_of_an_older_upload_never_overrides_a_newer_one(lambda_aws:
     check_exact(lambda_aws["storage"], [old, new])
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("empty", b"", "empty"),
-    ("whitespace", b"\r\n\r\n  \r\n", "empty"),
-    ("header only", b"Sale Date,Sale ID,Item Total\r\n", "no sales lines"),
-    ("not csv", b"%PDF-1.7\n\x00\x01\x02 binary", "PDF document"),
-    ("wrong columns", b"Name,Email\nAda,ada@example.com\n", "missing required column"),
-    ("undecodable header", b"\x81\x8d\x8f,\x90\x9d\n\x81,\x9d\n", "missing required column"),
-])
-def test_an_unusable_file_ends_failed_without_a_retry(lambda_aws: dict[str, Any], name: str, data: bytes,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty", b"", "empty"),
+        ("whitespace", b"\r\n\r\n  \r\n", "empty"),
+        ("header only", b"Sale Date,Sale ID,Item Total\r\n", "no sales lines"),
+        ("not csv", b"%PDF-1.7\n\x00\x01\x02 binary", "PDF document"),
+        ("wrong columns", b"Name,Email\nAda,ada@example.com\n", "missing required column"),
+        ("undecodable header", b"\x81\x8d\x8f,\x90\x9d\n\x81,\x9d\n", "missing required column"),
+    ],
+)
+def test_an_unusable_file_ends_failed_without_a_retry(
+    lambda_aws: dict[str, Any], name: str, data: bytes, message: str
+) -> None:
     record = only_import(ingest(lambda_aws, put(lambda_aws["s3"], f"uploads/{name}.csv", data, T0)))
     assert record["status"] == "FAILED"
     assert message in record["message"]
@@ -137,7 +141,8 @@ def _rejects(lambda_aws: dict[str, Any], key: str) -> list[list[str]]:
 
 
 def test_bad_lines_reject_their_sale_into_an_inert_rejects_file_and_the_rest_ingests(
-        lambda_aws: dict[str, Any]) -> None:
+    lambda_aws: dict[str, Any],
+) -> None:
     header = "Sale Date,Client,Sale ID,Item name,Tax,Item Total\r\n"
     rows = [
         "3/1/2025,Ada Lovelace,1,Water,0.036,0.436\r\n",
@@ -176,8 +181,10 @@ def test_a_ten_megabyte_field_rejects_its_row_only(lambda_aws: dict[str, Any]) -
 
 
 def test_client_names_never_reach_logs_or_stored_items(lambda_aws: dict[str, Any], output: Any) -> None:
-    data = (b"Sale Date,Client ID,Client,Sale ID,Item Total\r\n"
-            b"3/1/2025,100001,Zelda Quintanilla,1,5\r\n3/1/2025,100002,Zelda Quintanilla,2,abc\r\n")
+    data = (
+        b"Sale Date,Client ID,Client,Sale ID,Item Total\r\n"
+        b"3/1/2025,100001,Zelda Quintanilla,1,5\r\n3/1/2025,100002,Zelda Quintanilla,2,abc\r\n"
+    )
     record = only_import(ingest(lambda_aws, put(lambda_aws["s3"], "uploads/names.csv", data, T0)))
     logs = output()
     assert "import finished" in logs
@@ -214,8 +221,9 @@ def _log_entries(output: Any) -> list[dict[str, Any]]:
     return [e for e in (json.loads(line) for line in output().splitlines() if line.startswith("{")) if "level" in e]
 
 
-def test_an_event_for_a_deleted_version_ends_failed_with_one_warning_and_no_retry(lambda_aws: dict[str, Any],
-                                                                                 output: Any) -> None:
+def test_an_event_for_a_deleted_version_ends_failed_with_one_warning_and_no_retry(
+    lambda_aws: dict[str, Any], output: Any
+) -> None:
     event = put(lambda_aws["s3"], "uploads/gone.csv", export_bytes(sample_sales(seed=6, lines=20)), T0)
     version = event["Records"][0]["s3"]["object"]["versionId"]
     lambda_aws["s3"].delete_object(Bucket=BUCKET, Key="uploads/gone.csv", VersionId=version)
@@ -229,7 +237,8 @@ def test_an_event_for_a_deleted_version_ends_failed_with_one_warning_and_no_retr
 
 
 def test_an_unversioned_upload_overwritten_before_it_is_read_fails_as_changed_and_its_successor_is_exact(
-        lambda_aws: dict[str, Any], output: Any) -> None:
+    lambda_aws: dict[str, Any], output: Any
+) -> None:
     aws = lambda_aws
     from devtools.s3events import build_put_event
 
@@ -252,7 +261,8 @@ def test_an_unversioned_upload_overwritten_before_it_is_read_fails_as_changed_an
 
 
 def test_a_failed_attempt_logs_one_error_with_its_reason_and_the_retry_finishes(
-        lambda_aws: dict[str, Any], output: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    lambda_aws: dict[str, Any], output: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = export_bytes(sample_sales(seed=6, lines=40))
     event = put(lambda_aws["s3"], "uploads/flaky.csv", data, T0)
     storage = lambda_aws["handler"].get_storage()
@@ -292,8 +302,9 @@ def test_a_csv_export_named_in_any_case_is_ingested_exactly(lambda_aws: dict[str
 
 
 @pytest.mark.parametrize("key", ["uploads/x/export.csv.gz", "uploads/x/EXPORT.CSV.GZ"])
-def test_a_gzip_export_named_in_any_case_is_delivered_and_gets_an_import_record(lambda_aws: dict[str, Any],
-                                                                                key: str) -> None:
+def test_a_gzip_export_named_in_any_case_is_delivered_and_gets_an_import_record(
+    lambda_aws: dict[str, Any], key: str
+) -> None:
     data = gzip.compress(export_bytes(sample_sales(seed=22, lines=120)))
     record = only_import(ingest(lambda_aws, put(lambda_aws["s3"], key, data, T0)))
     stored = lambda_aws["storage"].get_import(record["import_id"])
@@ -303,15 +314,19 @@ def test_a_gzip_export_named_in_any_case_is_delivered_and_gets_an_import_record(
     # check_exact(lambda_aws["storage"], [gzip.decompress(data)]). Until then the import may end FAILED.
 
 
-@pytest.mark.parametrize("key", [
-    "uploads/x/notes.txt",
-    "uploads/x/sales.xlsx",
-    "uploads/x/sales.csv.bak",
-    "uploads/x/sales.csv.gz.tmp",
-    "uploads/2025/03/",  # the empty object the S3 console makes for a "folder"
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "uploads/x/notes.txt",
+        "uploads/x/sales.xlsx",
+        "uploads/x/sales.csv.bak",
+        "uploads/x/sales.csv.gz.tmp",
+        "uploads/2025/03/",  # the empty object the S3 console makes for a "folder"
+    ],
+)
 def test_an_object_under_uploads_that_is_not_an_export_gets_one_log_line_and_no_import(
-        lambda_aws: dict[str, Any], output: Any, key: str) -> None:
+    lambda_aws: dict[str, Any], output: Any, key: str
+) -> None:
     # Export content under a non-export name: the name decides, as documented.
     data = b"" if key.endswith("/") else export_bytes(sample_sales(seed=23, lines=30))
     event = put(lambda_aws["s3"], key, data, T0)
@@ -329,7 +344,8 @@ def test_an_object_under_uploads_that_is_not_an_export_gets_one_log_line_and_no_
 
 
 def test_rejects_files_are_never_ingested_even_under_the_uploads_prefix(
-        lambda_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, output: Any) -> None:
+    lambda_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, output: Any
+) -> None:
     monkeypatch.setenv("REJECTS_PREFIX", "uploads/rejects/")
     get_settings.cache_clear()
     key = "uploads/rejects/imp_0123.csv"
@@ -342,12 +358,19 @@ def test_rejects_files_are_never_ingested_even_under_the_uploads_prefix(
 
 def _dead_letter(event: dict[str, Any]) -> str:
     """The record Lambda's on-failure destination sends to the DLQ (the original event inside)."""
-    return json.dumps({"version": "1.0", "requestContext": {"condition": "RetriesExhausted"},
-                       "requestPayload": event, "responsePayload": {"errorType": "TransientStorageError"}})
+    return json.dumps(
+        {
+            "version": "1.0",
+            "requestContext": {"condition": "RetriesExhausted"},
+            "requestPayload": event,
+            "responsePayload": {"errorType": "TransientStorageError"},
+        }
+    )
 
 
 def test_redrive_ingests_a_dead_lettered_export_named_in_any_case_and_drops_a_non_export(
-        lambda_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    lambda_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName="ingest-dlq")["QueueUrl"]
     monkeypatch.setenv("DLQ_URL", queue_url)
@@ -365,11 +388,22 @@ def test_redrive_ingests_a_dead_lettered_export_named_in_any_case_and_drops_a_no
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
 
 
-@pytest.mark.parametrize("variant", ["re-sorted by item", "gzip", "Excel Unicode text", "European semicolon",
-                                     "classic Mac CR line ends", "gzip of classic Mac", "semicolon with decimal points",
-                                     "comma with decimal commas"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "re-sorted by item",
+        "gzip",
+        "Excel Unicode text",
+        "European semicolon",
+        "classic Mac CR line ends",
+        "gzip of classic Mac",
+        "semicolon with decimal points",
+        "comma with decimal commas",
+    ],
+)
 def test_the_sample_export_as_people_resave_it_gives_exactly_its_figures(
-        lambda_aws: dict[str, Any], variant: str) -> None:
+    lambda_aws: dict[str, Any], variant: str
+) -> None:
     from tests.ingest.support import (
         as_comma_with_decimal_commas,
         as_cr_only,
@@ -382,14 +416,22 @@ def test_the_sample_export_as_people_resave_it_gives_exactly_its_figures(
 
     sales = sample_sales(seed=12, lines=600)
     plain = export_bytes(sales)
-    body = {"re-sorted by item": resorted, "gzip": as_gzip, "Excel Unicode text": as_unicode_text,
-            "European semicolon": as_european, "classic Mac CR line ends": as_cr_only,
-            "gzip of classic Mac": lambda d: as_gzip(as_cr_only(d)),
-            "semicolon with decimal points": as_semicolon_with_points,
-            "comma with decimal commas": as_comma_with_decimal_commas}[variant](plain)
+    body = {
+        "re-sorted by item": resorted,
+        "gzip": as_gzip,
+        "Excel Unicode text": as_unicode_text,
+        "European semicolon": as_european,
+        "classic Mac CR line ends": as_cr_only,
+        "gzip of classic Mac": lambda d: as_gzip(as_cr_only(d)),
+        "semicolon with decimal points": as_semicolon_with_points,
+        "comma with decimal commas": as_comma_with_decimal_commas,
+    }[variant](plain)
     assert body != plain
     record = only_import(ingest(lambda_aws, put(lambda_aws["s3"], "uploads/resaved.csv", body, T0)))
     assert record["status"] == "SUCCEEDED", record
     assert (record["rows_ingested"], record["rows_rejected"], record["sales_created"]) == (
-        sum(len(s.lines) for s in sales), 0, len(sales))
+        sum(len(s.lines) for s in sales),
+        0,
+        len(sales),
+    )
     check_exact(lambda_aws["storage"], [plain])

@@ -45,8 +45,16 @@ def in_range(first: date, last: date) -> list[Any]:
 
 def ref_for(storage: MemoryStorage, key: str, data: bytes, when: datetime, n: int = 0) -> ObjectRef:
     version = storage.put_object(BUCKET, key, data)
-    return ObjectRef(bucket=BUCKET, key=key, version_id=version, etag=f"etag{version}", size=len(data),
-                     event_time=when, sequencer=f"{n:016X}", request_id=f"req-{n}")
+    return ObjectRef(
+        bucket=BUCKET,
+        key=key,
+        version_id=version,
+        etag=f"etag{version}",
+        size=len(data),
+        event_time=when,
+        sequencer=f"{n:016X}",
+        request_id=f"req-{n}",
+    )
 
 
 def ingest(storage: Any, ref: ObjectRef, **options: Any) -> Any:
@@ -59,8 +67,12 @@ def ingest(storage: Any, ref: ObjectRef, **options: Any) -> Any:
 def overlapping_exports() -> tuple[bytes, bytes]:
     a = export_bytes(in_range(date(2025, 3, 1), date(2025, 3, 31)))
     # B (uploaded later) re-exports 3 March .. 17 April, correcting some of A's sales.
-    b = export_bytes([corrected(s, Decimal(2)) if i % 7 == 0 else s
-                      for i, s in enumerate(in_range(date(2025, 3, 3), date(2025, 4, 17)))])
+    b = export_bytes(
+        [
+            corrected(s, Decimal(2)) if i % 7 == 0 else s
+            for i, s in enumerate(in_range(date(2025, 3, 3), date(2025, 4, 17)))
+        ]
+    )
     return a, b
 
 
@@ -81,8 +93,11 @@ def test_a_late_older_overlapping_export_is_ingested_in_one_attempt() -> None:
     assert storage.commits - commits_before <= 10
     check_exact(storage, [a, b])
     march_1_2 = storage.day_totals(date(2025, 3, 1), date(2025, 3, 2))
-    assert sum((t.revenue for t in march_1_2.values()), Decimal(0)) == reckon([a]).range(
-        date(2025, 3, 1), date(2025, 3, 2)).total_revenue != 0
+    assert (
+        sum((t.revenue for t in march_1_2.values()), Decimal(0))
+        == reckon([a]).range(date(2025, 3, 1), date(2025, 3, 2)).total_revenue
+        != 0
+    )
 
 
 def test_a_late_older_overlapping_export_is_ingested_on_dynamodb() -> None:
@@ -154,10 +169,14 @@ def test_a_resorted_reupload_of_the_same_export_changes_nothing() -> None:
 def test_one_line_moved_a_few_rows_down_still_counts_in_its_sale() -> None:
     plain = export_bytes(MULTI).decode()
     lines = plain.split("\r\n")
-    multi_line = next(i for i in range(1, len(lines) - 2)
-                      if lines[i].split(",")[3] == lines[i + 1].split(",")[3] and lines[i].count('"') == 0
-                      and lines[i + 1].count('"') == 0)
-    moved = lines[:multi_line] + lines[multi_line + 1:multi_line + 5] + [lines[multi_line]] + lines[multi_line + 5:]
+    multi_line = next(
+        i
+        for i in range(1, len(lines) - 2)
+        if lines[i].split(",")[3] == lines[i + 1].split(",")[3]
+        and lines[i].count('"') == 0
+        and lines[i + 1].count('"') == 0
+    )
+    moved = lines[:multi_line] + lines[multi_line + 1 : multi_line + 5] + [lines[multi_line]] + lines[multi_line + 5 :]
     data = "\r\n".join(moved).encode()
     storage = MemoryStorage()
     assert ingest(storage, ref_for(storage, "uploads/moved.csv", data, T0)).status == ImportStatus.SUCCEEDED
@@ -166,10 +185,12 @@ def test_one_line_moved_a_few_rows_down_still_counts_in_its_sale() -> None:
 
 def test_a_sale_id_again_with_another_date_is_rejected_whole_naming_both_dates_and_lines() -> None:
     head = "Sale Date,Sale ID,Item name,Item Total,Tax\r\n"
-    body = ("3/1/2025,100,Bay hire,10.00,0.50\r\n"
-            "3/1/2025,101,Lesson,20.00,1.00\r\n"
-            "3/1/2025,100,Balls,5.00,0.25\r\n"
-            "3/9/2025,100,Glove,7.00,0.35\r\n")
+    body = (
+        "3/1/2025,100,Bay hire,10.00,0.50\r\n"
+        "3/1/2025,101,Lesson,20.00,1.00\r\n"
+        "3/1/2025,100,Balls,5.00,0.25\r\n"
+        "3/9/2025,100,Glove,7.00,0.35\r\n"
+    )
     storage = MemoryStorage()
     record = ingest(storage, ref_for(storage, "uploads/two-dates.csv", (head + body).encode(), T0))
     assert record.status == ImportStatus.PARTIAL

@@ -14,16 +14,25 @@ from salesmetrics.sales import Sale
 HEADER = "Sale Date,Sale ID,Item name,Quantity,Item price,Tax,Item Total"
 
 
-def export(*lines: str, header: str | None = HEADER, eol: str = "\n", encoding: str = "utf-8",
-           bom: bool = False) -> bytes:
+def export(
+    *lines: str, header: str | None = HEADER, eol: str = "\n", encoding: str = "utf-8", bom: bool = False
+) -> bytes:
     """CSV bytes: the header (unless None), then `lines`, each ended with `eol`."""
     rows = ([header] if header is not None else []) + list(lines)
     data = "".join(line + eol for line in rows).encode(encoding)
     return b"\xef\xbb\xbf" + data if bom else data
 
 
-def line(sale_id: str, total: str = "10.9", *, day: str = "3/1/2025", item: str = "Bay hire",
-         qty: str = "1", price: str = "10", tax: str = "0.9") -> str:
+def line(
+    sale_id: str,
+    total: str = "10.9",
+    *,
+    day: str = "3/1/2025",
+    item: str = "Bay hire",
+    qty: str = "1",
+    price: str = "10",
+    tax: str = "0.9",
+) -> str:
     """One data line for HEADER (cells are written as given: quote them yourself if needed)."""
     return ",".join((day, sale_id, item, qty, price, tax, total))
 

@@ -19,28 +19,31 @@ def test_header_names_are_trimmed_case_folded_and_inner_spaces_collapsed() -> No
     assert normalise_header("Item price  (excluding   tax)") == "item price (excluding tax)"
 
 
-@pytest.mark.parametrize(("name", "field"), [
-    ("Item price", Field.ITEM_PRICE),
-    ("Item price (excluding tax)", Field.ITEM_PRICE),
-    ("Unit price", Field.ITEM_PRICE),
-    ("Subtotal", Field.SUBTOTAL),
-    ("Subtotal (excluding tax)", Field.SUBTOTAL),
-    ("Qty", Field.QUANTITY),
-    ("QUANTITY", Field.QUANTITY),
-    ("Sale #", Field.SALE_ID),
-    ("Sale Id", Field.SALE_ID),
-    ("Date", Field.SALE_DATE),
-    ("Line total", Field.ITEM_TOTAL),
-    ("Discount", Field.DISCOUNT_AMOUNT),
-    ("Discount amount", Field.DISCOUNT_AMOUNT),
-    ("Discount %", Field.DISCOUNT_PERCENT),
-    ("Total Paid", Field.TOTAL_PAID),
-    ("Client", Field.CLIENT_NAME),
-    ("Client Name", Field.CLIENT_NAME),
-    ("Customer", Field.CLIENT_NAME),
-    ("Client ID", Field.CLIENT_ID),
-    ("Item", Field.ITEM_NAME),
-])
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("Item price", Field.ITEM_PRICE),
+        ("Item price (excluding tax)", Field.ITEM_PRICE),
+        ("Unit price", Field.ITEM_PRICE),
+        ("Subtotal", Field.SUBTOTAL),
+        ("Subtotal (excluding tax)", Field.SUBTOTAL),
+        ("Qty", Field.QUANTITY),
+        ("QUANTITY", Field.QUANTITY),
+        ("Sale #", Field.SALE_ID),
+        ("Sale Id", Field.SALE_ID),
+        ("Date", Field.SALE_DATE),
+        ("Line total", Field.ITEM_TOTAL),
+        ("Discount", Field.DISCOUNT_AMOUNT),
+        ("Discount amount", Field.DISCOUNT_AMOUNT),
+        ("Discount %", Field.DISCOUNT_PERCENT),
+        ("Total Paid", Field.TOTAL_PAID),
+        ("Client", Field.CLIENT_NAME),
+        ("Client Name", Field.CLIENT_NAME),
+        ("Customer", Field.CLIENT_NAME),
+        ("Client ID", Field.CLIENT_ID),
+        ("Item", Field.ITEM_NAME),
+    ],
+)
 def test_aliases_map_to_their_column(name: str, field: Field) -> None:
     cells = ["Sale Date", "Sale ID", "Item Total"]
     required = {Field.SALE_DATE: 0, Field.SALE_ID: 1, Field.ITEM_TOTAL: 2}
@@ -64,13 +67,17 @@ def test_map_header_refuses_a_duplicate_column() -> None:
 
 
 def test_alias_headers_in_any_order_read_the_same_sale() -> None:
-    canonical = read(export(
-        line("1", "10.9", qty="2", price="5", tax="0.9", item="Water"),
-    ))
-    shuffled = read(export(
-        ",".join(("0.9", "2", "10.9", "5", "1", "Water", "3/1/2025")),
-        header=' TAX , qty ,Line Total,UNIT PRICE,sale #,item,"  Sale   date "',
-    ))
+    canonical = read(
+        export(
+            line("1", "10.9", qty="2", price="5", tax="0.9", item="Water"),
+        )
+    )
+    shuffled = read(
+        export(
+            ",".join(("0.9", "2", "10.9", "5", "1", "Water", "3/1/2025")),
+            header=' TAX , qty ,Line Total,UNIT PRICE,sale #,item,"  Sale   date "',
+        )
+    )
     assert canonical.rejections == shuffled.rejections == []
     (a,), (b,) = canonical.sales, shuffled.sales
     assert (b.sale_id, b.sale_date, b.total, b.tax) == (a.sale_id, a.sale_date, a.total, a.tax)
@@ -81,21 +88,26 @@ def test_alias_headers_in_any_order_read_the_same_sale() -> None:
 
 
 def test_unknown_and_empty_named_columns_are_ignored() -> None:
-    parsed = read(export(
-        "POS 1,3/1/2025,1,=not a number,10.9,",
-        "POS 2,3/1/2025,2,junk,5,trailing",
-        header="Register,Sale Date,Sale ID,,Item Total,",
-    ))
+    parsed = read(
+        export(
+            "POS 1,3/1/2025,1,=not a number,10.9,",
+            "POS 2,3/1/2025,2,junk,5,trailing",
+            header="Register,Sale Date,Sale ID,,Item Total,",
+        )
+    )
     assert parsed.rejections == []
     assert [(s.sale_id, s.total) for s in parsed.sales] == [("1", D("10.9")), ("2", D(5))]
 
 
-@pytest.mark.parametrize(("header", "missing"), [
-    ("Sale Date,Sale ID,Item name,Quantity", ["Item Total"]),
-    ("Sale ID,Item name,Item Total", ["Sale Date"]),
-    ("Sale Date,Item name,Item Total", ["Sale ID"]),
-    ("Item name,Quantity,Tax", ["Sale Date", "Sale ID", "Item Total"]),
-])
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        ("Sale Date,Sale ID,Item name,Quantity", ["Item Total"]),
+        ("Sale ID,Item name,Item Total", ["Sale Date"]),
+        ("Sale Date,Item name,Item Total", ["Sale ID"]),
+        ("Item name,Quantity,Tax", ["Sale Date", "Sale ID", "Item Total"]),
+    ],
+)
 def test_missing_required_columns_fail_the_file_naming_them(header: str, missing: list[str]) -> None:
     data = export("3/1/2025,1,A,1", header=header)
     with pytest.raises(ExportError) as caught:
@@ -110,26 +122,31 @@ def test_not_a_sales_export_at_all_fails_the_file() -> None:
         read(b"name,email\nJohn,john@example.com\n")
 
 
-@pytest.mark.parametrize("header", [
-    "Sale Date,Sale ID,Sale ID,Item Total",
-    "Sale Date,Sale ID,Item Total,item total",
-    "Sale Date,Sale ID,Item Total,Line total",  # an alias counts as the same column
-    "Date,Sale Date,Sale ID,Item Total",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Sale Date,Sale ID,Sale ID,Item Total",
+        "Sale Date,Sale ID,Item Total,item total",
+        "Sale Date,Sale ID,Item Total,Line total",  # an alias counts as the same column
+        "Date,Sale Date,Sale ID,Item Total",
+    ],
+)
 def test_a_required_column_appearing_twice_fails_the_file(header: str) -> None:
     with pytest.raises(ExportError, match="appears twice"):
         read(export("3/1/2025,1,1,5", header=header))
 
 
 def test_a_preamble_before_the_header_is_skipped() -> None:
-    parsed = read(export(
-        "Sales report,,,",
-        "Golf - experience: 3/1/2025 - 3/31/2025",
-        "",
-        HEADER,
-        line("1"),
-        header=None,
-    ))
+    parsed = read(
+        export(
+            "Sales report,,,",
+            "Golf - experience: 3/1/2025 - 3/31/2025",
+            "",
+            HEADER,
+            line("1"),
+            header=None,
+        )
+    )
     assert parsed.rejections == []
     assert [s.sale_id for s in parsed.sales] == ["1"]
     assert parsed.sales[0].first_line == 5  # physical line numbers count the preamble

@@ -16,8 +16,13 @@ from salesmetrics.config import (
 
 def test_ingest_defaults_and_prefixes_as_keys_are_compared() -> None:
     settings = IngestSettings.from_environ({"TABLE_NAME": " sales ", "UPLOADS_PREFIX": "/in", "REJECTS_PREFIX": ""})
-    assert settings == IngestSettings(table_name="sales", uploads_prefix="in/", rejects_prefix="rejects/",
-                                      idempotency_ttl_seconds=7 * 24 * 3600, ingest_max_attempts=3)
+    assert settings == IngestSettings(
+        table_name="sales",
+        uploads_prefix="in/",
+        rejects_prefix="rejects/",
+        idempotency_ttl_seconds=7 * 24 * 3600,
+        ingest_max_attempts=3,
+    )
 
 
 @pytest.mark.parametrize("environ", [{}, {"TABLE_NAME": ""}, {"TABLE_NAME": "   "}])

@@ -29,9 +29,9 @@ NOT_EXPORTS = [
     "uploads/x/sales.csv.gz.gz",
     "uploads/x/salescsv",
     "uploads/x/sales.csv ",
-    "uploads/x/sales.csv\n",     # S3 keys may hold a newline; `$` would have matched before it
+    "uploads/x/sales.csv\n",  # S3 keys may hold a newline; `$` would have matched before it
     "uploads/x/sales.c\u017fv",  # LATIN SMALL LETTER LONG S: IGNORECASE would take it for 's'
-    "uploads/2025/03/",          # a console "folder"
+    "uploads/2025/03/",  # a console "folder"
     "",
 ]
 

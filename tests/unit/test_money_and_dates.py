@@ -13,22 +13,25 @@ from salesmetrics.money import AmountError, TwoWay, parse_amount, round_cents
 D = Decimal
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1,234.50", D("1234.50")),
-    ("$1,234.50", D("1234.50")),
-    ("S$1,234.50", D("1234.50")),
-    ("S$1,234,567.5", D("1234567.5")),
-    ("-S$5", D(-5)),
-    ("S$-5", D(-5)),
-    ("-$1,234.50", D("-1234.50")),
-    ("-196.2", D("-196.2")),
-    ("0.436", D("0.436")),
-    ("34.880", D("34.88")),
-    (".5", D("0.5")),
-    (" 12 ", D(12)),
-    ("0", D(0)),
-    ("-0", D(0)),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1,234.50", D("1234.50")),
+        ("$1,234.50", D("1234.50")),
+        ("S$1,234.50", D("1234.50")),
+        ("S$1,234,567.5", D("1234567.5")),
+        ("-S$5", D(-5)),
+        ("S$-5", D(-5)),
+        ("-$1,234.50", D("-1234.50")),
+        ("-196.2", D("-196.2")),
+        ("0.436", D("0.436")),
+        ("34.880", D("34.88")),
+        (".5", D("0.5")),
+        (" 12 ", D(12)),
+        ("0", D(0)),
+        ("-0", D(0)),
+    ],
+)
 def test_export_number_formats_parse_to_exact_decimals(raw: str, expected: Decimal) -> None:
     value = parse_amount(raw)
     assert type(value) is Decimal
@@ -52,12 +55,30 @@ def test_placeholders_mean_no_value(raw: str) -> None:
     assert parse_amount(raw) is None
 
 
-@pytest.mark.parametrize("raw", [
-    "0.4361",  # 4 decimals: more precision than any export has
-    "abc", "1e5", "1E5", "NaN", "nan", "Infinity", "inf",
-    "--5", "-S$-5", "-", "$", "S$",
-    "1,23", "12,34.5", "1.2.3", "1 234", "5-", "(5.00)",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0.4361",  # 4 decimals: more precision than any export has
+        "abc",
+        "1e5",
+        "1E5",
+        "NaN",
+        "nan",
+        "Infinity",
+        "inf",
+        "--5",
+        "-S$-5",
+        "-",
+        "$",
+        "S$",
+        "1,23",
+        "12,34.5",
+        "1.2.3",
+        "1 234",
+        "5-",
+        "(5.00)",
+    ],
+)
 def test_malformed_numbers_are_refused(raw: str) -> None:
     with pytest.raises(AmountError):
         parse_amount(raw)
@@ -70,15 +91,18 @@ def test_a_leading_zero_group_is_a_decimal_comma_not_thousands(raw: str) -> None
         parse_amount(raw)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1.234,50", D("1234.50")),
-    ("1 234,50", D("1234.50")),
-    ("4,36", D("4.36")),
-    ("-S$1.234,5", D("-1234.5")),
-    ("S$-0,436", D("-0.436")),
-    ("1.234", D(1234)),
-    ("---", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1.234,50", D("1234.50")),
+        ("1 234,50", D("1234.50")),
+        ("4,36", D("4.36")),
+        ("-S$1.234,5", D("-1234.5")),
+        ("S$-0,436", D("-0.436")),
+        ("1.234", D(1234)),
+        ("---", None),
+    ],
+)
 def test_decimal_comma_numbers_parse_to_exact_decimals(raw: str, expected: Decimal | None) -> None:
     assert parse_amount(raw, decimal_comma=True) == expected
 
@@ -107,19 +131,22 @@ def test_memoised_parse_keeps_decimal_limits_apart() -> None:
     assert parse_amount("7.1234", max_decimals=4) == D("7.1234")
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("0.005", "0.01"),
-    ("0.004999", "0.00"),
-    ("2.675", "2.68"),  # a float would give 2.67 (2.675 is 2.67499999... in binary)
-    ("2.665", "2.67"),
-    ("34.885", "34.89"),
-    ("1", "1.00"),
-    ("0", "0.00"),
-    # ROUND_HALF_UP rounds ties away from zero, so refunds mirror orders exactly.
-    ("-0.005", "-0.01"),
-    ("-2.675", "-2.68"),
-    ("-0.004", "0.00"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0.005", "0.01"),
+        ("0.004999", "0.00"),
+        ("2.675", "2.68"),  # a float would give 2.67 (2.675 is 2.67499999... in binary)
+        ("2.665", "2.67"),
+        ("34.885", "34.89"),
+        ("1", "1.00"),
+        ("0", "0.00"),
+        # ROUND_HALF_UP rounds ties away from zero, so refunds mirror orders exactly.
+        ("-0.005", "-0.01"),
+        ("-2.675", "-2.68"),
+        ("-0.004", "0.00"),
+    ],
+)
 def test_round_cents_is_half_up_away_from_zero(value: str, expected: str) -> None:
     rounded = round_cents(D(value))
     assert type(rounded) is Decimal
@@ -132,8 +159,7 @@ def test_round_cents_is_symmetric_for_refunds() -> None:
         assert round_cents(-D(text)) == -round_cents(D(text))
 
 
-@pytest.mark.parametrize("raw", ["3/1/2025", "03/01/2025", "3/01/2025", "03/1/2025", "2025-03-01",
-                                 " 3/1/2025 "])
+@pytest.mark.parametrize("raw", ["3/1/2025", "03/01/2025", "3/01/2025", "03/1/2025", "2025-03-01", " 3/1/2025 "])
 def test_us_and_iso_dates(raw: str) -> None:
     assert parse_sale_date(raw) == date(2025, 3, 1)
 
@@ -144,11 +170,27 @@ def test_dates_are_month_first() -> None:
     assert parse_sale_date("2/29/2024") == date(2024, 2, 29)
 
 
-@pytest.mark.parametrize("raw", [
-    "2/30/2025", "2/29/2025", "13/01/2025", "31/12/2024", "0/1/2025", "1/0/2025",
-    "2025/03/01", "March 1", "March 1, 2025", "3/1/25", "2025-3-1", "20250301", "", "---",
-    "3/1/2025 10:30", "3-1-2025",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2/30/2025",
+        "2/29/2025",
+        "13/01/2025",
+        "31/12/2024",
+        "0/1/2025",
+        "1/0/2025",
+        "2025/03/01",
+        "March 1",
+        "March 1, 2025",
+        "3/1/25",
+        "2025-3-1",
+        "20250301",
+        "",
+        "---",
+        "3/1/2025 10:30",
+        "3-1-2025",
+    ],
+)
 def test_non_dates_are_refused(raw: str) -> None:
     with pytest.raises(DateError):
         parse_sale_date(raw)
@@ -171,8 +213,11 @@ def test_numbers_that_read_two_ways_are_refused_only_as_the_file_s_evidence_says
         assert parse_amount("34.880", decimal_comma=True) == D(34880)
         assert parse_amount("34,880", decimal_comma=True, two_way=undecided) == D("34.880")
         assert parse_amount("34.880", two_way=undecided) == D("34.880")
-        with pytest.raises(AmountError, match=r"'34.880' reads two ways, 34.880 with a decimal point or 34880 with "
-                                              r"a decimal comma, and nothing says: it is not guessed"):
+        with pytest.raises(
+            AmountError,
+            match=r"'34.880' reads two ways, 34.880 with a decimal point or 34880 with "
+            r"a decimal comma, and nothing says: it is not guessed",
+        ):
             parse_amount("34.880", decimal_comma=True, two_way=undecided)
         with pytest.raises(AmountError, match=r"'-1,234' reads two ways, -1234 with a decimal point or -1\.234"):
             parse_amount("-1,234", two_way=undecided)

@@ -19,6 +19,7 @@ MAR_1 = date(2025, 3, 1)
 
 # --- encodings -----------------------------------------------------------------------------------
 
+
 def test_utf8_without_bom_keeps_non_ascii_item_names() -> None:
     parsed = read(export(line("1", item="Café Latte"), line("2", item="Zoë's lesson ⛳")))
     assert [ln.item_name for s in parsed.sales for ln in s.lines] == ["Café Latte", "Zoë's lesson ⛳"]
@@ -34,8 +35,7 @@ def test_utf8_bom_does_not_stick_to_the_first_header() -> None:
 
 def test_utf8_bom_before_an_unknown_first_column() -> None:
     # The BOM glued to a column nobody reads must not shift or break the others.
-    data = b"\xef\xbb\xbfRegister," + export(
-        ",".join(("POS 1", line("1"))), header=HEADER)
+    data = b"\xef\xbb\xbfRegister," + export(",".join(("POS 1", line("1"))), header=HEADER)
     parsed = read(data)
     assert parsed.reader.columns.header[0] == "Register"
     assert [s.sale_id for s in parsed.sales] == ["1"]
@@ -71,12 +71,16 @@ def test_an_undecodable_continuation_line_of_a_quoted_field_rejects_its_row() ->
     assert [(s.sale_id, s.first_line) for s in parsed.sales] == [("2", 4)]
 
 
-@pytest.mark.parametrize("data", [
-    b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb4\x8a[Content_Types].xml\n\x00\x00",  # .xlsx
-    b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xed\x9d\n\x00\x01",  # .csv.gz
-    b"Sale Date,Sale ID,Item Total\x00\x00\n3/1/2025,1,5\n",
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\n",  # no NUL on its first line
-], ids=["xlsx", "gzip", "nul-in-header", "png"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb4\x8a[Content_Types].xml\n\x00\x00",  # .xlsx
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xed\x9d\n\x00\x01",  # .csv.gz
+        b"Sale Date,Sale ID,Item Total\x00\x00\n3/1/2025,1,5\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\n",  # no NUL on its first line
+    ],
+    ids=["xlsx", "gzip", "nul-in-header", "png"],
+)
 def test_a_binary_file_fails_as_a_whole(data: bytes) -> None:
     with pytest.raises(ExportError):
         read(data)
@@ -97,13 +101,16 @@ def test_an_empty_file_fails_as_a_whole(data: bytes) -> None:
         read(data)
 
 
-@pytest.mark.parametrize("data", [
-    HEADER.encode(),
-    HEADER.encode() + b"\n",
-    HEADER.encode() + b"\r\n\r\n",
-    b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n",
-    HEADER.encode("utf-16"),  # "Unicode text" from a spreadsheet, with its byte order mark
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        HEADER.encode(),
+        HEADER.encode() + b"\n",
+        HEADER.encode() + b"\r\n\r\n",
+        b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n",
+        HEADER.encode("utf-16"),  # "Unicode text" from a spreadsheet, with its byte order mark
+    ],
+)
 def test_a_header_only_file_has_no_sales_and_no_rejections(data: bytes) -> None:
     parsed = read(data)
     assert parsed.items == []
@@ -112,6 +119,7 @@ def test_a_header_only_file_has_no_sales_and_no_rejections(data: bytes) -> None:
 
 
 # --- line endings, quoting, line numbers -------------------------------------------------------
+
 
 def test_lf_and_crlf_read_the_same() -> None:
     rows = (line("1", item="Bay hire "), line("1", item="Water"), line("2", "-10.9", qty="-1"))
@@ -146,13 +154,15 @@ def test_quoted_commas_quotes_and_newlines_stay_intact(eol: str) -> None:
 
 
 def test_quoted_newlines_move_the_line_numbers_of_rejections() -> None:
-    parsed = read(export(
-        line("1", item='"note\r\nover\r\nthree lines"'),
-        line("2", "abc"),
-        "",
-        line("3", "xyz"),
-        eol="\r\n",
-    ))
+    parsed = read(
+        export(
+            line("1", item='"note\r\nover\r\nthree lines"'),
+            line("2", "abc"),
+            "",
+            line("3", "xyz"),
+            eol="\r\n",
+        )
+    )
     assert [s.sale_id for s in parsed.sales] == ["1"]
     assert [(r.line_no, r.sale_id) for r in parsed.rejections] == [(5, "2"), (7, "3")]
 
@@ -178,11 +188,16 @@ def test_a_stray_carriage_return_in_an_unquoted_cell_does_not_break_the_file() -
 
 # --- dates ---------------------------------------------------------------------------------------
 
+
 def test_date_styles_mixed_in_one_file_are_the_same_day() -> None:
-    parsed = read(export(
-        line("1", day="3/1/2025"), line("2", day="03/01/2025"), line("3", day="2025-03-01"),
-        line("4", day="3/01/2025"),
-    ))
+    parsed = read(
+        export(
+            line("1", day="3/1/2025"),
+            line("2", day="03/01/2025"),
+            line("3", day="2025-03-01"),
+            line("4", day="3/01/2025"),
+        )
+    )
     assert parsed.rejections == []
     assert {s.sale_date for s in parsed.sales} == {MAR_1}
     assert len(parsed.sales) == 4
@@ -208,17 +223,19 @@ def test_bad_dates_reject_the_line_naming_sale_date(raw: str) -> None:
 
 # --- numbers -------------------------------------------------------------------------------------
 
+
 def test_currency_signs_separators_and_minus_placements() -> None:
-    parsed = read(export(
-        line("1", '"$1,234.50"', price='"S$1,132.57"', tax="$101.93"),
-        line("2", "-S$5", qty="-1", price="S$-4.587", tax="-$0.413"),
-        line("3", "0.436", price="0.4", tax="0.036"),
-    ))
+    parsed = read(
+        export(
+            line("1", '"$1,234.50"', price='"S$1,132.57"', tax="$101.93"),
+            line("2", "-S$5", qty="-1", price="S$-4.587", tax="-$0.413"),
+            line("3", "0.436", price="0.4", tax="0.036"),
+        )
+    )
     assert parsed.rejections == []
     s1, s2, s3 = parsed.sales
     assert (s1.total, s1.tax, s1.lines[0].item_price) == (D("1234.50"), D("101.93"), D("1132.57"))
-    assert (s2.total, s2.tax, s2.lines[0].item_price, s2.lines[0].quantity) == (D(-5), D("-0.413"),
-                                                                               D("-4.587"), D(-1))
+    assert (s2.total, s2.tax, s2.lines[0].item_price, s2.lines[0].quantity) == (D(-5), D("-0.413"), D("-4.587"), D(-1))
     assert s3.total == D("0.436")
     assert str(s3.total) == "0.436"
 
@@ -258,6 +275,7 @@ def test_an_empty_item_total_rejects_the_line(raw: str) -> None:
 
 
 # --- malformed rows --------------------------------------------------------------------------------
+
 
 def test_a_row_with_too_few_fields_is_rejected() -> None:
     parsed = read(export(line("1"), "3/1/2025,2,Bay hire,1,10", line("3")))
@@ -350,8 +368,15 @@ def test_a_10_mb_field_rejects_its_row_and_the_rest_of_the_file_ingests(quoted: 
 def test_memory_does_not_grow_with_the_number_of_huge_fields() -> None:
     one, _ = _peak_while_reading(_huge_field_export(10_000_000, quoted=False))
     three, out = _peak_while_reading(_huge_field_export(10_000_000, quoted=False, copies=3))
-    assert [o[:2] for o in out] == [("sale", "1"), ("rejected", 3), ("sale", "after0"), ("rejected", 5),
-                                   ("sale", "after1"), ("rejected", 7), ("sale", "after2")]
+    assert [o[:2] for o in out] == [
+        ("sale", "1"),
+        ("rejected", 3),
+        ("sale", "after0"),
+        ("rejected", 5),
+        ("sale", "after1"),
+        ("rejected", 7),
+        ("sale", "after2"),
+    ]
     assert three < one * 1.2
 
 
@@ -363,10 +388,13 @@ def test_a_10_mb_field_is_read_within_a_documented_bound() -> None:
     assert peak < 128 * 1024 * 1024
 
 
-@pytest.mark.parametrize("quoted", [
-    False,
-    True,
-])
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        False,
+        True,
+    ],
+)
 def test_a_field_over_16_mib_rejects_its_row_and_the_rest_of_the_file_ingests(quoted: bool) -> None:
     _, out = _peak_while_reading(_huge_field_export(17_000_000, quoted=quoted))
     assert out[0] == ("sale", "1", 2)
@@ -377,6 +405,7 @@ def test_a_field_over_16_mib_rejects_its_row_and_the_rest_of_the_file_ingests(qu
 
 
 # --- statistics ----------------------------------------------------------------------------------
+
 
 def test_row_counts_add_up() -> None:
     parsed = read(export(line("1"), line("1"), "", line("2", "bad"), line("2"), line("3")))

@@ -24,25 +24,36 @@ def personal_line(sale_id: str, total: str, client: str = "Tan Mei Ling", item: 
 def test_header_is_line_sale_id_reason_then_the_original_columns_minus_personal() -> None:
     parsed = read(export(personal_line("1", "abc"), header=PERSONAL_HEADER))
     header, *_ = parsed.rejects_rows()
-    assert header == ["line", "sale_id", "reason", "Sale Date", "Client ID", "Sale ID", "Item name", "Tax",
-                      "Item Total"]
+    assert header == [
+        "line",
+        "sale_id",
+        "reason",
+        "Sale Date",
+        "Client ID",
+        "Sale ID",
+        "Item name",
+        "Tax",
+        "Item Total",
+    ]
 
 
 def test_header_keeps_the_files_own_spelling_and_no_bom() -> None:
     parsed = read(export("3/1/2025,1,5,x", header=" sale date ,Sale #,ITEM TOTAL,Register", bom=True))
-    assert parsed.rejects_rows()[0] == ["line", "sale_id", "reason", " sale date ", "Sale #", "ITEM TOTAL",
-                                        "Register"]
+    assert parsed.rejects_rows()[0] == ["line", "sale_id", "reason", " sale date ", "Sale #", "ITEM TOTAL", "Register"]
 
 
 def test_every_rejected_row_is_listed_with_its_line_number_reason_and_cells() -> None:
-    parsed = read(export(
-        line("1"),
-        line("2", "5"), line("2", "abc"),
-        "",
-        line("3", day="2/30/2025"),
-        line("4"),
-        eol="\r\n",
-    ))
+    parsed = read(
+        export(
+            line("1"),
+            line("2", "5"),
+            line("2", "abc"),
+            "",
+            line("3", day="2/30/2025"),
+            line("4"),
+            eol="\r\n",
+        )
+    )
     rows = parsed.rejects_rows()
     assert [r[:2] for r in rows[1:]] == [["3", "2"], ["4", "2"], ["6", "3"]]
     assert rows[1][2] == "sale 2 rejected: its line 4 is invalid"
@@ -70,13 +81,15 @@ def test_quoted_newlines_commas_and_quotes_come_back_intact() -> None:
 
 
 def test_the_client_name_never_reaches_the_rejects_file() -> None:
-    parsed = read(export(
-        personal_line("1", "abc", client="Tan Mei Ling"),
-        personal_line("2", "5", client='"Ng, Kenji"'),
-        personal_line("2", "x", client='"Ng, Kenji"'),
-        personal_line("", "5", client="Lim Siew Hoon"),
-        header=PERSONAL_HEADER,
-    ))
+    parsed = read(
+        export(
+            personal_line("1", "abc", client="Tan Mei Ling"),
+            personal_line("2", "5", client='"Ng, Kenji"'),
+            personal_line("2", "x", client='"Ng, Kenji"'),
+            personal_line("", "5", client="Lim Siew Hoon"),
+            header=PERSONAL_HEADER,
+        )
+    )
     assert len(parsed.rejections) == 4
     rejects = RejectsFile(parsed.reader.columns)
     for r in parsed.rejections:
@@ -138,11 +151,13 @@ def test_plain_negative_and_grouped_numbers_stay_as_they_are(number: str) -> Non
 
 
 def test_a_reason_quoting_a_formula_looking_cell_is_inert() -> None:
-    parsed = read(export(
-        line("2", _quoted("=1+1")),
-        line("3", day="@SUM(A1)"),
-        line("4", "1", qty="-2+3"),
-    ))
+    parsed = read(
+        export(
+            line("2", _quoted("=1+1")),
+            line("3", day="@SUM(A1)"),
+            line("4", "1", qty="-2+3"),
+        )
+    )
     rows = parsed.rejects_rows()[1:]
     assert [r[0] for r in rows] == ["2", "3", "4"]
     for row in rows:

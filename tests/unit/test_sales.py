@@ -21,12 +21,26 @@ from tests.unit.support import export, line, read
 D = Decimal
 MAR_1 = date(2025, 3, 1)
 
-FULL_HEADER = ("Sale Date,Client ID,Client,Sale ID,Item name,Sales Notes,Item price (excluding tax),Quantity,"
-               "Subtotal (excluding tax),Discount %,Discount amount,Tax,Item Total,Payment Method,Location")
+FULL_HEADER = (
+    "Sale Date,Client ID,Client,Sale ID,Item name,Sales Notes,Item price (excluding tax),Quantity,"
+    "Subtotal (excluding tax),Discount %,Discount amount,Tax,Item Total,Payment Method,Location"
+)
 FULL_DEFAULTS = {
-    "day": "3/1/2025", "client_id": "100000888", "client": "Mei Tan", "sale_id": "1", "item": "Bay hire",
-    "notes": "", "price": "40", "qty": "1", "subtotal": "40", "pct": "0", "discount": "0", "tax": "3.6",
-    "total": "43.6", "pay": "Visa", "location": "Golf - experience",
+    "day": "3/1/2025",
+    "client_id": "100000888",
+    "client": "Mei Tan",
+    "sale_id": "1",
+    "item": "Bay hire",
+    "notes": "",
+    "price": "40",
+    "qty": "1",
+    "subtotal": "40",
+    "pct": "0",
+    "discount": "0",
+    "tax": "3.6",
+    "total": "43.6",
+    "pay": "Visa",
+    "location": "Golf - experience",
 }
 
 
@@ -42,13 +56,16 @@ def full_export(*lines: str) -> bytes:
 
 # --- lines into sales ----------------------------------------------------------------------------
 
+
 def test_consecutive_lines_with_one_sale_id_are_one_sale() -> None:
-    parsed = read(full_export(
-        full(sale_id="7", item="Bay hire", total="43.6", tax="3.6"),
-        full(sale_id="7", item="Water", price="2", subtotal="2", tax="0.18", total="2.18"),
-        full(sale_id="7", item="Glove", price="30", subtotal="30", discount="3", tax="2.43", total="29.43"),
-        full(sale_id="8", total="43.6"),
-    ))
+    parsed = read(
+        full_export(
+            full(sale_id="7", item="Bay hire", total="43.6", tax="3.6"),
+            full(sale_id="7", item="Water", price="2", subtotal="2", tax="0.18", total="2.18"),
+            full(sale_id="7", item="Glove", price="30", subtotal="30", discount="3", tax="2.43", total="29.43"),
+            full(sale_id="8", total="43.6"),
+        )
+    )
     assert parsed.rejections == []
     seven, eight = parsed.sales
     assert (seven.sale_id, seven.sale_date, seven.client_id) == ("7", MAR_1, "100000888")
@@ -74,9 +91,11 @@ def test_two_identical_lines_in_a_sale_are_both_kept() -> None:
 
 
 def test_a_refund_sale_has_a_negative_total() -> None:
-    parsed = read(full_export(
-        full(sale_id="9", qty="-1", price="40", subtotal="-40", tax="-3.6", total="-43.6", pay="Visa"),
-    ))
+    parsed = read(
+        full_export(
+            full(sale_id="9", qty="-1", price="40", subtotal="-40", tax="-3.6", total="-43.6", pay="Visa"),
+        )
+    )
     (refund,) = parsed.sales
     assert refund.total == D("-43.6")
     assert refund.tax == D("-3.6")
@@ -87,9 +106,11 @@ def test_a_refund_sale_has_a_negative_total() -> None:
 
 
 def test_a_zero_total_sale_is_kept() -> None:
-    parsed = read(full_export(
-        full(sale_id="10", pct="100", discount="40", tax="0", total="0", pay="Misc. (Comp/Guest)"),
-    ))
+    parsed = read(
+        full_export(
+            full(sale_id="10", pct="100", discount="40", tax="0", total="0", pay="Misc. (Comp/Guest)"),
+        )
+    )
     assert parsed.rejections == []
     (comp,) = parsed.sales
     assert comp.total == D(0)
@@ -114,11 +135,15 @@ def test_a_sale_whose_lines_carry_different_dates_is_rejected_whole() -> None:
 
 
 def test_an_invalid_line_rejects_its_whole_sale_and_only_that_sale() -> None:
-    parsed = read(export(
-        line("1"),
-        line("2", "5"), line("2", "abc"), line("2", "6"),
-        line("3"),
-    ))
+    parsed = read(
+        export(
+            line("1"),
+            line("2", "5"),
+            line("2", "abc"),
+            line("2", "6"),
+            line("3"),
+        )
+    )
     assert [s.sale_id for s in parsed.sales] == ["1", "3"]
     assert [(r.line_no, r.sale_id) for r in parsed.rejections] == [(3, "2"), (4, "2"), (5, "2")]
     assert parsed.rejected(4).reason == "Item Total 'abc' is not a number"
@@ -182,11 +207,15 @@ def test_a_sale_id_reappearing_later_yields_two_sales_and_the_writer_keeps_the_l
     # position in the file, so the later run (line 4) replaces the earlier one (line 2).
     parsed = read(export(line("1", "5"), line("2"), line("1", "7", item="Water")))
     assert parsed.rejections == []
-    assert [(s.sale_id, s.first_line, s.total) for s in parsed.sales] == [("1", 2, D(5)), ("2", 3, D("10.9")),
-                                                                         ("1", 4, D(7))]
+    assert [(s.sale_id, s.first_line, s.total) for s in parsed.sales] == [
+        ("1", 2, D(5)),
+        ("2", 3, D("10.9")),
+        ("1", 4, D(7)),
+    ]
 
 
 # --- personal data ---------------------------------------------------------------------------------
+
 
 def _strings(value: object) -> list[str]:
     """Every value reachable from a Sale's attributes, as text."""
@@ -200,12 +229,14 @@ def _strings(value: object) -> list[str]:
 @pytest.mark.parametrize("column", ["Client", "client name", " CUSTOMER ", "Customer Name"])
 def test_the_client_name_is_in_no_sale_attribute(column: str) -> None:
     header = FULL_HEADER.replace(",Client,", f",{column},")
-    parsed = read(export(
-        full(client="Tan Mei Ling", sale_id="1"),
-        full(client="Tan Mei Ling", sale_id="1", item="Water"),
-        full(client='"Ng, Kenji"', sale_id="2"),
-        header=header,
-    ))
+    parsed = read(
+        export(
+            full(client="Tan Mei Ling", sale_id="1"),
+            full(client="Tan Mei Ling", sale_id="1", item="Water"),
+            full(client='"Ng, Kenji"', sale_id="2"),
+            header=header,
+        )
+    )
     assert len(parsed.sales) == 2
     texts = [t for sale in parsed.sales for t in _strings(sale)] + [repr(s) for s in parsed.sales]
     for name in ("Tan Mei Ling", "Mei Ling", "Ng, Kenji", "Kenji"):
@@ -219,6 +250,7 @@ def test_sale_lines_have_no_attribute_for_a_name_or_notes() -> None:
 
 
 # --- day totals ------------------------------------------------------------------------------------
+
 
 def test_day_totals_classify_orders_refunds_and_zero_sales() -> None:
     order = DayTotals.of(D("43.6"), D("3.6"), D(0))
@@ -262,22 +294,34 @@ def test_stored_sale_totals_match_day_totals_of() -> None:
 
 # --- content hash ----------------------------------------------------------------------------------
 
+
 def _hash(*lines: str) -> str:
     (sale,) = read(full_export(*lines)).sales
     return sale.content_hash
 
 
 def test_content_hash_ignores_trailing_zeros() -> None:
-    assert _hash(full(total="34.880", tax="2.880", price="32.00")) == _hash(full(total="34.88", tax="2.88",
-                                                                                   price="32"))
+    assert _hash(full(total="34.880", tax="2.880", price="32.00")) == _hash(full(total="34.88", tax="2.88", price="32"))
     assert _hash(full(total='"S$1,034.88"')) == _hash(full(total="1034.88"))
 
 
-@pytest.mark.parametrize("change", [
-    {"total": "43.61"}, {"tax": "3.61"}, {"price": "41"}, {"qty": "2"}, {"subtotal": "41"},
-    {"discount": "1"}, {"day": "3/2/2025"}, {"item": "Bay hire (peak)"}, {"pay": "Cash"},
-    {"location": "Online Store"}, {"client_id": "1"}, {"tax": "---"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"total": "43.61"},
+        {"tax": "3.61"},
+        {"price": "41"},
+        {"qty": "2"},
+        {"subtotal": "41"},
+        {"discount": "1"},
+        {"day": "3/2/2025"},
+        {"item": "Bay hire (peak)"},
+        {"pay": "Cash"},
+        {"location": "Online Store"},
+        {"client_id": "1"},
+        {"tax": "---"},
+    ],
+)
 def test_content_hash_changes_when_what_the_sale_says_changes(change: dict[str, str]) -> None:
     assert _hash(full(**change)) != _hash(full())
 
@@ -289,11 +333,16 @@ def test_content_hash_ignores_what_is_not_kept() -> None:
 
 def test_content_hash_does_not_depend_on_line_numbers() -> None:
     early = read(full_export(full(sale_id="5"), full(sale_id="5", item="Water")))
-    late = read(export(
-        "", full(sale_id="1", notes='"two\nlines"'), full(sale_id="2"),
-        full(sale_id="5"), full(sale_id="5", item="Water"),
-        header=FULL_HEADER,
-    ))
+    late = read(
+        export(
+            "",
+            full(sale_id="1", notes='"two\nlines"'),
+            full(sale_id="2"),
+            full(sale_id="5"),
+            full(sale_id="5", item="Water"),
+            header=FULL_HEADER,
+        )
+    )
     a, b = early.sale("5"), late.sale("5")
     assert (a.first_line, b.first_line) == (2, 6)
     assert a.content_hash == b.content_hash

@@ -35,20 +35,38 @@ NOW = "2025-05-01T09:00:00.000Z"
 VERSION = "2025-05-01T09:00:00.000000|0A00000000000000000000000000000|imp_a|0000000002"
 # Amounts whose text a careless encoder would change: a trailing zero, a negative zero, an
 # exponent (what Decimal.normalize() makes of 100), tiny, and more digits than a float holds.
-TRICKY = ["0.001", "-0", "1E+2", "34.880", "-12.50", "0E-3", "123456789012345678901234567890.123456789",
-          "-0.000000000000000000000000000000000001"]
+TRICKY = [
+    "0.001",
+    "-0",
+    "1E+2",
+    "34.880",
+    "-12.50",
+    "0E-3",
+    "123456789012345678901234567890.123456789",
+    "-0.000000000000000000000000000000000001",
+]
 
 
 def _line(no: int, total: str, **kw: Any) -> SaleLine:
-    fields: dict[str, Any] = {"line_no": no, "item_name": "Bay hire", "quantity": Decimal(1), "item_price": None,
-                              "subtotal": None, "discount_amount": None, "tax": None, "item_total": Decimal(total),
-                              "payment_method": "Cash", "location": "Range"}
+    fields: dict[str, Any] = {
+        "line_no": no,
+        "item_name": "Bay hire",
+        "quantity": Decimal(1),
+        "item_price": None,
+        "subtotal": None,
+        "discount_amount": None,
+        "tax": None,
+        "item_total": Decimal(total),
+        "payment_method": "Cash",
+        "location": "Range",
+    }
     fields.update(kw)
     return SaleLine(**fields)
 
 
-def _write(lines: tuple[SaleLine, ...], *, sale_id: str = "S-1", expected: StoredSale | None = None,
-           change: str = "created") -> SaleWrite:
+def _write(
+    lines: tuple[SaleLine, ...], *, sale_id: str = "S-1", expected: StoredSale | None = None, change: str = "created"
+) -> SaleWrite:
     sale = Sale.build(sale_id, date(2025, 3, 1), "C-9", lines)
     return SaleWrite(sale, VERSION, "imp_a", "imp_first", expected, change, sale.content_hash)
 
@@ -83,8 +101,19 @@ def test_a_compact_item_holds_everything_the_earlier_item_did() -> None:
     item = sale_item(write, NOW)
     assert set(item) == {"pk", "sk", "ver", "sale"}
     assert item["pk"] == {"S": "SALE#S-1"} and item["sk"] == {"S": "SALE"} and item["ver"] == {"S": VERSION}
-    assert stored_sale(item) == StoredSale("S-1", date(2025, 3, 1), VERSION, write.content_hash, Decimal("90.47"),
-                                           Decimal("6.75"), Decimal(0), "imp_a", "imp_first", "updated", lines)
+    assert stored_sale(item) == StoredSale(
+        "S-1",
+        date(2025, 3, 1),
+        VERSION,
+        write.content_hash,
+        Decimal("90.47"),
+        Decimal("6.75"),
+        Decimal(0),
+        "imp_a",
+        "imp_first",
+        "updated",
+        lines,
+    )
     assert sale_lines(item) == lines
     assert sale_client_id(item) == "C-9"
     assert json.loads(item["sale"]["S"])["updated_at"] == NOW
@@ -102,8 +131,11 @@ def test_lines_read_back_rebuild_the_same_sale() -> None:
 names = st.text(st.characters(codec="utf-8"), max_size=30)  # quotes, backslashes, controls, emoji
 amounts = st.decimals(allow_nan=False, allow_infinity=False, places=None)
 maybe = st.none() | amounts
-lines_strategy = st.lists(st.builds(SaleLine, st.integers(1, 10**9), names, maybe, maybe, maybe, maybe, maybe,
-                                    amounts, names, names), min_size=1, max_size=6).map(tuple)
+lines_strategy = st.lists(
+    st.builds(SaleLine, st.integers(1, 10**9), names, maybe, maybe, maybe, maybe, maybe, amounts, names, names),
+    min_size=1,
+    max_size=6,
+).map(tuple)
 
 
 @settings(max_examples=200, deadline=None)
@@ -181,22 +213,47 @@ def test_a_day_update_adds_every_figure_as_exact_numbers() -> None:
 
 
 def test_a_replaced_day_reads_back_as_its_totals() -> None:
-    totals = DayTotals(Decimal("123456789012345678901234567890.12"), Decimal("1.5"), Decimal("-0"), Decimal(0),
-                       3, Decimal("7.25"), 1, Decimal("-2"), 4)
+    totals = DayTotals(
+        Decimal("123456789012345678901234567890.12"),
+        Decimal("1.5"),
+        Decimal("-0"),
+        Decimal(0),
+        3,
+        Decimal("7.25"),
+        1,
+        Decimal("-2"),
+        4,
+    )
     item = day_item(date(2024, 2, 29), totals, 7, NOW)
     assert item["rev"] == {"N": "7"} and item["sk"] == {"S": "2024-02-29"}
     assert day_totals(item) == totals
 
 
-@pytest.mark.parametrize(("value", "text"), [(Decimal("0.001"), "0.001"), (Decimal("-0"), "-0"),
-                                             (Decimal(100).normalize(), "1E+2"), (Decimal("1" * 38), "1" * 38),
-                                             (42, "42"), (-7, "-7")])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("0.001"), "0.001"),
+        (Decimal("-0"), "-0"),
+        (Decimal(100).normalize(), "1E+2"),
+        (Decimal("1" * 38), "1" * 38),
+        (42, "42"),
+        (-7, "-7"),
+    ],
+)
 def test_numbers_keep_their_text(value: Decimal | int, text: str) -> None:
     assert number(value) == {"N": text}
 
 
-@pytest.mark.parametrize("value", [Decimal("1" * 39), Decimal("1.00000000000000000000000000000000000001"),
-                                   Decimal("NaN"), Decimal("Infinity"), Decimal("1E+200")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("1" * 39),
+        Decimal("1.00000000000000000000000000000000000001"),
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        Decimal("1E+200"),
+    ],
+)
 def test_a_number_dynamodb_cannot_hold_exactly_is_refused_not_rounded(value: Decimal) -> None:
     with pytest.raises(ValueError, match="DynamoDB"):
         number(value)
@@ -209,8 +266,15 @@ def test_only_ints_and_decimals_are_numbers(value: Any) -> None:
 
 
 def test_plain_values_round_trip_through_the_wire_form() -> None:
-    value = {"s": "x", "n": Decimal("1.50"), "i": 3, "b": False, "none": None, "list": ["a", Decimal("-0")],
-             "map": {"k": "v"}}
+    value = {
+        "s": "x",
+        "n": Decimal("1.50"),
+        "i": 3,
+        "b": False,
+        "none": None,
+        "list": ["a", Decimal("-0")],
+        "map": {"k": "v"},
+    }
     assert from_wire(to_wire(value)) == {**value, "i": Decimal(3)}
     with pytest.raises(TypeError, match="float"):
         to_wire({"money": 1.5})

@@ -23,8 +23,9 @@ Cell = str | int | Decimal | date | None
 
 
 def json_answer(model: BaseModel, *, exclude: set[str] | None = None) -> Response[str]:
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
-                    body=model.model_dump_json(exclude=exclude))
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json(exclude=exclude)
+    )
 
 
 def csv_cell(value: Cell) -> str:
@@ -49,8 +50,12 @@ def csv_answer(filename: str, header: Sequence[str], rows: Iterable[Sequence[Cel
     writer = csv.writer(out)  # RFC 4180: quoted as needed, CRLF line ends
     writer.writerow(header)
     writer.writerows([csv_cell(value) for value in row] for row in rows)
-    return Response(status_code=200, content_type=CSV_CONTENT_TYPE, body=out.getvalue(),
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        status_code=200,
+        content_type=CSV_CONTENT_TYPE,
+        body=out.getvalue(),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def csv_content(description: str, example: str) -> dict[str, object]:

@@ -46,8 +46,10 @@ class UnknownImport(Exception):
 
 def error_responses(*codes: int) -> dict[int, Any]:
     """A route's `responses` entries for the errors it can answer (the OpenAPI document)."""
-    return {code: {"description": _DESCRIPTIONS[code],
-                   "content": {"application/json": {"model": ErrorResponse}}} for code in codes}
+    return {
+        code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorResponse}}}
+        for code in codes
+    }
 
 
 def bad_request(*details: ErrorDetail, message: str | None = None) -> Response[str]:
@@ -61,31 +63,44 @@ def not_found(message: str) -> Response[str]:
 
 
 def unsupported_content_type() -> Response[str]:
-    return bad_request(ErrorDetail(parameter="content-type", location=ErrorLocation.HEADER,
-                                   type="unsupported_content_type", message=UNSUPPORTED_CONTENT_TYPE))
+    return bad_request(
+        ErrorDetail(
+            parameter="content-type",
+            location=ErrorLocation.HEADER,
+            type="unsupported_content_type",
+            message=UNSUPPORTED_CONTENT_TYPE,
+        )
+    )
 
 
 def lambda_result(response: Response[str]) -> dict[str, Any]:
     """An answer given before the resolver runs, in the shape the resolver returns."""
-    return {"statusCode": response.status_code, "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": response.body, "isBase64Encoded": False}
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
 
 
 def register(app: APIGatewayHttpResolver) -> None:
     """Map every exception that is the caller's fault to its answer."""
 
     def bad_parameter(exc: BadParameter) -> Response[str]:
-        return bad_request(ErrorDetail(parameter=exc.parameter, location=exc.location, type="invalid",
-                                       message=exc.message))
+        return bad_request(
+            ErrorDetail(parameter=exc.parameter, location=exc.location, type="invalid", message=exc.message)
+        )
 
     def bad_range(exc: RangeError) -> Response[str]:
-        return bad_request(ErrorDetail(parameter=exc.parameter, location=ErrorLocation.QUERY, type="range",
-                                       message=exc.message))
+        return bad_request(
+            ErrorDetail(parameter=exc.parameter, location=ErrorLocation.QUERY, type="range", message=exc.message)
+        )
 
     def invalid_request(exc: RequestValidationError) -> Response[str]:
         # Powertools answers 422 {"detail"}; the API promises 400 with a message naming the parameter.
         details = [_detail(e) for e in exc.errors()] or [
-            ErrorDetail(parameter="body", location=ErrorLocation.BODY, type="invalid", message="is invalid")]
+            ErrorDetail(parameter="body", location=ErrorLocation.BODY, type="invalid", message="is invalid")
+        ]
         return bad_request(*details, message=_summary(details[0]))
 
     def undecodable_body(exc: UnicodeDecodeError | binascii.Error) -> Response[str]:
@@ -94,8 +109,10 @@ def register(app: APIGatewayHttpResolver) -> None:
         reason = body_decoding_problem(app.current_event.raw_event)
         if reason is None:
             raise exc
-        return bad_request(ErrorDetail(parameter="body", location=ErrorLocation.BODY, type="encoding",
-                                       message=reason), message=f"request body {reason}")
+        return bad_request(
+            ErrorDetail(parameter="body", location=ErrorLocation.BODY, type="encoding", message=reason),
+            message=f"request body {reason}",
+        )
 
     def unknown_route(_exc: NotFoundError) -> Response[str]:
         count("UnknownRouteRequests")
@@ -144,5 +161,8 @@ def _detail(error: Any) -> ErrorDetail:
 
 
 def _answer(status: int, body: ErrorResponse) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=json.dumps(body.model_dump(mode="json", exclude_none=True)))
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body.model_dump(mode="json", exclude_none=True)),
+    )

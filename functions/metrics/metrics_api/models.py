@@ -19,7 +19,7 @@ MAX_FILENAME_LENGTH = 200
 UPLOAD_CONTENT_TYPE: Final = "text/csv"
 MONEY_DESCRIPTION = (
     "Money in the reporting currency, rounded half-up to cents, as a string with exactly two "
-    "decimals (e.g. \"34.88\", \"-12.00\"). A string, not a JSON number, because most JSON parsers "
+    'decimals (e.g. "34.88", "-12.00"). A string, not a JSON number, because most JSON parsers '
     "read numbers as binary floats, which cannot hold most cent amounts exactly."
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -34,8 +34,7 @@ def _strict_iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_strict_iso_date)]
-Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", description=MONEY_DESCRIPTION,
-                             examples=["34.88"])]
+Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", description=MONEY_DESCRIPTION, examples=["34.88"])]
 
 
 class _Model(BaseModel):
@@ -70,7 +69,7 @@ class ErrorResponse(_Model):
 
 CHANGE_DESCRIPTION = (
     "(current - previous) / |previous| x 100 of the exact figures, rounded half-up to one decimal, as a "
-    "string (\"12.5\", \"-3.0\"); null when the previous value is 0."
+    'string ("12.5", "-3.0"); null when the previous value is 0.'
 )
 ChangeText = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]$", examples=["12.5"])]
 
@@ -84,10 +83,13 @@ class ChangePct(_Model):
     total_revenue_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION)
     net_revenue_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION)
     order_count: ChangeText | None = Field(description=CHANGE_DESCRIPTION)
-    average_order_value_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION + " From the exact "
-                                                       "averages (order value / orders), not the rounded ones.")
-    refunds_sgd: ChangeText | None = Field(description=CHANGE_DESCRIPTION + " Refunds are negative: more "
-                                           "refunded is a negative change, less refunded a positive one.")
+    average_order_value_sgd: ChangeText | None = Field(
+        description=CHANGE_DESCRIPTION + " From the exact averages (order value / orders), not the rounded ones."
+    )
+    refunds_sgd: ChangeText | None = Field(
+        description=CHANGE_DESCRIPTION + " Refunds are negative: more "
+        "refunded is a negative change, less refunded a positive one."
+    )
 
 
 class ComparisonResponse(_Model):
@@ -108,23 +110,31 @@ class RevenueResponse(_Model):
     start: date
     end: date
     currency: str = Field(examples=["SGD"])
-    total_revenue_sgd: Money = Field(description="Sum of the totals of every sale in the range "
-                                                 "(item totals after discount, including tax; refunds "
-                                                 "included, so they reduce it). " + MONEY_DESCRIPTION)
+    total_revenue_sgd: Money = Field(
+        description="Sum of the totals of every sale in the range "
+        "(item totals after discount, including tax; refunds "
+        "included, so they reduce it). " + MONEY_DESCRIPTION
+    )
     net_revenue_sgd: Money = Field(description="Total revenue minus tax. " + MONEY_DESCRIPTION)
     tax_sgd: Money = Field(description="Sum of the Tax column. " + MONEY_DESCRIPTION)
     discounts_sgd: Money = Field(description="Sum of the Discount amount column. " + MONEY_DESCRIPTION)
     order_count: int = Field(ge=0, description="Sales whose total is > 0.")
     average_order_value_sgd: Money = Field(
-        description="Sum of order totals / order_count, 0.00 without orders. " + MONEY_DESCRIPTION)
-    refund_count: int = Field(ge=0, description="Sales whose total is < 0. Zero-total sales are neither "
-                                                "orders nor refunds.")
-    refunds_sgd: Money = Field(description="Sum of the totals of refund sales: zero or NEGATIVE (a refund "
-                                           "of 50.00 shows as \"-50.00\"). " + MONEY_DESCRIPTION)
+        description="Sum of order totals / order_count, 0.00 without orders. " + MONEY_DESCRIPTION
+    )
+    refund_count: int = Field(
+        ge=0, description="Sales whose total is < 0. Zero-total sales are neither orders nor refunds."
+    )
+    refunds_sgd: Money = Field(
+        description="Sum of the totals of refund sales: zero or NEGATIVE (a refund "
+        'of 50.00 shows as "-50.00"). ' + MONEY_DESCRIPTION
+    )
     comparison: ComparisonResponse | None = Field(
-        None, description="Present only with `compare`: the same figures over the range compared with "
-                          "(previous_period: as many days, ending the day before start; previous_year: the "
-                          "same dates a year earlier, 29 February as 28 February) and the change in percent.")
+        None,
+        description="Present only with `compare`: the same figures over the range compared with "
+        "(previous_period: as many days, ending the day before start; previous_year: the "
+        "same dates a year earlier, 29 February as 28 February) and the change in percent.",
+    )
 
 
 class DayRevenueResponse(_Model):
@@ -138,8 +148,9 @@ class DailyRevenueResponse(_Model):
     start: date
     end: date
     currency: str = Field(examples=["SGD"])
-    days: list[DayRevenueResponse] = Field(description="Every day of the range in date order; zeros "
-                                                       "for days without sales.")
+    days: list[DayRevenueResponse] = Field(
+        description="Every day of the range in date order; zeros for days without sales."
+    )
 
 
 # -- series (GET /metrics/revenue/series) ---------------------------------------------------------
@@ -173,7 +184,8 @@ class RevenueSeriesResponse(_Model):
     granularity: Granularity
     periods: list[PeriodRevenueResponse] = Field(
         description="Every period of the range in order (days; ISO weeks, Monday to Sunday; calendar "
-                    "months), the first and last clipped to the range; zeros where nothing sold.")
+        "months), the first and last clipped to the range; zeros where nothing sold."
+    )
 
 
 # -- breakdowns (GET /metrics/revenue/by/{dimension}) ---------------------------------------------
@@ -191,10 +203,18 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-Quantity = Annotated[Decimal, PlainSerializer(_number, return_type=int | float, when_used="json"),
-                     WithJsonSchema({"type": "number", "description": "Sum of the Quantity column (a JSON "
-                                     "number); refunds count negative.", "examples": [3]})]
-NONE_KEY_TEXT = "the key \"(none)\" stands for an empty value"
+Quantity = Annotated[
+    Decimal,
+    PlainSerializer(_number, return_type=int | float, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "description": "Sum of the Quantity column (a JSON number); refunds count negative.",
+            "examples": [3],
+        }
+    ),
+]
+NONE_KEY_TEXT = 'the key "(none)" stands for an empty value'
 
 
 class BreakdownRow(_Model):
@@ -219,10 +239,13 @@ class BreakdownResponse(_Model):
     end: date
     currency: str = Field(examples=["SGD"])
     dimension: Dimension
-    total_revenue_sgd: Money = Field(description="Revenue of the range, as GET /metrics/revenue gives it: "
-                                                 "the exact sum of every row and others. " + MONEY_DESCRIPTION)
-    rows: list[BreakdownRow] = Field(description="At most `limit` keys, by revenue (rounded to cents) "
-                                                 "descending, then key ascending.")
+    total_revenue_sgd: Money = Field(
+        description="Revenue of the range, as GET /metrics/revenue gives it: "
+        "the exact sum of every row and others. " + MONEY_DESCRIPTION
+    )
+    rows: list[BreakdownRow] = Field(
+        description="At most `limit` keys, by revenue (rounded to cents) descending, then key ascending."
+    )
     others: BreakdownOthers | None = Field(description="Every key past the limit, summed; null when none.")
 
 
@@ -233,8 +256,9 @@ class ImportResponse(_Model):
     import_id: str
     bucket: str
     key: str
-    status: ImportStatus = Field(description="IN_PROGRESS, SUCCEEDED, PARTIAL (some rows rejected) or "
-                                             "FAILED (the file as a whole is unusable).")
+    status: ImportStatus = Field(
+        description="IN_PROGRESS, SUCCEEDED, PARTIAL (some rows rejected) or FAILED (the file as a whole is unusable)."
+    )
     rows_total: int = Field(ge=0)
     rows_ingested: int = Field(ge=0)
     rows_rejected: int = Field(ge=0)
@@ -244,8 +268,9 @@ class ImportResponse(_Model):
     started_at: str = Field(description="ISO 8601 UTC timestamp.")
     finished_at: str | None = Field(description="ISO 8601 UTC timestamp; null while in progress.")
     message: str
-    rejects_key: str | None = Field(description="S3 key of the CSV of rejected rows (line number and "
-                                                "reason), in the same bucket; null when none.")
+    rejects_key: str | None = Field(
+        description="S3 key of the CSV of rejected rows (line number and reason), in the same bucket; null when none."
+    )
 
     @classmethod
     def of(cls, record: ImportRecord) -> "ImportResponse":
@@ -255,27 +280,32 @@ class ImportResponse(_Model):
 
 class ImportsPage(_Model):
     imports: list[ImportResponse] = Field(description="Newest first.")
-    next_token: str | None = Field(description="Pass as `next_token` for the next page; null on the "
-                                               "last page.")
+    next_token: str | None = Field(description="Pass as `next_token` for the next page; null on the last page.")
 
 
 # -- uploads ---------------------------------------------------------------------------------------
 
 
 class UploadRequest(_Model):
-    filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH, pattern=EXPORT_NAME_PATTERN,
-                          description="Name of the CSV file being uploaded; must end with .csv or "
-                                      ".csv.gz (any case). Only used to make the key readable.",
-                          examples=["sales-2025-03.csv"])
+    filename: str = Field(
+        min_length=1,
+        max_length=MAX_FILENAME_LENGTH,
+        pattern=EXPORT_NAME_PATTERN,
+        description="Name of the CSV file being uploaded; must end with .csv or "
+        ".csv.gz (any case). Only used to make the key readable.",
+        examples=["sales-2025-03.csv"],
+    )
 
 
 class UploadResponse(_Model):
-    upload_url: str = Field(description="Presigned S3 URL: PUT the file's bytes to it with header "
-                                        "`Content-Type: text/csv`.")
+    upload_url: str = Field(
+        description="Presigned S3 URL: PUT the file's bytes to it with header `Content-Type: text/csv`."
+    )
     key: str = Field(description="The S3 key the file will have (under the uploads prefix).")
     expires_in: int = Field(ge=1, le=MAX_UPLOAD_URL_TTL_SECONDS, description="Seconds until upload_url expires.")
-    content_type: Literal["text/csv"] = Field(description="The Content-Type the PUT must send (it is signed).",
-                                              examples=[UPLOAD_CONTENT_TYPE])
+    content_type: Literal["text/csv"] = Field(
+        description="The Content-Type the PUT must send (it is signed).", examples=[UPLOAD_CONTENT_TYPE]
+    )
     method: Literal["PUT"] = Field(description="The HTTP method to use with upload_url.", examples=["PUT"])
 
 

@@ -27,8 +27,9 @@ class MetricsSettings(BaseModel):
     bucket_name: str = Field(validation_alias="BUCKET_NAME", description="Where uploads go.")
     uploads_prefix: Prefix = Field("uploads/", validation_alias="UPLOADS_PREFIX")
     currency: str = Field("SGD", validation_alias="CURRENCY", pattern=r"^[A-Z]{3}$")
-    upload_url_ttl_seconds: int = Field(MAX_UPLOAD_URL_TTL_SECONDS, ge=1, le=MAX_UPLOAD_URL_TTL_SECONDS,
-                                        validation_alias="UPLOAD_URL_TTL_SECONDS")
+    upload_url_ttl_seconds: int = Field(
+        MAX_UPLOAD_URL_TTL_SECONDS, ge=1, le=MAX_UPLOAD_URL_TTL_SECONDS, validation_alias="UPLOAD_URL_TTL_SECONDS"
+    )
     max_range_days: int = Field(MAX_RANGE_DAYS, ge=1, validation_alias="MAX_RANGE_DAYS")
     # Powertools' own variable: it still prints a ColdStart metric when disabled unless told not to.
     metrics_disabled: bool = Field(False, validation_alias="POWERTOOLS_METRICS_DISABLED")

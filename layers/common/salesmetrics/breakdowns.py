@@ -79,8 +79,13 @@ class KeyTotals:
         return self.revenue - self.tax
 
     def __add__(self, other: KeyTotals) -> KeyTotals:
-        return KeyTotals(self.revenue + other.revenue, self.tax + other.tax, self.quantity + other.quantity,
-                         self.lines + other.lines, self.sales + other.sales)
+        return KeyTotals(
+            self.revenue + other.revenue,
+            self.tax + other.tax,
+            self.quantity + other.quantity,
+            self.lines + other.lines,
+            self.sales + other.sales,
+        )
 
     def __neg__(self) -> KeyTotals:
         return KeyTotals(-self.revenue, -self.tax, -self.quantity, -self.lines, -self.sales)
@@ -102,8 +107,11 @@ def contribution(lines: Iterable[SaleLine]) -> Contribution:
     for ln in lines:
         tax = ln.tax if ln.tax is not None else ZERO
         quantity = ln.quantity if ln.quantity is not None else ZERO
-        for dimension, text in (("item", ln.item_name), ("location", ln.location),
-                                ("payment_method", ln.payment_method)):
+        for dimension, text in (
+            ("item", ln.item_name),
+            ("location", ln.location),
+            ("payment_method", ln.payment_method),
+        ):
             entry = sums.get((dimension, key := key_of(text)))
             if entry is None:
                 sums[dimension, key] = [ln.item_total, tax, quantity, Decimal(1)]
@@ -118,8 +126,9 @@ def contribution(lines: Iterable[SaleLine]) -> Contribution:
 DayDeltas = dict[tuple[str, date, str], KeyTotals]  # (dimension, day, key) -> delta
 
 
-def sale_deltas(new_day: date, new_lines: Iterable[SaleLine] | None, old_day: date | None,
-                old_lines: Iterable[SaleLine] | None) -> DayDeltas:
+def sale_deltas(
+    new_day: date, new_lines: Iterable[SaleLine] | None, old_day: date | None, old_lines: Iterable[SaleLine] | None
+) -> DayDeltas:
     """What writing a sale version changes: + the new version's lines, - the stored version's
     (either may be absent); keys whose delta is zero are left out."""
     out: DayDeltas = {}
@@ -250,8 +259,9 @@ class BreakdownPlan:
         more = extra.get(ref, (0, 0))
         return keys + more[0], new + more[1]
 
-    def _shard_for(self, dimension: str, day: date, key: str, need: int,
-                   extra: Mapping[ShardRef, tuple[int, int]]) -> tuple[int, bool]:
+    def _shard_for(
+        self, dimension: str, day: date, key: str, need: int, extra: Mapping[ShardRef, tuple[int, int]]
+    ) -> tuple[int, bool]:
         view = self._view(dimension, day)
         for number, (keys, _) in enumerate(view):
             if key in keys and self._planned(ShardRef(dimension, day, number), extra)[0] < MAX_KEYS_PER_UPDATE:
@@ -382,4 +392,3 @@ def iter_members(keys: Iterable[str]) -> Iterator[str]:
             ident = key_id(key)
             for n in range(1, extra + 1):
                 yield f"+{n}:{ident}"
-

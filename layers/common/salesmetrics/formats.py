@@ -69,8 +69,16 @@ class Dialect:
 PLAIN = Dialect()
 
 # Columns whose numbers show a file's decimal mark (read or not: each is a number the file wrote).
-NUMBER_FIELDS = (Field.ITEM_TOTAL, Field.TAX, Field.ITEM_PRICE, Field.SUBTOTAL, Field.DISCOUNT_AMOUNT,
-                 Field.QUANTITY, Field.TOTAL_PAID, Field.DISCOUNT_PERCENT)
+NUMBER_FIELDS = (
+    Field.ITEM_TOTAL,
+    Field.TAX,
+    Field.ITEM_PRICE,
+    Field.SUBTOTAL,
+    Field.DISCOUNT_AMOUNT,
+    Field.QUANTITY,
+    Field.TOTAL_PAID,
+    Field.DISCOUNT_PERCENT,
+)
 _EVIDENCE_MEMO = 100_000  # distinct cells remembered as already looked at (then forgotten, and looked at again)
 
 
@@ -136,9 +144,13 @@ class DecimalEvidence:
             two_way = TwoWay(refuse_all=False, why="no other number in this file shows which decimal mark it uses")
         else:
             (p_line, p_cell), (c_line, c_cell) = self.point, self.comma
-            two_way = TwoWay(refuse_all=True, why=(
-                f"this file writes numbers both ways, with a decimal point (line {p_line}: '{_clip(p_cell)}') "
-                f"and with a decimal comma (line {c_line}: '{_clip(c_cell)}')"))
+            two_way = TwoWay(
+                refuse_all=True,
+                why=(
+                    f"this file writes numbers both ways, with a decimal point (line {p_line}: '{_clip(p_cell)}') "
+                    f"and with a decimal comma (line {c_line}: '{_clip(c_cell)}')"
+                ),
+            )
         return replace(dialect, decimal=usual, two_way=two_way)
 
 
@@ -155,6 +167,7 @@ def aligned(cells: Sequence[str], width: int) -> bool:
     number cells are what their columns say: only such rows are evidence."""
     n = len(cells)
     return n == width or (n > width and not any(c.strip() for c in cells[width:]))
+
 
 # File signatures of what people upload instead of a CSV export.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -190,7 +203,7 @@ def open_export(stream: IO[bytes]) -> tuple[io.BufferedReader, Dialect]:
             raise ExportError(_unusable("gzip-compressed data", layers))
     for bom, encoding, name in _UTF16:
         if head.startswith(bom) and not head.startswith(b"\xff\xfe\x00\x00"):
-            source = _Utf16ToUtf8(_Replay(head[len(bom):], source), encoding)
+            source = _Utf16ToUtf8(_Replay(head[len(bom) :], source), encoding)
             head = _read_head(source)
             layers.append(name)
             break
@@ -222,8 +235,11 @@ def open_export_lines(lines: Iterable[bytes]) -> tuple[Iterator[bytes] | io.Buff
         if size >= SNIFF_BYTES or len(held) >= _SNIFF_LINES:
             break
     head = b"".join(held)
-    if (head.startswith(_GZIP) or any(head.startswith(bom) for bom, _, _ in _UTF16)
-            or head.count(b"\r") != head.count(b"\r\n")):
+    if (
+        head.startswith(_GZIP)
+        or any(head.startswith(bom) for bom, _, _ in _UTF16)
+        or head.count(b"\r") != head.count(b"\r\n")
+    ):
         # Bare CRs end lines too (old Mac files): the stream reader cuts lines at them.
         return open_export(io.BufferedReader(_Replay(head, _LinesStream(rest)), buffer_size=STREAM_BUFFER))
     _refuse_signature(head, [])
@@ -284,7 +300,8 @@ def _refuse_binary(head: bytes, lines: Sequence[bytes], layers: Sequence[str]) -
             if zeros.count(0) >= 0.7 * len(zeros) and other.count(0) <= 0.1 * len(other):
                 raise ExportError(
                     f"the file looks like UTF-16 {order} text without a byte order mark, which cannot be read "
-                    "safely: save it as CSV UTF-8, or as Unicode text (which starts with one)")
+                    "safely: save it as CSV UTF-8, or as Unicode text (which starts with one)"
+                )
     raise ExportError(_unusable(f"binary data (NUL bytes in {with_nul} of its first {len(lines)} lines)", layers))
 
 
@@ -411,7 +428,7 @@ class _Replay(io.RawIOBase):
         if readinto is not None:
             return int(readinto(buffer) or 0)
         data = self._source.read(len(buffer)) or b""
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
 

@@ -46,8 +46,15 @@ class ImportRecord:
     def from_dict(cls, data: dict[str, Any]) -> ImportRecord:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k != "extra"}
         known["status"] = ImportStatus(known["status"])
-        for name in ("rows_total", "rows_ingested", "rows_rejected", "sales_created",
-                     "sales_updated", "sales_unchanged", "attempts"):
+        for name in (
+            "rows_total",
+            "rows_ingested",
+            "rows_rejected",
+            "sales_created",
+            "sales_updated",
+            "sales_unchanged",
+            "attempts",
+        ):
             if name in known:
                 known[name] = int(known[name])
         return cls(**known)

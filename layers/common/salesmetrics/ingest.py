@@ -91,8 +91,9 @@ class SaleWriter:
     TransactionConflict is retried and the exactly-once logic above is unchanged within a lane.
     """
 
-    def __init__(self, storage: Storage, import_id: str, version_prefix: str, *,
-                 pool: Executor | None = None, lanes: int = 1) -> None:
+    def __init__(
+        self, storage: Storage, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
+    ) -> None:
         self.storage = storage
         self.import_id = import_id
         self.version_prefix = version_prefix
@@ -148,7 +149,8 @@ class SaleWriter:
                 attempts += 1
                 if attempts >= MAX_PLAN_ATTEMPTS:
                     raise TransientStorageError(
-                        f"sales kept changing under this import ({attempts} conflicts in a row); giving up for a retry")
+                        f"sales kept changing under this import ({attempts} conflicts in a row); giving up for a retry"
+                    )
                 # A breakdown shard without room (or without a key where this import put it): what
                 # the day's shards hold is read once, and the next plan places every key by it.
                 for dimension, day in sorted({(ref.dimension, ref.day) for ref in conflicts.full_shards}):
@@ -159,13 +161,21 @@ class SaleWriter:
                 if not complete:
                     stored = self._learn(pending[position:], known)
                     complete = True
-                    logger.debug("transaction cancelled: %d of %d sales differ from the plan; read the other %d "
-                                 "sales of the flush (%d stored)", len(conflicts), plan.taken,
-                                 len(pending) - position, stored)
+                    logger.debug(
+                        "transaction cancelled: %d of %d sales differ from the plan; read the other %d "
+                        "sales of the flush (%d stored)",
+                        len(conflicts),
+                        plan.taken,
+                        len(pending) - position,
+                        stored,
+                    )
                 else:
                     limit = max(1, limit // 2)
-                    logger.debug("transaction cancelled by a concurrent import: %d sales changed; "
-                                 "re-planning at most %d items", len(conflicts), limit)
+                    logger.debug(
+                        "transaction cancelled by a concurrent import: %d sales changed; re-planning at most %d items",
+                        len(conflicts),
+                        limit,
+                    )
                 continue
             attempts = 0
             limit = MAX_TRANSACTION_ITEMS
@@ -200,8 +210,9 @@ class SaleWriter:
         self.read_first = len(stored) * 2 >= len(unknown) > 0
         return len(stored)
 
-    def _plan(self, pending: list[Sale], start: int, known: dict[str, StoredSale | None],
-              hashes: dict[str, str], limit: int) -> _Plan:
+    def _plan(
+        self, pending: list[Sale], start: int, known: dict[str, StoredSale | None], hashes: dict[str, str], limit: int
+    ) -> _Plan:
         plan = _Plan()
         days = plan.batch.day_deltas
         shards = BreakdownPlan(self.shards)
@@ -238,8 +249,14 @@ class SaleWriter:
                 new_days = {d for d, _ in delta if d not in days}
                 placements = shards.place(lines_delta) if lines_delta else []
                 size = 400 + 250 * len(sale.lines) + sum(130 + 2 * len(p.key) for p in placements)
-                items = (len(plan.batch.writes) + len(days) + 1 + len(new_days) + shards.item_count()
-                         + shards.new_items(placements))
+                items = (
+                    len(plan.batch.writes)
+                    + len(days)
+                    + 1
+                    + len(new_days)
+                    + shards.item_count()
+                    + shards.new_items(placements)
+                )
                 if plan.batch.writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
                 plan.batch.writes.append(write)
@@ -253,8 +270,12 @@ class SaleWriter:
 
 
 def _log_keys(record: ImportRecord) -> dict[str, object]:
-    return {"import_id": record.import_id, "status": record.status.value, "attempt": record.attempts,
-            "reason": record.message}
+    return {
+        "import_id": record.import_id,
+        "status": record.status.value,
+        "attempt": record.attempts,
+        "reason": record.message,
+    }
 
 
 class Ingestor:
@@ -267,10 +288,18 @@ class Ingestor:
     platform would kill it mid-write.
     """
 
-    def __init__(self, storage: Storage, rejects_prefix: str, *,
-                 clock: Callable[[], str] = utc_now, sales_per_flush: int = SALES_PER_FLUSH,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, remaining_ms: Callable[[], int] | None = None,
-                 spill_dir: str | None = None, writers: int = WRITER_LANES) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        rejects_prefix: str,
+        *,
+        clock: Callable[[], str] = utc_now,
+        sales_per_flush: int = SALES_PER_FLUSH,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        remaining_ms: Callable[[], int] | None = None,
+        spill_dir: str | None = None,
+        writers: int = WRITER_LANES,
+    ) -> None:
         self.storage = storage
         self.rejects_prefix = rejects_prefix
         self.clock = clock
@@ -284,9 +313,13 @@ class Ingestor:
         import_id = import_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
         previous = self.storage.get_import(import_id)
         record = ImportRecord(
-            import_id=import_id, bucket=obj.bucket, key=obj.key, status=ImportStatus.IN_PROGRESS,
+            import_id=import_id,
+            bucket=obj.bucket,
+            key=obj.key,
+            status=ImportStatus.IN_PROGRESS,
             started_at=previous.started_at if previous else self.clock(),
-            version_id=obj.version_id, etag=obj.etag,
+            version_id=obj.version_id,
+            etag=obj.etag,
             attempts=previous.attempts + 1 if previous else 1,
         )
         self.storage.put_import(record)
@@ -294,8 +327,10 @@ class Ingestor:
             self._ingest(obj, record)
         except ObjectChanged as exc:
             record.status = ImportStatus.FAILED
-            record.message = (f"the file changed while it was being read ({exc}): it was overwritten by a newer "
-                              "upload, which is ingested by its own event; nothing more of this one is ingested")
+            record.message = (
+                f"the file changed while it was being read ({exc}): it was overwritten by a newer "
+                "upload, which is ingested by its own event; nothing more of this one is ingested"
+            )
         except ObjectGone as exc:
             record.status = ImportStatus.FAILED
             record.message = f"the object is gone: {exc}; nothing was ingested"
@@ -307,14 +342,20 @@ class Ingestor:
             if record.attempts >= self.max_attempts:
                 record.status = ImportStatus.FAILED
                 record.finished_at = self.clock()
-                record.message = (f"gave up after {record.attempts} attempts: {reason}; the event waits in the "
-                                  "dead-letter queue: re-drive it to finish this import")
+                record.message = (
+                    f"gave up after {record.attempts} attempts: {reason}; the event waits in the "
+                    "dead-letter queue: re-drive it to finish this import"
+                )
             else:
                 # Left IN_PROGRESS with the reason: the platform retries the event.
                 record.message = f"attempt {record.attempts} failed: {reason}"
             self.storage.put_import(record)
-            logger.error("import %s: %s", "gave up" if record.status == ImportStatus.FAILED else "attempt failed",
-                         record.message, extra=_log_keys(record))
+            logger.error(
+                "import %s: %s",
+                "gave up" if record.status == ImportStatus.FAILED else "attempt failed",
+                record.message,
+                extra=_log_keys(record),
+            )
             raise
         record.finished_at = self.clock()
         self.storage.put_import(record)
@@ -344,11 +385,14 @@ class Ingestor:
             settled = reader.settled_dialect()
         finally:
             stream.close()
-        logger.debug("decimal mark %r (%s)", settled.decimal,
-                     settled.two_way.why if settled.two_way else "proven by the file's numbers")
+        logger.debug(
+            "decimal mark %r (%s)",
+            settled.decimal,
+            settled.two_way.why if settled.two_way else "proven by the file's numbers",
+        )
         return scattered, settled
 
-    def _ingest(self, obj: ObjectRef, record: ImportRecord) -> None:
+    def _ingest(self, obj: ObjectRef, record: ImportRecord) -> None:  # noqa: C901, PLR0915 - the attempt's steps in order, with their cleanup, read top to bottom
         scattered, dialect = self._first_pass(obj)
         stream = self._open(obj)
         spill = FragmentSpill(self.spill_dir) if scattered is not None else None
@@ -356,8 +400,9 @@ class Ingestor:
         try:
             text, _ = open_export(stream)  # the same bytes: the first pass's dialect, settled over the whole file
             reader = ExportReader(iter_byte_lines(text), dialect, scattered=scattered)
-            writer = SaleWriter(self.storage, record.import_id, obj.version_prefix(record.import_id),
-                                pool=pool, lanes=self.writers)
+            writer = SaleWriter(
+                self.storage, record.import_id, obj.version_prefix(record.import_id), pool=pool, lanes=self.writers
+            )
             rejects = RejectsFile(reader.columns)
             buffer: list[Sale] = []
 

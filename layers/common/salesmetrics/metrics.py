@@ -223,8 +223,9 @@ def previous_range(start: date, end: date, compare: str) -> tuple[date, date]:
         if compare == "previous_year":
             return _year_earlier(start), _year_earlier(end)
     except (OverflowError, ValueError):
-        raise RangeError("compare", f"compare={compare}: the calendar has no {compare.replace('_', ' ')} "
-                                    f"before {start.isoformat()}") from None
+        raise RangeError(
+            "compare", f"compare={compare}: the calendar has no {compare.replace('_', ' ')} before {start.isoformat()}"
+        ) from None
     raise ValueError(f"compare must be one of {', '.join(COMPARISONS)}, not {compare!r}")
 
 
@@ -259,7 +260,9 @@ def summary_changes(current: RevenueSummary, previous: RevenueSummary) -> dict[s
         "total_revenue_sgd": change_pct(current.total_revenue, previous.total_revenue),
         "net_revenue_sgd": change_pct(current.net_revenue, previous.net_revenue),
         "order_count": change_pct(current.order_count, previous.order_count),
-        "average_order_value_sgd": change_pct(exact_average(current.order_value, current.order_count),
-                                              exact_average(previous.order_value, previous.order_count)),
+        "average_order_value_sgd": change_pct(
+            exact_average(current.order_value, current.order_count),
+            exact_average(previous.order_value, previous.order_count),
+        ),
         "refunds_sgd": change_pct(current.refunds, previous.refunds),
     }

@@ -54,8 +54,12 @@ class TwoWay:
 AMOUNT_CACHE: dict[str, Decimal | None] = {}
 DECIMAL_COMMA_CACHE: dict[str, Decimal | None] = {}
 _CACHES: dict[tuple[bool, bool | None], dict[str, Decimal | None]] = {
-    (False, None): AMOUNT_CACHE, (True, None): DECIMAL_COMMA_CACHE,
-    (False, False): {}, (True, False): {}, (False, True): {}, (True, True): {},
+    (False, None): AMOUNT_CACHE,
+    (True, None): DECIMAL_COMMA_CACHE,
+    (False, False): {},
+    (True, False): {},
+    (False, True): {},
+    (True, True): {},
 }
 _cache = AMOUNT_CACHE
 _CACHE_LIMIT = 50_000
@@ -92,8 +96,9 @@ class AmountError(ValueError):
     """A cell that should hold a number does not."""
 
 
-def parse_amount(raw: str, max_decimals: int = MAX_MONEY_DECIMALS, *, decimal_comma: bool = False,
-                 two_way: TwoWay | None = None) -> Decimal | None:
+def parse_amount(
+    raw: str, max_decimals: int = MAX_MONEY_DECIMALS, *, decimal_comma: bool = False, two_way: TwoWay | None = None
+) -> Decimal | None:
     """Parse an export number: `1,234.50`, `-S$5`, `$0.436`; `---` and empty mean no value.
 
     With `decimal_comma`: `1.234,50`, `1 234,50`, `-S$4,36`. A number that reads both ways
@@ -110,12 +115,17 @@ def parse_amount(raw: str, max_decimals: int = MAX_MONEY_DECIMALS, *, decimal_co
     else:
         return cached
     # A number that reads two ways has one mark: read as a decimal mark, or as thousands.
-    if two_way is not None and decimal_evidence(raw) == BOTH_WAYS and (
-            two_way.refuse_all or (DECIMAL_MARK[decimal_comma] not in raw)):
+    if (
+        two_way is not None
+        and decimal_evidence(raw) == BOTH_WAYS
+        and (two_way.refuse_all or (DECIMAL_MARK[decimal_comma] not in raw))
+    ):
         point = _parse(raw, MAX_MONEY_DECIMALS + 9, False)
         comma = _parse(raw, MAX_MONEY_DECIMALS + 9, True)
-        raise AmountError(f"'{_clip(raw)}' reads two ways, {point} with a decimal point or {comma} with a decimal "
-                          f"comma, and {two_way.why}: it is not guessed")
+        raise AmountError(
+            f"'{_clip(raw)}' reads two ways, {point} with a decimal point or {comma} with a decimal "
+            f"comma, and {two_way.why}: it is not guessed"
+        )
     value = _parse(raw, max_decimals, decimal_comma, two_way.why if two_way is not None else None)
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
@@ -130,11 +140,15 @@ def _parse(raw: str, max_decimals: int, decimal_comma: bool = False, context: st
     if match is None or (match["int"] is None and match["frac"] is None):
         why = f"; {context}" if context else ""
         if not decimal_comma and _LOOKS_DECIMAL_COMMA.match(raw):
-            raise AmountError(f"'{_clip(raw)}' looks like a decimal comma, but numbers in this file take a decimal "
-                              f"point ('{_clip(raw.strip().replace(',', '.'))}'){why}")
+            raise AmountError(
+                f"'{_clip(raw)}' looks like a decimal comma, but numbers in this file take a decimal "
+                f"point ('{_clip(raw.strip().replace(',', '.'))}'){why}"
+            )
         if decimal_comma and _LOOKS_DECIMAL_POINT.match(raw):
-            raise AmountError(f"'{_clip(raw)}' looks like a decimal point, but numbers in this file take a decimal "
-                              f"comma ('{_clip(raw.strip().replace('.', ','))}'){why}")
+            raise AmountError(
+                f"'{_clip(raw)}' looks like a decimal point, but numbers in this file take a decimal "
+                f"comma ('{_clip(raw.strip().replace('.', ','))}'){why}"
+            )
         raise AmountError(f"'{_clip(raw)}' is not a number")
     if match["sign1"] and match["sign2"]:
         raise AmountError(f"'{_clip(raw)}' has two minus signs")

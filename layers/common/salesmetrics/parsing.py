@@ -187,7 +187,9 @@ class ByteLines:
                 continue
             yield line
 
-    def text_blocks(self, bad_lines: dict[int, str], long_lines: set[int]) -> Iterator[list[str]]:
+    def text_blocks(  # noqa: C901, PLR0912, PLR0915 - hot path: one loop per 1 MiB block, no calls per line
+        self, bad_lines: dict[int, str], long_lines: set[int]
+    ) -> Iterator[list[str]]:
         """Decoded lines, a block at a time, numbered as csv counts them (for `bad_lines` and
         `long_lines`). Lists, so that csv pulls each line through C iterators only. Lines end in
         LF, CRLF or a bare CR."""
@@ -277,8 +279,12 @@ def _normalise_id(raw: str) -> str:
 
 
 def _parse_slowly(
-    cells: list[str], i_date: int, i_total: int, numeric: list[tuple[Field, int | None]],
-    decimal_comma: bool = False, two_way: TwoWay | None = None,
+    cells: list[str],
+    i_date: int,
+    i_total: int,
+    numeric: list[tuple[Field, int | None]],
+    decimal_comma: bool = False,
+    two_way: TwoWay | None = None,
 ) -> tuple[date | None, Decimal | None, list[Decimal | None], str | None]:
     """Date, total and optional amounts of a row, with the reason when one is not valid."""
     try:
@@ -292,8 +298,9 @@ def _parse_slowly(
     values: list[Decimal | None] = []
     for fld, idx in numeric:
         try:
-            values.append(parse_amount(cells[idx], decimal_comma=decimal_comma, two_way=two_way)
-                          if idx is not None else None)
+            values.append(
+                parse_amount(cells[idx], decimal_comma=decimal_comma, two_way=two_way) if idx is not None else None
+            )
         except AmountError as exc:
             return day, total, [], f"{LABELS[fld]} {exc}"
     return day, total, values, None
@@ -313,8 +320,9 @@ class ExportReader:
     returned, to skip that.
     """
 
-    def __init__(self, raw_lines: Iterable[bytes], dialect: Dialect | None = None, *,
-                 scattered: Container[str] | None = None) -> None:
+    def __init__(
+        self, raw_lines: Iterable[bytes], dialect: Dialect | None = None, *, scattered: Container[str] | None = None
+    ) -> None:
         self.stats = ReadStats()
         # Sale IDs that stand in more than one run of the file: their runs come out as `Fragment`s.
         self._scattered = scattered
@@ -374,8 +382,10 @@ class ExportReader:
             seen += 1
         if first_cells is None:
             if unreadable:
-                raise ExportError(f"not a sales export: no header row found, and {len(unreadable)} of its first "
-                                  f"rows are not valid CSV ({unreadable[0]})")
+                raise ExportError(
+                    f"not a sales export: no header row found, and {len(unreadable)} of its first "
+                    f"rows are not valid CSV ({unreadable[0]})"
+                )
             raise ExportError("the file is empty")
         try:
             map_header(first_cells)
@@ -407,8 +417,11 @@ class ExportReader:
                 # The hot loop of the first pass: a cell compared and a set probed per row; the
                 # rest runs per run of a Sale ID, or per number not seen before.
                 for cells in rows:
-                    if ((len(cells) == width or aligned(cells, width)) and not looked.issuperset(picked := pick(cells))
-                            and not evidence.complete):
+                    if (
+                        (len(cells) == width or aligned(cells, width))
+                        and not looked.issuperset(picked := pick(cells))
+                        and not evidence.complete
+                    ):
                         evidence.look(picked, rows.line_num)
                     if len(cells) > i_id and (raw := cells[i_id]) != raw_previous:
                         raw_previous = raw
@@ -425,17 +438,33 @@ class ExportReader:
         """The dialect with the decimal mark the whole file shows (after `sale_id_runs` ran through)."""
         return self.evidence.settle(self.dialect)
 
-    def __iter__(self) -> Iterator[Sale | Rejection | Fragment]:
+    def __iter__(self) -> Iterator[Sale | Rejection | Fragment]:  # noqa: C901, PLR0912, PLR0915 - hot path: every line's checks inline, no call per check per line
         cols = self.columns
         pos = cols.positions
         width = cols.width
         i_date, i_id, i_total = pos[Field.SALE_DATE], pos[Field.SALE_ID], pos[Field.ITEM_TOTAL]
-        optional = [pos.get(f) for f in (
-            Field.ITEM_NAME, Field.QUANTITY, Field.ITEM_PRICE, Field.SUBTOTAL,
-            Field.DISCOUNT_AMOUNT, Field.TAX, Field.PAYMENT_METHOD, Field.LOCATION, Field.CLIENT_ID)]
+        optional = [
+            pos.get(f)
+            for f in (
+                Field.ITEM_NAME,
+                Field.QUANTITY,
+                Field.ITEM_PRICE,
+                Field.SUBTOTAL,
+                Field.DISCOUNT_AMOUNT,
+                Field.TAX,
+                Field.PAYMENT_METHOD,
+                Field.LOCATION,
+                Field.CLIENT_ID,
+            )
+        ]
         i_name, i_qty, i_price, i_sub, i_disc, i_tax, i_pay, i_loc, i_client = optional
-        numeric = [(Field.QUANTITY, i_qty), (Field.ITEM_PRICE, i_price), (Field.SUBTOTAL, i_sub),
-                   (Field.DISCOUNT_AMOUNT, i_disc), (Field.TAX, i_tax)]
+        numeric = [
+            (Field.QUANTITY, i_qty),
+            (Field.ITEM_PRICE, i_price),
+            (Field.SUBTOTAL, i_sub),
+            (Field.DISCOUNT_AMOUNT, i_disc),
+            (Field.TAX, i_tax),
+        ]
         personal = sorted(cols.personal)
         header_sale_id = cols.header[i_id].strip().casefold()
         numeric_idx = [idx for _, idx in numeric]
@@ -513,8 +542,9 @@ class ExportReader:
             if reason is None:
                 if len(sale_id) > MAX_ID_CHARS:
                     reason = f"Sale ID is longer than {MAX_ID_CHARS} characters"
-                elif ((last_line > line_no or (long_lines and line_no in long_lines))
-                      and max(map(len, cells)) > MAX_FIELD_CHARS):
+                elif (last_line > line_no or (long_lines and line_no in long_lines)) and max(
+                    map(len, cells)
+                ) > MAX_FIELD_CHARS:
                     longest = max(range(n), key=lambda i: len(cells[i]))
                     name = cols.header[longest].strip() if longest < width else f"column {longest + 1}"
                     reason = f"field '{name}' is longer than {MAX_FIELD_CHARS} characters"
@@ -526,11 +556,13 @@ class ExportReader:
                 try:
                     day = dates[cells[i_date]]
                     total = amounts[cells[i_total]]
-                    values = ([amounts[cells[i]] for i in present_idx] if all_numeric else
-                              [amounts[cells[i]] if i is not None else None for i in numeric_idx])
+                    values = (
+                        [amounts[cells[i]] for i in present_idx]
+                        if all_numeric
+                        else [amounts[cells[i]] if i is not None else None for i in numeric_idx]
+                    )
                 except KeyError:
-                    day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric, decimal_comma,
-                                                               two_way)
+                    day, total, values, reason = _parse_slowly(cells, i_date, i_total, numeric, decimal_comma, two_way)
                 if reason is not None:
                     pass
                 elif total is None:
@@ -538,13 +570,21 @@ class ExportReader:
                 else:
                     qty, price, sub, disc, tax = values
                     # tuple.__new__ skips the NamedTuple's Python-level __new__: half the cost.
-                    line = new_line(SaleLine, (
-                        line_no,
-                        cells[i_name].strip() if i_name is not None else "",
-                        qty, price, sub, disc, tax, total,
-                        cells[i_pay].strip() if i_pay is not None else "",
-                        cells[i_loc].strip() if i_loc is not None else "",
-                    ))
+                    line = new_line(
+                        SaleLine,
+                        (
+                            line_no,
+                            cells[i_name].strip() if i_name is not None else "",
+                            qty,
+                            price,
+                            sub,
+                            disc,
+                            tax,
+                            total,
+                            cells[i_pay].strip() if i_pay is not None else "",
+                            cells[i_loc].strip() if i_loc is not None else "",
+                        ),
+                    )
             if line is not None and not group.orphans and not group.overflowed:
                 # The common cases, kept short: another line of the sale being read, or the first
                 # line of the next sale after a clean one.
@@ -583,8 +623,10 @@ TWO_DATES = "Sale ID has two Sale Dates in this file"
 
 
 def two_dates_reason(sale_id: str, first: date, first_line: int, other: date, other_line: int) -> str:
-    return (f"{TWO_DATES}: {first.isoformat()} (line {first_line}) and {other.isoformat()} (line {other_line}); "
-            f"sale {sale_id} rejected")
+    return (
+        f"{TWO_DATES}: {first.isoformat()} (line {first_line}) and {other.isoformat()} (line {other_line}); "
+        f"sale {sale_id} rejected"
+    )
 
 
 @dataclass(slots=True)
@@ -613,8 +655,16 @@ class _Group:
 
     def fragment(self, rejected: str | None = None) -> Fragment:
         rows = tuple(self.rows)
-        return Fragment(self.sale_id, self.day, self.day_line, self.client, tuple(self.lines), rows,
-                        min(n for n, _, _ in rows) if rows else 0, rejected)
+        return Fragment(
+            self.sale_id,
+            self.day,
+            self.day_line,
+            self.client,
+            tuple(self.lines),
+            rows,
+            min(n for n, _, _ in rows) if rows else 0,
+            rejected,
+        )
 
     def orphan(self, rejection: Rejection, candidate: str = "") -> None:
         if candidate and candidate == self.sale_id and not self.orphans:
@@ -626,8 +676,16 @@ class _Group:
         self.bad = True
         self.rows.append((rejection.line_no, rejection.cells, rejection.reason))
 
-    def add(self, sale_id: str, day: date | None, client: str, line: SaleLine | None,
-            line_no: int, reason: str | None, cells: list[str]) -> list[Sale | Rejection | Fragment]:
+    def add(  # noqa: C901, PLR0912 - per line of the first pass: the run bookkeeping inline
+        self,
+        sale_id: str,
+        day: date | None,
+        client: str,
+        line: SaleLine | None,
+        line_no: int,
+        reason: str | None,
+        cells: list[str],
+    ) -> list[Sale | Rejection | Fragment]:
         out: list[Sale | Rejection | Fragment] = []
         if sale_id != self.sale_id:
             # Unreadable lines just before this sale that name it belong to it: they taint it.
@@ -642,12 +700,16 @@ class _Group:
         elif self.orphans:
             # Lines without a Sale ID inside this sale's run: the sale may be missing a line.
             for o in self.orphans:
-                self._taint(Rejection(o.rejection.line_no, "", o.rejection.reason + f" (inside sale {sale_id})",
-                                      o.rejection.cells))
+                self._taint(
+                    Rejection(
+                        o.rejection.line_no, "", o.rejection.reason + f" (inside sale {sale_id})", o.rejection.cells
+                    )
+                )
             self.orphans.clear()
         if self.overflowed:
-            out.append(Rejection(line_no, sale_id, f"sale {sale_id} has more than {MAX_SALE_LINES} lines",
-                                 tuple(cells)))
+            out.append(
+                Rejection(line_no, sale_id, f"sale {sale_id} has more than {MAX_SALE_LINES} lines", tuple(cells))
+            )
             return out
         if reason is None and line is not None:
             if self.day is None:

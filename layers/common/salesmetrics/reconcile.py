@@ -23,9 +23,15 @@ class Drift:
 
     def to_dict(self) -> dict[str, Any]:
         diff = self.stored - self.recomputed
-        return {"date": self.day.isoformat(), "repaired": self.repaired, "note": self.note,
-                "stored_revenue": str(self.stored.revenue), "recomputed_revenue": str(self.recomputed.revenue),
-                "revenue_difference": str(diff.revenue), "sales_count_difference": diff.sales_count}
+        return {
+            "date": self.day.isoformat(),
+            "repaired": self.repaired,
+            "note": self.note,
+            "stored_revenue": str(self.stored.revenue),
+            "recomputed_revenue": str(self.recomputed.revenue),
+            "revenue_difference": str(diff.revenue),
+            "sales_count_difference": diff.sales_count,
+        }
 
 
 @dataclass(slots=True)
@@ -38,14 +44,22 @@ class BreakdownDrift:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        keys = sorted(k for k in set(self.stored) | set(self.recomputed)
-                      if self.stored.get(k) != self.recomputed.get(k))
+        keys = sorted(
+            k for k in set(self.stored) | set(self.recomputed) if self.stored.get(k) != self.recomputed.get(k)
+        )
         stored = sum((t.revenue for t in self.stored.values()), ZERO)
         recomputed = sum((t.revenue for t in self.recomputed.values()), ZERO)
         # Key names are the shop's own words (items, places, tenders), never personal data.
-        return {"dimension": self.dimension, "date": self.day.isoformat(), "repaired": self.repaired,
-                "note": self.note, "keys_with_drift": len(keys), "first_keys": keys[:5],
-                "stored_revenue": str(stored), "recomputed_revenue": str(recomputed)}
+        return {
+            "dimension": self.dimension,
+            "date": self.day.isoformat(),
+            "repaired": self.repaired,
+            "note": self.note,
+            "keys_with_drift": len(keys),
+            "first_keys": keys[:5],
+            "stored_revenue": str(stored),
+            "recomputed_revenue": str(recomputed),
+        }
 
 
 @dataclass(slots=True)
@@ -61,11 +75,15 @@ class ReconcileReport:
         return not self.drift and not self.breakdown_drift
 
     def to_dict(self) -> dict[str, Any]:
-        return {"days_checked": self.days_checked, "sales_scanned": self.sales_scanned,
-                "days_with_drift": len(self.drift), "drift": [d.to_dict() for d in self.drift],
-                "breakdown_days_checked": self.breakdown_days_checked,
-                "breakdown_days_with_drift": len(self.breakdown_drift),
-                "breakdown_drift": [d.to_dict() for d in self.breakdown_drift]}
+        return {
+            "days_checked": self.days_checked,
+            "sales_scanned": self.sales_scanned,
+            "days_with_drift": len(self.drift),
+            "drift": [d.to_dict() for d in self.drift],
+            "breakdown_days_checked": self.breakdown_days_checked,
+            "breakdown_days_with_drift": len(self.breakdown_drift),
+            "breakdown_drift": [d.to_dict() for d in self.breakdown_drift],
+        }
 
 
 def reconcile(storage: Storage, *, repair: bool = False) -> ReconcileReport:
@@ -99,8 +117,13 @@ def reconcile(storage: Storage, *, repair: bool = False) -> ReconcileReport:
     return report
 
 
-def _reconcile_breakdown(storage: Storage, dimension: str, lines: dict[tuple[str, date], dict[str, KeyTotals]],
-                         report: ReconcileReport, repair: bool) -> None:
+def _reconcile_breakdown(
+    storage: Storage,
+    dimension: str,
+    lines: dict[tuple[str, date], dict[str, KeyTotals]],
+    report: ReconcileReport,
+    repair: bool,
+) -> None:
     shards: dict[date, list[BreakdownShard]] = {}
     for shard in storage.breakdown_shards(dimension, date.min, date.max):
         shards.setdefault(shard.day, []).append(shard)

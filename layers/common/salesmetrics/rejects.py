@@ -38,8 +38,9 @@ class RejectsFile:
     def add(self, rejection: Rejection) -> None:
         cells = rejection.cells
         kept = [cells[i] if i < len(cells) else "" for i in self._keep]
-        self._writer.writerow([str(rejection.line_no), inert(rejection.sale_id), inert(rejection.reason),
-                               *(inert(c) for c in kept)])
+        self._writer.writerow(
+            [str(rejection.line_no), inert(rejection.sale_id), inert(rejection.reason), *(inert(c) for c in kept)]
+        )
         self.count += 1
 
     def finish(self) -> BinaryIO:

@@ -84,14 +84,36 @@ def content_hash(sale_date: date, client_id: str, lines: tuple[SaleLine, ...]) -
     parts = [sale_date.isoformat(), client_id, str(len(lines))]
     if len(lines) == 1:
         (ln,) = lines
-        parts += (ln.item_name, d(ln.quantity), d(ln.item_price), d(ln.subtotal), d(ln.discount_amount),
-                  d(ln.tax), d(ln.item_total), ln.payment_method, ln.location)
+        parts += (
+            ln.item_name,
+            d(ln.quantity),
+            d(ln.item_price),
+            d(ln.subtotal),
+            d(ln.discount_amount),
+            d(ln.tax),
+            d(ln.item_total),
+            ln.payment_method,
+            ln.location,
+        )
     else:
         # The order of a sale's lines is where they stood in the file, not what the sale says:
         # a re-sorted re-upload of an export is the same sales.
-        for text in sorted("\x1e".join((ln.item_name, d(ln.quantity), d(ln.item_price), d(ln.subtotal),
-                                         d(ln.discount_amount), d(ln.tax), d(ln.item_total), ln.payment_method,
-                                         ln.location)) for ln in lines):
+        for text in sorted(
+            "\x1e".join(
+                (
+                    ln.item_name,
+                    d(ln.quantity),
+                    d(ln.item_price),
+                    d(ln.subtotal),
+                    d(ln.discount_amount),
+                    d(ln.tax),
+                    d(ln.item_total),
+                    ln.payment_method,
+                    ln.location,
+                )
+            )
+            for ln in lines
+        ):
             parts.append(text)
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
@@ -145,24 +167,47 @@ class DayTotals:
 
     def __add__(self, other: DayTotals) -> DayTotals:
         return DayTotals(
-            self.revenue + other.revenue, self.net + other.net, self.tax + other.tax,
-            self.discounts + other.discounts, self.order_count + other.order_count,
-            self.order_value + other.order_value, self.refund_count + other.refund_count,
-            self.refunds + other.refunds, self.sales_count + other.sales_count,
+            self.revenue + other.revenue,
+            self.net + other.net,
+            self.tax + other.tax,
+            self.discounts + other.discounts,
+            self.order_count + other.order_count,
+            self.order_value + other.order_value,
+            self.refund_count + other.refund_count,
+            self.refunds + other.refunds,
+            self.sales_count + other.sales_count,
         )
 
     def __neg__(self) -> DayTotals:
         return DayTotals(
-            -self.revenue, -self.net, -self.tax, -self.discounts, -self.order_count,
-            -self.order_value, -self.refund_count, -self.refunds, -self.sales_count,
+            -self.revenue,
+            -self.net,
+            -self.tax,
+            -self.discounts,
+            -self.order_count,
+            -self.order_value,
+            -self.refund_count,
+            -self.refunds,
+            -self.sales_count,
         )
 
     def __sub__(self, other: DayTotals) -> DayTotals:
         return self + (-other)
 
     def is_zero(self) -> bool:
-        return not any((self.revenue, self.net, self.tax, self.discounts, self.order_count,
-                        self.order_value, self.refund_count, self.refunds, self.sales_count))
+        return not any(
+            (
+                self.revenue,
+                self.net,
+                self.tax,
+                self.discounts,
+                self.order_count,
+                self.order_value,
+                self.refund_count,
+                self.refunds,
+                self.sales_count,
+            )
+        )
 
 
 ZERO_TOTALS = DayTotals()

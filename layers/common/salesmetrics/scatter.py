@@ -93,8 +93,9 @@ class FragmentSpill:
         self.count = 0
 
     def add(self, fragment: Fragment) -> None:
-        self._db.execute("INSERT INTO runs VALUES (?, ?, ?)", (
-            fragment.sale_id, fragment.first_line, _encode(fragment)))
+        self._db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?)", (fragment.sale_id, fragment.first_line, _encode(fragment))
+        )
         self.count += 1
 
     def merged(self) -> Iterator[Sale | Rejection]:
@@ -144,9 +145,20 @@ def merge(fragments: list[Fragment]) -> list[Sale | Rejection]:
 # A run on disk: marshal of plain values (Decimal as its exact text). Compact and fast, and only
 # ever read back by the process that wrote it.
 def _encode(f: Fragment) -> bytes:
-    lines = tuple((ln.line_no, ln.item_name, *(None if v is None else str(v) for v in (
-        ln.quantity, ln.item_price, ln.subtotal, ln.discount_amount, ln.tax)), str(ln.item_total),
-        ln.payment_method, ln.location) for ln in f.lines)
+    lines = tuple(
+        (
+            ln.line_no,
+            ln.item_name,
+            *(
+                None if v is None else str(v)
+                for v in (ln.quantity, ln.item_price, ln.subtotal, ln.discount_amount, ln.tax)
+            ),
+            str(ln.item_total),
+            ln.payment_method,
+            ln.location,
+        )
+        for ln in f.lines
+    )
     rows = tuple((n, tuple(cells), reason) for n, cells, reason in f.rows)
     day = f.day.toordinal() if f.day is not None else None
     return marshal.dumps((f.sale_id, day, f.day_line, f.client, lines, rows, f.first_line, f.rejected))
@@ -160,7 +172,15 @@ def _decode(data: bytes) -> Fragment:
     raw: Any = marshal.loads(data)  # noqa: S302  # nosec B302 - this process's own spill file
     sale_id, day, day_line, client, lines, rows, first_line, rejected = raw
     return Fragment(
-        sale_id, date.fromordinal(day) if day is not None else None, day_line, client,
-        tuple(SaleLine(n, name, _dec(q), _dec(p), _dec(sub), _dec(disc), _dec(tax), Decimal(total), pay, loc)
-              for n, name, q, p, sub, disc, tax, total, pay, loc in lines),
-        tuple((n, cells, reason) for n, cells, reason in rows), first_line, rejected)
+        sale_id,
+        date.fromordinal(day) if day is not None else None,
+        day_line,
+        client,
+        tuple(
+            SaleLine(n, name, _dec(q), _dec(p), _dec(sub), _dec(disc), _dec(tax), Decimal(total), pay, loc)
+            for n, name, q, p, sub, disc, tax, total, pay, loc in lines
+        ),
+        tuple((n, cells, reason) for n, cells, reason in rows),
+        first_line,
+        rejected,
+    )

@@ -46,12 +46,19 @@ def enable(app: APIGatewayHttpResolver) -> None:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBase  # noqa: PLC0415
 
     app.enable_swagger(
-        path="/swagger", compress=True, title=TITLE, version=API_VERSION,
-        middlewares=[_count_swagger], description=description(settings().max_range_days),
+        path="/swagger",
+        compress=True,
+        title=TITLE,
+        version=API_VERSION,
+        middlewares=[_count_swagger],
+        description=description(settings().max_range_days),
         # SigV4 is an HTTP Authorization scheme (`AWS4-HMAC-SHA256`) whose value is computed per
         # request; an apiKey scheme would make Swagger UI offer a fixed header that cannot work.
-        security_schemes={"sigv4": HTTPBase.model_validate({
-            "type": "http", "scheme": "AWS4-HMAC-SHA256", "description": SIGV4_DESCRIPTION})},
+        security_schemes={
+            "sigv4": HTTPBase.model_validate(
+                {"type": "http", "scheme": "AWS4-HMAC-SHA256", "description": SIGV4_DESCRIPTION}
+            )
+        },
     )
 
 
@@ -73,10 +80,12 @@ def complete(spec: OpenAPI) -> OpenAPI:
                 operation.responses.pop(422, None)
                 operation.security = [{"sigv4": []}]
                 # API Gateway's own answer to a missing or bad signature; the function never sees it.
-                operation.responses[403] = Response_.model_validate({
-                    "description": "Missing or invalid AWS SigV4 signature (answered by API Gateway).",
-                    "content": {"application/json": {"schema": error_schema}},
-                })
+                operation.responses[403] = Response_.model_validate(
+                    {
+                        "description": "Missing or invalid AWS SigV4 signature (answered by API Gateway).",
+                        "content": {"application/json": {"schema": error_schema}},
+                    }
+                )
     if spec.components is not None and spec.components.schemas is not None:
         for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
             spec.components.schemas.pop(name, None)
@@ -86,17 +95,25 @@ def complete(spec: OpenAPI) -> OpenAPI:
         spec.components.schemas["HealthResponse"] = Schema.model_validate(health_schema)
     health = {"$ref": "#/components/schemas/HealthResponse"}
     spec.paths = dict(spec.paths or {})
-    spec.paths["/health"] = PathItem.model_validate({"get": {
-        "summary": "Storage reachability (no authorization)",
-        "operationId": "health",
-        "security": [],
-        "responses": {
-            200: {"description": "Table and bucket reachable.",
-                  "content": {"application/json": {"schema": health}}},
-            503: {"description": "A check failed; `checks` says which.",
-                  "content": {"application/json": {"schema": health}}},
-        },
-    }})
+    spec.paths["/health"] = PathItem.model_validate(
+        {
+            "get": {
+                "summary": "Storage reachability (no authorization)",
+                "operationId": "health",
+                "security": [],
+                "responses": {
+                    200: {
+                        "description": "Table and bucket reachable.",
+                        "content": {"application/json": {"schema": health}},
+                    },
+                    503: {
+                        "description": "A check failed; `checks` says which.",
+                        "content": {"application/json": {"schema": health}},
+                    },
+                },
+            }
+        }
+    )
     return spec
 
 

@@ -26,13 +26,17 @@ def known_import_id(import_id: str) -> bool:
     return _IMPORT_ID.fullmatch(import_id) is not None
 
 
-@router.get("/imports", summary="Import records, newest first",
-            responses={**documented(ImportsPage, "One page of import records."), **error_responses(400)})
+@router.get(
+    "/imports",
+    summary="Import records, newest first",
+    responses={**documented(ImportsPage, "One page of import records."), **error_responses(400)},
+)
 @tracer.capture_method
 def list_imports(
     limit: Annotated[int, Query(ge=1, le=100, description="Records per page (1..100).")] = 20,
-    next_token: Annotated[str | None, Query(max_length=2048, description="Opaque token from the "
-                                                                          "previous page.")] = None,
+    next_token: Annotated[
+        str | None, Query(max_length=2048, description="Opaque token from the previous page.")
+    ] = None,
 ) -> ImportsPage:
     count("ImportsListRequests")
     try:
@@ -42,11 +46,15 @@ def list_imports(
     return ImportsPage(imports=[ImportResponse.of(r) for r in records], next_token=token)
 
 
-@router.get("/imports/<import_id>", summary="One import record",
-            responses={**documented(ImportResponse, "The import record."), **error_responses(400, 404)})
+@router.get(
+    "/imports/<import_id>",
+    summary="One import record",
+    responses={**documented(ImportResponse, "The import record."), **error_responses(400, 404)},
+)
 @tracer.capture_method
-def get_import(import_id: Annotated[str, Path(description="The import id, as listed by GET /imports.")]
-               ) -> ImportResponse:
+def get_import(
+    import_id: Annotated[str, Path(description="The import id, as listed by GET /imports.")],
+) -> ImportResponse:
     count("ImportRequests")
     record = get_storage().get_import(import_id) if known_import_id(import_id) else None
     if record is None:

@@ -19,17 +19,25 @@ router = Router()  # type: ignore[no-untyped-call]  # its __init__ is unannotate
 REJECTS_URL_TTL_SECONDS = 300
 
 
-@router.get("/imports/<import_id>/rejects", summary="Download an import's rejected rows (a redirect)",
-            responses={
-                302: {"description": "Found: `Location` is a presigned S3 GET URL of the rejects CSV (line "
-                                     "number, Sale ID, reason and the row's cells, formula cells made "
-                                     "inert), valid for 5 minutes.",
-                      "headers": {"Location": {"description": "The presigned URL.",
-                                               "schema": {"type": "string", "format": "uri"}}}},
-                **error_responses(400, 404)})
+@router.get(
+    "/imports/<import_id>/rejects",
+    summary="Download an import's rejected rows (a redirect)",
+    responses={
+        302: {
+            "description": "Found: `Location` is a presigned S3 GET URL of the rejects CSV (line "
+            "number, Sale ID, reason and the row's cells, formula cells made "
+            "inert), valid for 5 minutes.",
+            "headers": {
+                "Location": {"description": "The presigned URL.", "schema": {"type": "string", "format": "uri"}}
+            },
+        },
+        **error_responses(400, 404),
+    },
+)
 @tracer.capture_method
-def get_rejects(import_id: Annotated[str, Path(description="The import id, as listed by GET /imports.")]
-                ) -> Response[str]:
+def get_rejects(
+    import_id: Annotated[str, Path(description="The import id, as listed by GET /imports.")],
+) -> Response[str]:
     count("RejectsRequests")
     storage = get_storage()
     record = storage.get_import(import_id) if known_import_id(import_id) else None

@@ -21,17 +21,25 @@ _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_STEM_LENGTH = 100
 
 
-@router.post("/uploads", summary="A presigned URL to upload a sales export", status_code=201,
-             responses={**documented(UploadResponse, "Presigned upload URL created.", 201),
-                        **error_responses(400)})
+@router.post(
+    "/uploads",
+    summary="A presigned URL to upload a sales export",
+    status_code=201,
+    responses={**documented(UploadResponse, "Presigned upload URL created.", 201), **error_responses(400)},
+)
 @tracer.capture_method
 def create_upload(body: UploadRequest) -> UploadResponse:
     count("UploadUrlRequests")
     config = settings()
     key = upload_key(config.uploads_prefix, body.filename, datetime.now(UTC), uuid.uuid4().hex)
     url = get_storage().presign_upload(config.bucket_name, key, UPLOAD_CONTENT_TYPE, config.upload_url_ttl_seconds)
-    return UploadResponse(upload_url=url, key=key, expires_in=config.upload_url_ttl_seconds,
-                          content_type=UPLOAD_CONTENT_TYPE, method="PUT")
+    return UploadResponse(
+        upload_url=url,
+        key=key,
+        expires_in=config.upload_url_ttl_seconds,
+        content_type=UPLOAD_CONTENT_TYPE,
+        method="PUT",
+    )
 
 
 def upload_key(prefix: str, filename: str, now: datetime, unique: str) -> str:

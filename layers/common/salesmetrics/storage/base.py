@@ -51,8 +51,11 @@ class WriteBatch:
     breakdowns: dict[ShardRef, ShardDelta] = field(default_factory=dict)
 
     def item_count(self) -> int:
-        return (len(self.writes) + sum(1 for d in self.day_deltas.values() if not d.is_zero())
-                + sum(1 for d in self.breakdowns.values() if not d.is_zero()))
+        return (
+            len(self.writes)
+            + sum(1 for d in self.day_deltas.values() if not d.is_zero())
+            + sum(1 for d in self.breakdowns.values() if not d.is_zero())
+        )
 
 
 class Conflicts(dict[str, StoredSale | None]):
@@ -62,8 +65,9 @@ class Conflicts(dict[str, StoredSale | None]):
 
     __slots__ = ("full_shards",)
 
-    def __init__(self, sales: Mapping[str, StoredSale | None] | None = None,
-                 full_shards: Iterable[ShardRef] = ()) -> None:
+    def __init__(
+        self, sales: Mapping[str, StoredSale | None] | None = None, full_shards: Iterable[ShardRef] = ()
+    ) -> None:
         super().__init__(sales or {})
         self.full_shards: frozenset[ShardRef] = frozenset(full_shards)
 
@@ -90,8 +94,9 @@ class Storage(Protocol):
     def breakdown_shards(self, dimension: str, start: date, end: date) -> Iterator[BreakdownShard]: ...
     # Each key's figures summed over the shards of start..end (keys summing to zero left out).
     def breakdown_totals(self, dimension: str, start: date, end: date) -> dict[str, KeyTotals]: ...
-    def replace_breakdown(self, dimension: str, day: date, figures: Mapping[str, KeyTotals],
-                          expected: Sequence[BreakdownShard]) -> bool: ...
+    def replace_breakdown(
+        self, dimension: str, day: date, figures: Mapping[str, KeyTotals], expected: Sequence[BreakdownShard]
+    ) -> bool: ...
 
     # imports
     def put_import(self, record: ImportRecord) -> None: ...
@@ -104,6 +109,7 @@ class Storage(Protocol):
         there is no such object; with an `etag` (S3's `If-Match`), `ObjectChanged` unless the
         object read has that ETag (quoted or not)."""
         ...
+
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None: ...
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str: ...
     def presign_download(self, bucket: str, key: str, expires_in: int) -> str: ...

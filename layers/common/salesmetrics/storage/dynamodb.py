@@ -57,23 +57,46 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
-__all__ = ["DAYS_PK", "IMPORTS_GSI_PK", "IMPORT_SK", "MAX_BATCH_GET", "MAX_TRANSACTION_ITEMS", "SALE_SK",
-           "DynamoStorage", "WireItems", "decode_cursor", "encode_cursor", "import_pk", "sale_pk"]
+__all__ = [
+    "DAYS_PK",
+    "IMPORTS_GSI_PK",
+    "IMPORT_SK",
+    "MAX_BATCH_GET",
+    "MAX_TRANSACTION_ITEMS",
+    "SALE_SK",
+    "DynamoStorage",
+    "WireItems",
+    "decode_cursor",
+    "encode_cursor",
+    "import_pk",
+    "sale_pk",
+]
 
 MAX_BATCH_GET = 100
 MAX_TRANSACTION_ITEMS = 100
-_RETRYABLE_CODES = frozenset({
-    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
-})
+_RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
 # What GetObject answers for a version that was deleted (or a key whose latest version is a delete
 # marker): no retry can bring it back.
 _GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "MethodNotAllowed", "405"})
 # What GetObject with If-Match answers when the object has another ETag (overwritten meanwhile).
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
-_RETRYABLE_REASONS = frozenset({
-    "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
-})
+_RETRYABLE_REASONS = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
 _SALE_PROJECTION = ", ".join(f"#{i}" for i in range(len(SALE_READ_ATTRIBUTES)))
 _SALE_NAMES = {f"#{i}": name for i, name in enumerate(SALE_READ_ATTRIBUTES)}
 _SALE_SK = {"S": SALE_SK}
@@ -201,13 +224,17 @@ class DynamoStorage:
         found: dict[str, StoredSale] = {}
         unique = list(dict.fromkeys(sale_ids))
         for start in range(0, len(unique), MAX_BATCH_GET):
-            chunk = unique[start:start + MAX_BATCH_GET]
+            chunk = unique[start : start + MAX_BATCH_GET]
             keys: list[dict[str, Any]] = [{"pk": {"S": sale_pk(s)}, "sk": _SALE_SK} for s in chunk]
             for attempt in range(self.max_attempts):
-                request: dict[str, Any] = {self.table_name: {
-                    "Keys": keys, "ConsistentRead": True,
-                    "ProjectionExpression": _SALE_PROJECTION, "ExpressionAttributeNames": _SALE_NAMES,
-                }}
+                request: dict[str, Any] = {
+                    self.table_name: {
+                        "Keys": keys,
+                        "ConsistentRead": True,
+                        "ProjectionExpression": _SALE_PROJECTION,
+                        "ExpressionAttributeNames": _SALE_NAMES,
+                    }
+                }
                 response = cast(dict[str, Any], self.client.batch_get_item(RequestItems=request))
                 for item in response.get("Responses", {}).get(self.table_name, []):
                     stored = stored_sale(item)
@@ -220,12 +247,13 @@ class DynamoStorage:
                 raise TransientStorageError(f"BatchGetItem left {len(keys)} keys unprocessed")
         return found
 
-    def commit(self, batch: WriteBatch) -> Conflicts:
+    def commit(self, batch: WriteBatch) -> Conflicts:  # noqa: C901, PLR0912 - one transaction's items and the reading of every cancellation reason, kept together
         now = _now()
         table = self.table_name
         items = WireItems([sale_put(table, w, now) for w in batch.writes])
-        items += [day_update(table, day, delta, now)
-                  for day, delta in sorted(batch.day_deltas.items()) if not delta.is_zero()]
+        items += [
+            day_update(table, day, delta, now) for day, delta in sorted(batch.day_deltas.items()) if not delta.is_zero()
+        ]
         shards_from = len(items)
         shards: list[ShardRef] = []
         for ref, shard_delta in sorted(batch.breakdowns.items()):
@@ -275,14 +303,18 @@ class DynamoStorage:
         return self._query_days("pk = :pk", {":pk": {"S": DAYS_PK}})
 
     def _query_days(self, condition: str, values: dict[str, Any]) -> Iterator[DayAggregate]:
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "KeyConditionExpression": condition,
-                                  "ExpressionAttributeValues": values}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
         while True:
             page = cast(dict[str, Any], self.client.query(**kwargs))
             for item in page.get("Items", []):
                 rev = item.get("rev")
-                yield DayAggregate(date.fromisoformat(item["sk"]["S"]), day_totals(item),
-                                   int(rev["N"]) if rev is not None else 0)
+                yield DayAggregate(
+                    date.fromisoformat(item["sk"]["S"]), day_totals(item), int(rev["N"]) if rev is not None else 0
+                )
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -318,10 +350,14 @@ class DynamoStorage:
 
     def _shard_items(self, dimension: str, start: date, end: date) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
-            "TableName": self.table_name, "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
-            "ExpressionAttributeValues": {":pk": {"S": breakdown_pk(dimension)}, ":start": {"S": start.isoformat()},
-                                          # every shard of the last day: `#<n>` sorts before `#~`
-                                          ":end": {"S": end.isoformat() + "#~"}},
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": breakdown_pk(dimension)},
+                ":start": {"S": start.isoformat()},
+                # every shard of the last day: `#<n>` sorts before `#~`
+                ":end": {"S": end.isoformat() + "#~"},
+            },
         }
         while True:
             page = cast(dict[str, Any], self.client.query(**kwargs))
@@ -341,8 +377,9 @@ class DynamoStorage:
             sums.add(item)
         return sums.totals()
 
-    def replace_breakdown(self, dimension: str, day: date, figures: Mapping[str, KeyTotals],
-                          expected: Sequence[BreakdownShard]) -> bool:
+    def replace_breakdown(
+        self, dimension: str, day: date, figures: Mapping[str, KeyTotals], expected: Sequence[BreakdownShard]
+    ) -> bool:
         """Rewrite a day's shards with `figures`, only if none was written since `expected` was
         read (each shard's `rev`). Shards left over are emptied, not deleted: an empty shard is
         what a new one is, and the repair needs no DeleteItem permission."""
@@ -354,8 +391,10 @@ class DynamoStorage:
             old = held.get(index)
             content = contents[index] if index < len(contents) else {}
             rev = (old.rev if old else 0) + 1
-            put: dict[str, Any] = {"TableName": self.table_name, "Item": shard_item(dimension, day, index, content,
-                                                                                    rev, now)}
+            put: dict[str, Any] = {
+                "TableName": self.table_name,
+                "Item": shard_item(dimension, day, index, content, rev, now),
+            }
             if old is None:
                 put["ConditionExpression"] = "attribute_not_exists(pk)"
             else:
@@ -366,8 +405,10 @@ class DynamoStorage:
         if not items:
             return True
         if len(items) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"a repair of {dimension} on {day} would rewrite {len(items)} shards; at most "
-                             f"{MAX_TRANSACTION_ITEMS} fit one transaction")
+            raise ValueError(
+                f"a repair of {dimension} on {day} would rewrite {len(items)} shards; at most "
+                f"{MAX_TRANSACTION_ITEMS} fit one transaction"
+            )
         try:
             self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -380,13 +421,20 @@ class DynamoStorage:
 
     def put_import(self, record: ImportRecord) -> None:
         item = {k: to_wire(v) for k, v in record.to_dict().items() if v is not None}
-        item.update(pk={"S": import_pk(record.import_id)}, sk={"S": IMPORT_SK}, gsi1pk={"S": IMPORTS_GSI_PK},
-                    gsi1sk={"S": f"{record.started_at}#{record.import_id}"})
+        item.update(
+            pk={"S": import_pk(record.import_id)},
+            sk={"S": IMPORT_SK},
+            gsi1pk={"S": IMPORTS_GSI_PK},
+            gsi1sk={"S": f"{record.started_at}#{record.import_id}"},
+        )
         self.client.put_item(TableName=self.table_name, Item=item)
 
     def get_import(self, import_id: str) -> ImportRecord | None:
-        item = self.client.get_item(TableName=self.table_name, ConsistentRead=True,
-                                    Key={"pk": {"S": import_pk(import_id)}, "sk": {"S": IMPORT_SK}}).get("Item")
+        item = self.client.get_item(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            Key={"pk": {"S": import_pk(import_id)}, "sk": {"S": IMPORT_SK}},
+        ).get("Item")
         return ImportRecord.from_dict(plain_item(item)) if item else None
 
     def list_imports(self, limit: int, cursor: str | None) -> tuple[list[ImportRecord], str | None]:
@@ -430,18 +478,23 @@ class DynamoStorage:
 
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str:
         return self.s3.generate_presigned_url(
-            "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
-            ExpiresIn=expires_in, HttpMethod="PUT")
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires_in,
+            HttpMethod="PUT",
+        )
 
     def presign_download(self, bucket: str, key: str, expires_in: int) -> str:
         return self.s3.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in, HttpMethod="GET")
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in, HttpMethod="GET"
+        )
 
     # -- health -------------------------------------------------------------------------------
 
     def _health_config(self) -> Config:
-        return Config(connect_timeout=self._health_timeout, read_timeout=self._health_timeout,
-                      retries={"total_max_attempts": 1})
+        return Config(
+            connect_timeout=self._health_timeout, read_timeout=self._health_timeout, retries={"total_max_attempts": 1}
+        )
 
     def check_table(self) -> None:
         boto3.client("dynamodb", config=self._health_config()).describe_table(TableName=self.table_name)
@@ -490,11 +543,16 @@ def decode_cursor(token: str) -> dict[str, str]:
         data = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidCursor("next_token is not a valid pagination token") from exc
-    if (not isinstance(data, dict) or set(data) != _CURSOR_KEYS
-            or not all(isinstance(v, str) and v for v in data.values()) or data["gsi1pk"] != IMPORTS_GSI_PK
-            or not data["pk"].startswith("IMPORT#") or data["sk"] != IMPORT_SK
-            or not data["gsi1sk"].endswith("#" + data["pk"].removeprefix("IMPORT#"))
-            or not all(_fits_key(data[name], limit) for name, limit in _CURSOR_KEY_BYTES.items())):
+    if (
+        not isinstance(data, dict)
+        or set(data) != _CURSOR_KEYS
+        or not all(isinstance(v, str) and v for v in data.values())
+        or data["gsi1pk"] != IMPORTS_GSI_PK
+        or not data["pk"].startswith("IMPORT#")
+        or data["sk"] != IMPORT_SK
+        or not data["gsi1sk"].endswith("#" + data["pk"].removeprefix("IMPORT#"))
+        or not all(_fits_key(data[name], limit) for name, limit in _CURSOR_KEY_BYTES.items())
+    ):
         raise InvalidCursor("next_token is not a valid pagination token")
     return data
 

@@ -43,12 +43,33 @@ SALE_SK = "SALE"
 IMPORT_SK = "IMPORT"
 SALE_ATTRIBUTE = "sale"  # the packed record of a compact sale item
 
-DAY_FIELDS = ("revenue", "net", "tax", "discounts", "order_count", "order_value",
-              "refund_count", "refunds", "sales_count")
+DAY_FIELDS = (
+    "revenue",
+    "net",
+    "tax",
+    "discounts",
+    "order_count",
+    "order_value",
+    "refund_count",
+    "refunds",
+    "sales_count",
+)
 # What a reader of sales projects: the packed record of compact items, and the attributes of
 # items in the earlier shape (where `sale` is absent), so both shapes are read in one request.
-SALE_READ_ATTRIBUTES = ("ver", SALE_ATTRIBUTE, "sale_id", "sale_date", "hash", "total", "tax", "discounts",
-                        "import_id", "first_import_id", "change", "lines")
+SALE_READ_ATTRIBUTES = (
+    "ver",
+    SALE_ATTRIBUTE,
+    "sale_id",
+    "sale_date",
+    "hash",
+    "total",
+    "tax",
+    "discounts",
+    "import_id",
+    "first_import_id",
+    "change",
+    "lines",
+)
 
 Item = dict[str, Any]
 
@@ -77,8 +98,9 @@ def number(value: Decimal | int) -> dict[str, str]:
     try:
         checked = _NUMBER_CONTEXT.create_decimal(value)
     except DecimalException as exc:
-        raise ValueError(f"{value} cannot be stored exactly as a DynamoDB number "
-                         "(at most 38 significant digits)") from exc
+        raise ValueError(
+            f"{value} cannot be stored exactly as a DynamoDB number (at most 38 significant digits)"
+        ) from exc
     if not checked.is_finite():
         raise ValueError(f"{value} is not a number DynamoDB can store")
     return {"N": str(value)}
@@ -102,39 +124,61 @@ def encode_lines(lines: tuple[SaleLine, ...]) -> str:
     several times slower) has no character that needs any.
     """
     e = _escape
-    return "[" + ",".join([
-        f"[{ln.line_no},{e(ln.item_name)},"
-        f'{"null" if (q := ln.quantity) is None else f"\"{q!s}\""},'
-        f'{"null" if (p := ln.item_price) is None else f"\"{p!s}\""},'
-        f'{"null" if (b := ln.subtotal) is None else f"\"{b!s}\""},'
-        f'{"null" if (d := ln.discount_amount) is None else f"\"{d!s}\""},'
-        f'{"null" if (t := ln.tax) is None else f"\"{t!s}\""},'
-        f'"{ln.item_total!s}",{e(ln.payment_method)},{e(ln.location)}]'
-        for ln in lines]) + "]"
+    return (
+        "["
+        + ",".join(
+            [
+                f"[{ln.line_no},{e(ln.item_name)},"
+                f"{'null' if (q := ln.quantity) is None else f'"{q!s}"'},"
+                f"{'null' if (p := ln.item_price) is None else f'"{p!s}"'},"
+                f"{'null' if (b := ln.subtotal) is None else f'"{b!s}"'},"
+                f"{'null' if (d := ln.discount_amount) is None else f'"{d!s}"'},"
+                f"{'null' if (t := ln.tax) is None else f'"{t!s}"'},"
+                f'"{ln.item_total!s}",{e(ln.payment_method)},{e(ln.location)}]'
+                for ln in lines
+            ]
+        )
+        + "]"
+    )
 
 
 def decode_lines(packed: list[list[Any]]) -> tuple[SaleLine, ...]:
     return tuple(
-        SaleLine(line_no=int(no), item_name=str(name), quantity=_decimal_or_none(quantity),
-                 item_price=_decimal_or_none(price), subtotal=_decimal_or_none(subtotal),
-                 discount_amount=_decimal_or_none(discount), tax=_decimal_or_none(tax),
-                 item_total=Decimal(total), payment_method=str(payment), location=str(location))
-        for no, name, quantity, price, subtotal, discount, tax, total, payment, location in packed)
+        SaleLine(
+            line_no=int(no),
+            item_name=str(name),
+            quantity=_decimal_or_none(quantity),
+            item_price=_decimal_or_none(price),
+            subtotal=_decimal_or_none(subtotal),
+            discount_amount=_decimal_or_none(discount),
+            tax=_decimal_or_none(tax),
+            item_total=Decimal(total),
+            payment_method=str(payment),
+            location=str(location),
+        )
+        for no, name, quantity, price, subtotal, discount, tax, total, payment, location in packed
+    )
 
 
 def sale_record(write: SaleWrite, now: str) -> str:
     """The packed `sale` attribute of a compact sale item: a JSON object (see encode_lines)."""
     sale = write.sale
     e = _escape
-    return (f'{{"sale_id":{e(sale.sale_id)},"sale_date":"{sale.sale_date.isoformat()}","hash":{e(write.content_hash)},'
-            f'"total":"{sale.total!s}","tax":"{sale.tax!s}","discounts":"{sale.discounts!s}","client_id":{e(sale.client_id)},'
-            f'"import_id":{e(write.import_id)},"first_import_id":{e(write.first_import_id)},'
-            f'"change":{e(write.change)},"updated_at":{e(now)},"lines":{encode_lines(sale.lines)}}}')
+    return (
+        f'{{"sale_id":{e(sale.sale_id)},"sale_date":"{sale.sale_date.isoformat()}","hash":{e(write.content_hash)},'
+        f'"total":"{sale.total!s}","tax":"{sale.tax!s}","discounts":"{sale.discounts!s}","client_id":{e(sale.client_id)},'
+        f'"import_id":{e(write.import_id)},"first_import_id":{e(write.first_import_id)},'
+        f'"change":{e(write.change)},"updated_at":{e(now)},"lines":{encode_lines(sale.lines)}}}'
+    )
 
 
 def sale_item(write: SaleWrite, now: str) -> Item:
-    return {"pk": {"S": "SALE#" + write.sale.sale_id}, "sk": _SALE_SK, "ver": {"S": write.version},
-            SALE_ATTRIBUTE: {"S": sale_record(write, now)}}
+    return {
+        "pk": {"S": "SALE#" + write.sale.sale_id},
+        "sk": _SALE_SK,
+        "ver": {"S": write.version},
+        SALE_ATTRIBUTE: {"S": sale_record(write, now)},
+    }
 
 
 def sale_put(table: str, write: SaleWrite, now: str) -> Item:
@@ -160,18 +204,32 @@ def stored_sale(item: Mapping[str, Any]) -> StoredSale:
     packed = _packed(item)
     if packed is not None:
         return StoredSale(
-            sale_id=str(packed["sale_id"]), sale_date=date.fromisoformat(packed["sale_date"]), version=version,
-            content_hash=str(packed["hash"]), total=Decimal(packed["total"]), tax=Decimal(packed["tax"]),
-            discounts=Decimal(packed["discounts"]), import_id=str(packed["import_id"]),
-            first_import_id=str(packed["first_import_id"]), change=str(packed["change"]),
-            lines=decode_lines(packed["lines"]))
+            sale_id=str(packed["sale_id"]),
+            sale_date=date.fromisoformat(packed["sale_date"]),
+            version=version,
+            content_hash=str(packed["hash"]),
+            total=Decimal(packed["total"]),
+            tax=Decimal(packed["tax"]),
+            discounts=Decimal(packed["discounts"]),
+            import_id=str(packed["import_id"]),
+            first_import_id=str(packed["first_import_id"]),
+            change=str(packed["change"]),
+            lines=decode_lines(packed["lines"]),
+        )
     # The earlier shape: one attribute per field; absent ones read as the earlier reader did.
     return StoredSale(
-        sale_id=str(item["sale_id"]["S"]), sale_date=date.fromisoformat(item["sale_date"]["S"]), version=version,
-        content_hash=str(item["hash"]["S"]), total=_number_or_zero(item.get("total")),
-        tax=_number_or_zero(item.get("tax")), discounts=_number_or_zero(item.get("discounts")),
-        import_id=_text_or(item.get("import_id"), ""), first_import_id=_text_or(item.get("first_import_id"), ""),
-        change=_text_or(item.get("change"), "updated"), lines=sale_lines(item))
+        sale_id=str(item["sale_id"]["S"]),
+        sale_date=date.fromisoformat(item["sale_date"]["S"]),
+        version=version,
+        content_hash=str(item["hash"]["S"]),
+        total=_number_or_zero(item.get("total")),
+        tax=_number_or_zero(item.get("tax")),
+        discounts=_number_or_zero(item.get("discounts")),
+        import_id=_text_or(item.get("import_id"), ""),
+        first_import_id=_text_or(item.get("first_import_id"), ""),
+        change=_text_or(item.get("change"), "updated"),
+        lines=sale_lines(item),
+    )
 
 
 def sale_lines(item: Mapping[str, Any]) -> tuple[SaleLine, ...]:
@@ -182,12 +240,20 @@ def sale_lines(item: Mapping[str, Any]) -> tuple[SaleLine, ...]:
     lines = []
     for entry in item.get("lines", {}).get("L", []):
         m = entry["M"]
-        lines.append(SaleLine(
-            line_no=int(m["line_no"]["N"]), item_name=str(m["item_name"]["S"]),
-            quantity=_number_or_none(m.get("quantity")), item_price=_number_or_none(m.get("item_price")),
-            subtotal=_number_or_none(m.get("subtotal")), discount_amount=_number_or_none(m.get("discount_amount")),
-            tax=_number_or_none(m.get("tax")), item_total=Decimal(m["item_total"]["N"]),
-            payment_method=str(m["payment_method"]["S"]), location=str(m["location"]["S"])))
+        lines.append(
+            SaleLine(
+                line_no=int(m["line_no"]["N"]),
+                item_name=str(m["item_name"]["S"]),
+                quantity=_number_or_none(m.get("quantity")),
+                item_price=_number_or_none(m.get("item_price")),
+                subtotal=_number_or_none(m.get("subtotal")),
+                discount_amount=_number_or_none(m.get("discount_amount")),
+                tax=_number_or_none(m.get("tax")),
+                item_total=Decimal(m["item_total"]["N"]),
+                payment_method=str(m["payment_method"]["S"]),
+                location=str(m["location"]["S"]),
+            )
+        )
     return tuple(lines)
 
 
@@ -218,13 +284,19 @@ def day_update(table: str, day: date, delta: DayTotals, now: str) -> Item:
     values: Item = {f":{name}": number(getattr(delta, name)) for name in DAY_FIELDS}
     values[":one"] = {"N": "1"}
     values[":now"] = {"S": now}
-    return {"Update": {
-        "TableName": table,
-        "Key": {"pk": _DAYS_PK, "sk": {"S": day.isoformat()}},
-        "UpdateExpression": _DAY_UPDATE,
-        "ExpressionAttributeNames": {**{f"#{n}": n for n in DAY_FIELDS}, "#rev": "rev", "#updated_at": "updated_at"},
-        "ExpressionAttributeValues": values,
-    }}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": _DAYS_PK, "sk": {"S": day.isoformat()}},
+            "UpdateExpression": _DAY_UPDATE,
+            "ExpressionAttributeNames": {
+                **{f"#{n}": n for n in DAY_FIELDS},
+                "#rev": "rev",
+                "#updated_at": "updated_at",
+            },
+            "ExpressionAttributeValues": values,
+        }
+    }
 
 
 def day_item(day: date, totals: DayTotals, rev: int, now: str) -> Item:
@@ -243,9 +315,16 @@ def day_totals(item: Mapping[str, Any]) -> DayTotals:
         return int(value["N"]) if value is not None else 0
 
     return DayTotals(
-        revenue=dec("revenue"), net=dec("net"), tax=dec("tax"), discounts=dec("discounts"),
-        order_count=count("order_count"), order_value=dec("order_value"), refund_count=count("refund_count"),
-        refunds=dec("refunds"), sales_count=count("sales_count"))
+        revenue=dec("revenue"),
+        net=dec("net"),
+        tax=dec("tax"),
+        discounts=dec("discounts"),
+        order_count=count("order_count"),
+        order_value=dec("order_value"),
+        refund_count=count("refund_count"),
+        refunds=dec("refunds"),
+        sales_count=count("sales_count"),
+    )
 
 
 # -- any other item (import records) --------------------------------------------------------------
@@ -268,7 +347,7 @@ def to_wire(value: Any) -> dict[str, Any]:
     raise TypeError(f"cannot store {type(value).__name__} in DynamoDB (money is Decimal, never float)")
 
 
-def from_wire(value: Mapping[str, Any]) -> Any:
+def from_wire(value: Mapping[str, Any]) -> Any:  # noqa: PLR0911 - one return per DynamoDB type
     """A DynamoDB attribute value as a plain value (numbers as Decimal, as boto3 reads them)."""
     ((kind, raw),) = value.items()
     if kind == "S":
@@ -365,22 +444,31 @@ def shard_update(table: str, ref: ShardRef, delta: ShardDelta, now: str) -> Item
         counter += 1
         values[value_name] = {"S": "=" + key}
         checks.append(f"contains(#k,{value_name})")
-    condition = (" AND ".join(["attribute_exists(#k)", "size(#k) <= :room", *checks]) if checks
-                 else "attribute_not_exists(#k) OR size(#k) <= :room")
-    return {"Update": {
-        "TableName": table,
-        "Key": {"pk": {"S": breakdown_pk(ref.dimension)}, "sk": {"S": shard_sk(ref.day, ref.shard)}},
-        "UpdateExpression": "ADD " + ",".join(adds) + " SET #u = :now",
-        "ConditionExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }}
+    condition = (
+        " AND ".join(["attribute_exists(#k)", "size(#k) <= :room", *checks])
+        if checks
+        else "attribute_not_exists(#k) OR size(#k) <= :room"
+    )
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": breakdown_pk(ref.dimension)}, "sk": {"S": shard_sk(ref.day, ref.shard)}},
+            "UpdateExpression": "ADD " + ",".join(adds) + " SET #u = :now",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
 
 
 def shard_item(dimension: str, day: date, shard: int, figures: Mapping[str, KeyTotals], rev: int, now: str) -> Item:
     """A whole shard, as a repair writes it (no `keys` at all when it holds nothing)."""
-    item: Item = {"pk": {"S": breakdown_pk(dimension)}, "sk": {"S": shard_sk(day, shard)}, "rev": number(rev),
-                  "updated_at": {"S": now}}
+    item: Item = {
+        "pk": {"S": breakdown_pk(dimension)},
+        "sk": {"S": shard_sk(day, shard)},
+        "rev": number(rev),
+        "updated_at": {"S": now},
+    }
     kept = [key for key, totals in figures.items() if not totals.is_zero()]
     if kept:
         item[KEYS_ATTRIBUTE] = {"SS": list(iter_members(kept))}
@@ -434,9 +522,15 @@ def breakdown_shard(item: Mapping[str, Any], ids: dict[str, str] | None = None) 
                 f = _key_figures(item, name[1:])
                 figures["?" + name[1:]] = KeyTotals(f[0], f[1], f[2], int(f[3]), int(f[4]))
     rev = item.get("rev")
-    return BreakdownShard(dimension=dimension, day=date.fromisoformat(day_text), shard=int(shard_text),
-                          rev=int(rev["N"]) if rev is not None else 0, keys=keys, units=len(members),
-                          figures=figures)
+    return BreakdownShard(
+        dimension=dimension,
+        day=date.fromisoformat(day_text),
+        shard=int(shard_text),
+        rev=int(rev["N"]) if rev is not None else 0,
+        keys=keys,
+        units=len(members),
+        figures=figures,
+    )
 
 
 class ShardSums:
@@ -469,8 +563,13 @@ class ShardSums:
         """Per key (those summing to zero left out)."""
         out: dict[str, KeyTotals] = {}
         for key, (revenue, tax, quantity, lines, sales) in self._texts.items():
-            totals = KeyTotals(sum(map(Decimal, revenue), ZERO), sum(map(Decimal, tax), ZERO),
-                               sum(map(Decimal, quantity), ZERO), sum(map(int, lines)), sum(map(int, sales)))
+            totals = KeyTotals(
+                sum(map(Decimal, revenue), ZERO),
+                sum(map(Decimal, tax), ZERO),
+                sum(map(Decimal, quantity), ZERO),
+                sum(map(int, lines)),
+                sum(map(int, sales)),
+            )
             if not totals.is_zero():
                 out[key] = totals
         return out

@@ -34,8 +34,12 @@ class DeadLetterQueue:
         """At most `max_messages`, stopping at the first empty poll: every loop here is bounded."""
         remaining = max_messages
         while remaining > 0:
-            response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, remaining),
-                                                WaitTimeSeconds=1, VisibilityTimeout=900)
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, remaining),
+                WaitTimeSeconds=1,
+                VisibilityTimeout=900,
+            )
             messages = response.get("Messages", [])
             if not messages:
                 return
