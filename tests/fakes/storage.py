@@ -44,6 +44,7 @@ from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord
 from salesmetrics.sales import DayTotals, Sale, StoredSale
 from salesmetrics.storage.base import (
+    MAX_TRANSACTION_ITEMS,
     Conflicts,
     DayAggregate,
     ObjectChanged,
@@ -51,8 +52,6 @@ from salesmetrics.storage.base import (
     TransientStorageError,
     WriteBatch,
 )
-
-MAX_TRANSACTION_ITEMS = 100
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 _US = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*\Z")
 _ISO = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})\s*\Z")
@@ -36,3 +36,8 @@ def parse_sale_date(raw: str) -> date:
         _cache.clear()
     _cache[raw] = value
     return value
+
+
+def utc_now() -> str:
+    """Now as stored timestamps are written: ISO 8601 UTC to the millisecond, with a Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

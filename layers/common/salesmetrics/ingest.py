@@ -9,24 +9,32 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import BinaryIO
 
 from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
+from .dates import utc_now
 from .events import ObjectRef
 from .formats import Dialect, open_export
 from .imports import ImportRecord, ImportStatus, import_id_for
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
-from .sales import DayTotals, Sale, StoredSale
+from .sales import DayTotals, Sale, SaleChange, StoredSale
 from .scatter import FragmentSpill, IdFilter, find_scattered
-from .storage.base import ObjectChanged, ObjectGone, SaleWrite, Storage, TransientStorageError, WriteBatch
+from .storage.base import (
+    MAX_TRANSACTION_ITEMS,
+    ObjectChanged,
+    ObjectGone,
+    SaleWrite,
+    Storage,
+    TransientStorageError,
+    WriteBatch,
+)
 
 logger = logging.getLogger(__name__)
 
 SALES_PER_FLUSH = 2000  # split across the writer lanes: a few transactions each
 WRITER_LANES = 8
-MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB's limit is 4 MB; leave room for keys and expressions
 MAX_PLAN_ATTEMPTS = 12
 DEFAULT_MAX_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
@@ -37,20 +45,16 @@ class OutOfTime(RuntimeError):
     """The attempt stopped before the function's timeout; the retry resumes (writes are idempotent)."""
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @dataclass(slots=True)
 class SaleCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
 
-    def add(self, change: str) -> None:
-        if change == "created":
+    def add(self, change: SaleChange) -> None:
+        if change == SaleChange.CREATED:
             self.created += 1
-        elif change == "updated":
+        elif change == SaleChange.UPDATED:
             self.updated += 1
         else:
             self.unchanged += 1
@@ -64,7 +68,7 @@ class SaleCounts:
 @dataclass(slots=True)
 class _Plan:
     batch: WriteBatch = field(default_factory=WriteBatch)
-    changes: list[str] = field(default_factory=list)
+    changes: list[SaleChange] = field(default_factory=list)
     taken: int = 0
     size: int = 0
 
@@ -227,19 +231,19 @@ class SaleWriter:
             delta: list[tuple[date, DayTotals]] = []
             lines_delta: DayDeltas | None = None
             if stored is None:
-                change = "created"
+                change = SaleChange.CREATED
                 write = SaleWrite(sale, version, self.import_id, self.import_id, None, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
                 lines_delta = sale_deltas(sale.sale_date, sale.lines, None, None)
             elif stored.version == version:
                 change = stored.change  # this import wrote it before a crash; count it as it was
             elif stored.version > version:
-                change = "unchanged"  # storage holds a newer upload's version of this sale
+                change = SaleChange.UNCHANGED  # storage holds a newer upload's version of this sale
             elif stored.content_hash == digest:
-                change = "unchanged"  # same content, newer upload: record the version, no delta
+                change = SaleChange.UNCHANGED  # same content, newer upload: record the version, no delta
                 write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
             else:
-                change = "updated"
+                change = SaleChange.UPDATED
                 write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
                 delta.append((stored.sale_date, -stored.totals()))

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import NamedTuple
 
 from .money import ZERO
@@ -213,6 +214,14 @@ class DayTotals:
 ZERO_TOTALS = DayTotals()
 
 
+class SaleChange(StrEnum):
+    """What an import's write did to a sale."""
+
+    CREATED = "created"
+    UPDATED = "updated"  # its content changed (or it moved to another date)
+    UNCHANGED = "unchanged"  # the same content again, or storage already holds a newer upload's version
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSale:
     """What storage holds of a sale: enough to undo its contribution and to order versions."""
@@ -226,8 +235,8 @@ class StoredSale:
     discounts: Decimal
     import_id: str
     first_import_id: str
-    # What the import that wrote this version did to the sale: created, updated or unchanged.
-    change: str = "updated"
+    # What the import that wrote this version did to the sale.
+    change: SaleChange = SaleChange.UPDATED
     # The stored version's lines: what its breakdown figures must lose when it is replaced.
     lines: tuple[SaleLine, ...] = ()
 

@@ -9,7 +9,9 @@ from typing import BinaryIO, Protocol
 
 from ..breakdowns import BreakdownShard, KeyTotals, ShardDelta, ShardRef
 from ..imports import ImportRecord
-from ..sales import DayTotals, Sale, StoredSale
+from ..sales import DayTotals, Sale, SaleChange, StoredSale
+
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 
 
 class TransientStorageError(RuntimeError):
@@ -37,7 +39,7 @@ class SaleWrite:
     import_id: str
     first_import_id: str
     expected: StoredSale | None
-    change: str  # created | updated | unchanged (a newer version with the same content)
+    change: SaleChange
     content_hash: str
 
 

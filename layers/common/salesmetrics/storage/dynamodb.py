@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
@@ -26,10 +26,19 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..breakdowns import BreakdownShard, KeyTotals, ShardRef, layout
+from ..dates import utc_now
 from ..errors import InvalidCursor
 from ..imports import ImportRecord
 from ..sales import DayTotals, StoredSale
-from .base import Conflicts, DayAggregate, ObjectChanged, ObjectGone, TransientStorageError, WriteBatch
+from .base import (
+    MAX_TRANSACTION_ITEMS,
+    Conflicts,
+    DayAggregate,
+    ObjectChanged,
+    ObjectGone,
+    TransientStorageError,
+    WriteBatch,
+)
 from .items import (
     DAYS_PK,
     IMPORT_SK,
@@ -73,7 +82,6 @@ __all__ = [
 ]
 
 MAX_BATCH_GET = 100
-MAX_TRANSACTION_ITEMS = 100
 _RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
@@ -143,10 +151,6 @@ def _dynamodb_client() -> DynamoDBClient:
         # First, so that anything else looking at the request before it is sent sees the real body.
         events.register_first("before-call.dynamodb.TransactWriteItems", _restore_wire_items)
     return client
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +252,7 @@ class DynamoStorage:
         return found
 
     def commit(self, batch: WriteBatch) -> Conflicts:  # noqa: C901, PLR0912 - one transaction's items and the reading of every cancellation reason, kept together
-        now = _now()
+        now = utc_now()
         table = self.table_name
         items = WireItems([sale_put(table, w, now) for w in batch.writes])
         items += [
@@ -332,7 +336,7 @@ class DynamoStorage:
                 yield stored_sale(item)
 
     def replace_day(self, day: date, totals: DayTotals, expected_rev: int | None) -> bool:
-        item = day_item(day, totals, (expected_rev or 0) + 1, _now())
+        item = day_item(day, totals, (expected_rev or 0) + 1, utc_now())
         kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": item}
         if expected_rev is None:
             kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
@@ -383,7 +387,7 @@ class DynamoStorage:
         """Rewrite a day's shards with `figures`, only if none was written since `expected` was
         read (each shard's `rev`). Shards left over are emptied, not deleted: an empty shard is
         what a new one is, and the repair needs no DeleteItem permission."""
-        now = _now()
+        now = utc_now()
         held = {shard.shard: shard for shard in expected}
         contents = layout(figures)
         items: list[dict[str, Any]] = []

@@ -34,7 +34,7 @@ from ..breakdowns import (
     key_id,
 )
 from ..money import ZERO
-from ..sales import DayTotals, SaleLine, StoredSale
+from ..sales import DayTotals, SaleChange, SaleLine, StoredSale
 from .base import SaleWrite
 
 DAYS_PK = "DAYS"
@@ -213,7 +213,7 @@ def stored_sale(item: Mapping[str, Any]) -> StoredSale:
             discounts=Decimal(packed["discounts"]),
             import_id=str(packed["import_id"]),
             first_import_id=str(packed["first_import_id"]),
-            change=str(packed["change"]),
+            change=SaleChange(packed["change"]),
             lines=decode_lines(packed["lines"]),
         )
     # The earlier shape: one attribute per field; absent ones read as the earlier reader did.
@@ -227,7 +227,7 @@ def stored_sale(item: Mapping[str, Any]) -> StoredSale:
         discounts=_number_or_zero(item.get("discounts")),
         import_id=_text_or(item.get("import_id"), ""),
         first_import_id=_text_or(item.get("first_import_id"), ""),
-        change=_text_or(item.get("change"), "updated"),
+        change=SaleChange(_text_or(item.get("change"), SaleChange.UPDATED)),
         lines=sale_lines(item),
     )
 
