@@ -152,13 +152,15 @@ def main(argv: list[str]) -> int:
         wall, cpu, record = _timed(lambda: ingest(obj))
         return wall, cpu, record, dict(_stats(control)["requests"])
 
+    from salesmetrics.storage.base import Conflicts  # noqa: PLC0415 - after the revision's paths are set
+
     storage = ingest_handler.get_storage()
     real_commit = storage.commit
 
     def stubbed_ingest(obj: dict[str, Any]) -> dict[str, Any]:
         # The same run with `commit` answering "written" at once, in process: what is left
         # without the write path (a reference, not a target).
-        storage.commit = lambda batch: {}  # type: ignore[method-assign]
+        storage.commit = lambda batch: Conflicts()  # type: ignore[method-assign]
         try:
             return ingest(obj)
         finally:

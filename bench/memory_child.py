@@ -46,10 +46,12 @@ class _Counting:
     def read_sales(self, sale_ids: Sequence[str]) -> dict[str, Any]:
         return {}
 
-    def commit(self, batch: Any) -> dict[str, Any]:
+    def commit(self, batch: Any) -> Any:
         self.transactions += 1
         self.sale_writes += len(batch.writes)
-        return {}
+        from salesmetrics.storage.base import Conflicts  # noqa: PLC0415
+
+        return Conflicts()  # everything written
 
     def put_import(self, record: Any) -> None:
         self.imports_put += 1
