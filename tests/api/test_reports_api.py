@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -518,3 +519,19 @@ def test_an_unknown_dimension_is_a_400_naming_it(offline_client: Any, dimension:
         "message": reply.json()["errors"][0]["message"],
     }
     assert "'dimension'" in reply.json()["message"] and "item" in reply.json()["message"]
+
+
+@pytest.mark.parametrize("quantity", ["3", "-2", "0.5", "-1.333", "12345678901234567890.25", "0.000000000000000001"])
+def test_a_quantity_is_an_exact_json_number_whatever_its_digits(quantity: str) -> None:
+    from metrics_api.answers import json_answer
+    from metrics_api.models import BreakdownRow
+
+    # Keys that look like the answer's internal number marker stay text.
+    key = "\\u0000number:5 \u00e9"
+    row = BreakdownRow(
+        key=key, revenue_sgd="1.00", net_revenue_sgd="1.00", quantity=Decimal(quantity), line_count=1, sale_count=1
+    )
+    body = json_answer(row).body
+    parsed = json.loads(body, parse_float=Decimal)
+    assert parsed["quantity"] == Decimal(quantity) and not isinstance(parsed["quantity"], str)
+    assert parsed["key"] == key

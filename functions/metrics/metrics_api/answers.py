@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -22,10 +23,15 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 Cell = str | int | Decimal | date | None
 
 
+# How pydantic writes models.RAW_NUMBER + decimal text inside a JSON string.
+_RAW_NUMBER = re.compile(r'"\\u0000number:(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
 def json_answer(model: BaseModel, *, exclude: set[str] | None = None) -> Response[str]:
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json(exclude=exclude)
-    )
+    body = model.model_dump_json(exclude=exclude)
+    if "\\u0000number:" in body:  # only a fractional quantity: exact decimal text as a JSON number
+        body = _RAW_NUMBER.sub(r"\1", body)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 def csv_cell(value: Cell) -> str:

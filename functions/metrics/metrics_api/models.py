@@ -197,15 +197,20 @@ class Dimension(StrEnum):
     PAYMENT_METHOD = "payment_method"
 
 
-def _number(value: Decimal) -> int | float:
-    # An integral quantity is an exact JSON integer; a fractional one (rare: 0.5 of an hour) is
-    # written as the shortest float text of it, which is its decimal text for any real quantity.
-    return int(value) if value == value.to_integral_value() else float(value)
+# A fractional quantity leaves the model as this marker plus its decimal text; `json_answer` writes
+# it as a bare JSON number, so no float ever holds it.
+RAW_NUMBER = "\x00number:"
+
+
+def _number(value: Decimal) -> int | str:
+    if value == value.to_integral_value():
+        return int(value)
+    return RAW_NUMBER + format(value, "f")  # rare: 0.5 of an hour
 
 
 Quantity = Annotated[
     Decimal,
-    PlainSerializer(_number, return_type=int | float, when_used="json"),
+    PlainSerializer(_number, return_type=int | str, when_used="json"),
     WithJsonSchema(
         {
             "type": "number",
