@@ -6,11 +6,13 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from devtools import sourceroots
 
@@ -137,3 +139,46 @@ def machine() -> dict[str, Any]:
         "commit": commit,
         "uncommitted": changed,  # files of the code under test that differ from the commit
     }
+
+
+class ServerProcess:
+    """A local server run as `python -m <module> <args>` in a child process that prints
+    `READY <port>` once it listens and stops when its stdin closes; `endpoint_url` while open."""
+
+    module = ""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.process: subprocess.Popen[str] | None = None
+        self.endpoint_url = ""
+
+    def __enter__(self) -> Self:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module, *self.args],
+            cwd=ROOT,
+            env=child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().split()
+        if len(line) != 2 or line[0] != "READY":
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"the {self.module} process did not start")
+        self.endpoint_url = f"http://127.0.0.1:{line[1]}"
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.terminate()  # this very child, by its pid
+            process.wait(timeout=10)

@@ -25,14 +25,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import urllib.request
 from collections import Counter
-from types import TracebackType
 from typing import Any
 
-from bench.common import ROOT, child_env
+from bench.common import ServerProcess
 
 _TARGET_PREFIX = "DynamoDB_20120810."
 _EMPTY_READ = b'{"Count":0,"Items":[],"ScannedCount":0}'
@@ -162,44 +160,14 @@ def _serve(argv: list[str]) -> int:
     return 0
 
 
-class InstantDynamoDB:
+class InstantDynamoDB(ServerProcess):
     """The server as a child process: `endpoint_url`, `set_delay(ms)`, `stats()`, `reset()`."""
 
+    module = "bench.instantddb"
+
     def __init__(self, delay_ms: float = 0.0) -> None:
+        super().__init__("--delay-ms", str(delay_ms))
         self.delay_ms = delay_ms
-        self.process: subprocess.Popen[str] | None = None
-        self.endpoint_url = ""
-
-    def __enter__(self) -> InstantDynamoDB:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.instantddb", "--delay-ms", str(self.delay_ms)],
-            cwd=ROOT,
-            env=child_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().split()
-        if len(line) != 2 or line[0] != "READY":
-            self.__exit__(None, None, None)
-            raise RuntimeError("the instant DynamoDB process did not start")
-        self.endpoint_url = f"http://127.0.0.1:{line[1]}"
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.terminate()  # this very child, by its pid
-            process.wait(timeout=10)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None

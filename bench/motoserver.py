@@ -9,12 +9,10 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
 
-from bench.common import ROOT, child_env
+from bench.common import ServerProcess
 
 
 def _serve() -> int:
@@ -42,41 +40,8 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-class MotoServerProcess:
-    def __init__(self) -> None:
-        self.process: subprocess.Popen[str] | None = None
-        self.endpoint_url = ""
-
-    def __enter__(self) -> MotoServerProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.motoserver"],
-            cwd=ROOT,
-            env=child_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().split()
-        if len(line) != 2 or line[0] != "READY":
-            self.__exit__(None, None, None)
-            raise RuntimeError("the moto server process did not start")
-        self.endpoint_url = f"http://127.0.0.1:{line[1]}"
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.terminate()  # this very child, by its pid
-            process.wait(timeout=10)
+class MotoServerProcess(ServerProcess):
+    module = "bench.motoserver"
 
     def upload(self, bucket: str, path: Path, key: str) -> tuple[str, str]:
         """Upload a file to a versioned bucket here (created if need be): (version id, ETag)."""
