@@ -146,6 +146,8 @@ def transform(
 
     # The translator warns about every feature toggle its default (empty) configuration lacks.
     logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
+    # The translator warns about its own usage metrics, which nothing here publishes.
+    logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
     # The session only tells the translator the region and partition: nothing is called.
     session = boto3.session.Session(
         region_name=region,
