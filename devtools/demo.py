@@ -13,7 +13,12 @@
 4. Generates a realistic, seeded sample export (devtools.samplegen), PUTs it into the uploads
    bucket and runs the ingest function on the event S3 would send (devtools.s3events).
 5. Prints what it did and what to try — curl lines with the figures fetched from the running API.
-6. Watches a drop folder (`./drop`): a file copied into it is uploaded to `uploads/drop/` and
+6. Serves the dashboard (the static files of `dashboard/`) at the same address, with sign-in
+   against the template's Cognito user pool created on the embedded AWS, and a demo user; the
+   gateway checks the page's tokens as the HTTP API's JWT authorizer does (devtools.cognito,
+   devtools.site). Files the page uploads through presigned URLs are ingested (devtools.uploadwatch).
+   It prints one line `dashboard: <url>  sign in as <email> / <password>`.
+7. Watches a drop folder (`./drop`): a file copied into it is uploaded to `uploads/drop/` and
    delivered the same way; a sales export (`.csv` / `.csv.gz`, any case) is ingested, logged on
    one line and shows up under /imports; anything else gets one line saying it was not ingested.
    An ingest that takes more than a few seconds shows its progress (lines read, sales written,
@@ -57,6 +62,7 @@ from types import FrameType
 from typing import Any
 
 from devtools import samplegen
+from devtools.cognito import JwtAuthorizer, LocalUserPool, create_user, create_user_pools, jwt_authorizers
 from devtools.dropfolder import (
     DropFolder,
     DropResult,
@@ -72,11 +78,14 @@ from devtools.localaws import (
     STATE_FILE,
     LocalAws,
     LocalAwsError,
+    cors_rule,
     read_state,
     remove_state,
     write_state,
 )
+from devtools.site import COGNITO_PATH, Site, security_headers
 from devtools.template import TemplateError
+from devtools.uploadwatch import UploadWatcher
 from devtools.workers import DEFAULT_MAX_PER_FUNCTION, WorkerPool, WorkerStartError
 
 log = logging.getLogger("devtools.demo")
@@ -87,6 +96,10 @@ ONCE_TIMEOUT_SECONDS = 120.0
 # An ingest shows its progress once it has run this long, then every PROGRESS_EVERY seconds.
 PROGRESS_AFTER_SECONDS = 3.0
 PROGRESS_EVERY_SECONDS = 3.0
+# The demo's dashboard user (moto only; the password meets the template's password policy).
+DASHBOARD_EMAIL = "owner@example.com"
+DASHBOARD_PASSWORD = "Demo-Owner-2025!"
+DASHBOARD_ROOT = REPO_ROOT / "dashboard"
 NOT_READY_MESSAGE = "the demo is starting: the sample export is being ingested; the API answers in a few seconds"
 
 
@@ -104,6 +117,8 @@ _SHORT_NAMES = {
     "devtools.localaws": "aws",
     "devtools.s3events": "s3",
     "devtools.workers": "fn",
+    "devtools.uploads": "upl",
+    "devtools.cognito": "auth",
 }
 
 
@@ -148,11 +163,71 @@ def start_workers(stack: LocalAws, pool: WorkerPool, max_workers: int) -> None:
     )
 
 
-def start_gateway(stack: LocalAws, port: int, pool: WorkerPool) -> tuple[GatewayServer, threading.Thread]:
+@dataclass(slots=True)
+class Dashboard:
+    pool: LocalUserPool
+    client_id: str
+    authorizers: dict[str, JwtAuthorizer]
+    email: str
+    password: str
+
+
+def create_dashboard(stack: LocalAws, email: str = DASHBOARD_EMAIL, password: str = DASHBOARD_PASSWORD) -> Dashboard:
+    """The template's user pool and app client on the embedded AWS, a user, and the API's JWT
+    authorizers resolved against them."""
+    pools = create_user_pools(stack)
+    if not pools or not pools[0].client_ids:
+        raise DemoError("template.yaml has no Cognito user pool with an app client: the dashboard cannot sign in")
+    pool = pools[0]
+    create_user(stack, pool, email, password)
+    assert stack.template is not None
+    authorizers = jwt_authorizers(stack.template, stack.endpoint_url)
+    return Dashboard(pool, next(iter(pool.client_ids.values())), authorizers, email, password)
+
+
+def dashboard_site(stack: LocalAws, dashboard: Dashboard) -> Site:
+    assert stack.template is not None
+    config = {
+        "region": stack.region,
+        "cognito_endpoint": COGNITO_PATH,
+        "client_id": dashboard.client_id,
+        "api_base": "/app",
+    }
+    return Site(
+        DASHBOARD_ROOT,
+        config,
+        cognito_upstream=stack.endpoint_url,
+        # The page PUTs uploads to (and reads rejects from) presigned URLs of the moto server.
+        headers=security_headers(stack.template, [stack.endpoint_url]),
+    )
+
+
+def allow_dashboard_origin(stack: LocalAws, origin: str) -> None:
+    """The uploads bucket's CORS rules as the template writes them, with the local dashboard's
+    origin where the template names CloudFront's: the page PUTs uploads (and reads rejects)
+    through presigned URLs from that origin, and moto checks a bucket's CORS rules as S3 does."""
+    bucket = stack.bucket()
+    rules = []
+    for written in (bucket.properties.get("CorsConfiguration") or {}).get("CorsRules") or []:
+        rule = dict(written)
+        if rule.get("Id") == "dashboard":
+            rule["AllowedOrigins"] = [origin]
+        rules.append(cors_rule(rule))
+    if rules:
+        stack.client("s3").put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": rules})
+
+
+def start_gateway(
+    stack: LocalAws, port: int, pool: WorkerPool, dashboard: Dashboard | None = None
+) -> tuple[GatewayServer, threading.Thread]:
     # Each request runs on a worker of its function: the function's own resolved environment
     # (BUCKET_NAME only where the template sets it, ...) and the stack's endpoint.
     gateway = Gateway(
-        stack.template_path, apply_environment=False, invoker=lambda spec, event: pool.invoke(spec.logical_id, event)
+        stack.template_path,
+        apply_environment=False,
+        invoker=lambda spec, event: pool.invoke(spec.logical_id, event),
+        authorizers=dashboard.authorizers if dashboard else None,
+        site=dashboard_site(stack, dashboard) if dashboard else None,
     )
     try:
         server = GatewayServer(("127.0.0.1", port), gateway, ready=False, not_ready_message=NOT_READY_MESSAGE)
@@ -404,9 +479,11 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
         cleanup.callback(pool.close)
         pool.add_progress_listener(IngestProgress({fn.logical_id for fn in stack.functions() if fn.s3_events}))
 
+        dashboard = create_dashboard(stack)
         # Bound first (a taken port fails now, not after the warm-up); 503 until the sample is in.
-        server, thread = start_gateway(stack, args.port, pool)
+        server, thread = start_gateway(stack, args.port, pool, dashboard)
         base = server.url
+        allow_dashboard_origin(stack, base)
 
         def close_gateway() -> None:
             server.shutdown()
@@ -455,7 +532,11 @@ def run(args: argparse.Namespace, stop: threading.Event, watching: threading.Eve
         drop_folder = (
             Path(args.drop_folder) if args.drop_folder else (workdir / "drop" if args.once else REPO_ROOT / "drop")
         )
+        uploads = UploadWatcher(stack).start()
+        cleanup.callback(uploads.stop)
+        report["dashboard"] = {"url": base + "/", "email": dashboard.email, "password": dashboard.password}
         print(banner(stack, base, sample, sample_line, figures, drop_folder, started), flush=True)
+        print(f"dashboard: {base}/  sign in as {dashboard.email} / {dashboard.password}", flush=True)
 
         if args.once:
             report["drop"] = once_drop(stack, base, drop_folder, sample, args, workdir, stop)

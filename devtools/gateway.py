@@ -6,6 +6,13 @@ it (exact paths before parameterised ones, greedy last), turned into the event A
 send, and given to the handler (`CodeUri` + `Handler`, imported by file path, layers on
 sys.path) with a Lambda-like context. The handler's answer is mapped back to HTTP.
 
+JWT authorizers are enforced as API Gateway enforces them when the gateway is given them
+(`authorizers`, from devtools.cognito: the template's issuer and audience, the pool's JWKS): a
+route behind one answers 401 `{"message": "Unauthorized"}` without a valid token, and its event
+carries the token's claims. A route behind a JWT authorizer the gateway was not given always
+answers 401. With `site` (devtools.site) the gateway also serves the dashboard's static files
+and its sign-in proxy on the paths no route takes.
+
 Not enforced locally (said once at start): IAM (SigV4) authorization. With
 `require_authorization_header=True` a request to an IAM route without any `Authorization`
 header gets API Gateway's 403 `{"message": "Forbidden"}`; the signature itself is never checked.
@@ -37,17 +44,21 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from devtools.cognito import JwtAuthorizer, Unauthorized, claims_for_event
 from devtools.lambdacontext import ACCOUNT_ID
 from devtools.template import FunctionSpec, HttpRouteSpec, Template
+
+if TYPE_CHECKING:
+    from devtools.site import Site
 
 log = logging.getLogger("devtools.gateway")
 
@@ -172,6 +183,7 @@ def build_event(
     path_parameters: dict[str, str] | None = None,
     source_ip: str = "127.0.0.1",
     iam: bool = False,
+    jwt_claims: dict[str, str] | None = None,
     stage: str = STAGE,
     domain_name: str = "localhost",
 ) -> dict[str, Any]:
@@ -233,6 +245,9 @@ def build_event(
                 "userId": "LOCALCALLER",
             }
         }
+
+    if jwt_claims is not None:
+        request_context["authorizer"] = {"jwt": {"claims": jwt_claims, "scopes": None}}
 
     event: dict[str, Any] = {
         "version": "2.0",
@@ -304,9 +319,13 @@ class Gateway:
         apply_environment: bool = True,
         invoker: Invoker | None = None,
         require_authorization_header: bool = False,
+        authorizers: Mapping[str, JwtAuthorizer] | None = None,
+        site: Site | None = None,
     ) -> None:
         self.template = Template(template_path)
         self.require_authorization_header = require_authorization_header
+        self.authorizers = dict(authorizers or {})
+        self.site = site
         self.routes = load_routes(self.template)
         self._functions: dict[str, LoadedFunction] = {}
         self._load_lock = threading.Lock()
@@ -354,10 +373,20 @@ class Gateway:
         split = urlsplit(target)
         raw_path = split.path or "/"
         matched = self.match(method, raw_path)
+        if matched is None and self.site is not None:
+            served = self.site.serve(method, raw_path, headers, body)
+            if served is not None:
+                return served
         if matched is None:
             body_out = json.dumps({"message": "Not Found"}).encode()
             return 404, [("Content-Type", "application/json")], body_out, "no route"
         route, params = matched
+        claims: dict[str, str] | None = None
+        if route.spec.auth not in ("NONE", "AWS_IAM"):
+            refused = self._check_jwt(route, headers)
+            if isinstance(refused, tuple):
+                return refused
+            claims = refused
         if (
             self.require_authorization_header
             and route.spec.auth == "AWS_IAM"
@@ -375,6 +404,7 @@ class Gateway:
             path_parameters=params or None,
             source_ip=source_ip,
             iam=route.spec.auth == "AWS_IAM",
+            jwt_claims=claims,
             domain_name=_host(headers),
         )
         try:
@@ -386,6 +416,27 @@ class Gateway:
             return 500, [("Content-Type", "application/json")], body_out, route.function.handler
         status, out_headers, payload = to_http(result)
         return status, out_headers, payload, route.function.handler
+
+    def _check_jwt(
+        self, route: Route, headers: list[tuple[str, str]]
+    ) -> dict[str, str] | tuple[int, list[tuple[str, str]], bytes, str]:
+        """The token's claims for the event, or API Gateway's 401 for this request."""
+        authorizer = self.authorizers.get(route.spec.auth)
+        try:
+            if authorizer is None:
+                raise Unauthorized(f"no {route.spec.auth} authorizer is configured on this gateway")
+            claims = authorizer.verify(dict(headers))
+        except Unauthorized as exc:
+            log.info("%s: 401 (%s)", route.route_key, exc)
+            challenge = f'Bearer error="invalid_token" error_description="{exc}"'
+            body_out = json.dumps({"message": "Unauthorized"}).encode()
+            return (
+                401,
+                [("Content-Type", "application/json"), ("www-authenticate", challenge)],
+                body_out,
+                f"{route.spec.auth} authorizer",
+            )
+        return claims_for_event(claims)
 
     def _run(self, function: FunctionSpec, event: dict[str, Any]) -> Any:
         if self._invoker is not None:

@@ -303,7 +303,7 @@ class LocalAws:
             s3.put_public_access_block(Bucket=bucket.name, PublicAccessBlockConfiguration=block)
         cors = (props.get("CorsConfiguration") or {}).get("CorsRules")
         if cors:
-            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in cors]})
+            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": [cors_rule(r) for r in cors]})
 
     def _create_table(self, table: TableSpec) -> None:
         ddb = self.client("dynamodb")
@@ -371,7 +371,14 @@ class LocalAws:
         return [self.function(f.logical_id) for f in self._template().functions()]
 
     def bucket(self, logical_id: str | None = None) -> BucketSpec:
-        return _pick(self._template().buckets(), logical_id, "bucket")
+        """A bucket of the template; without a name, the one sales exports go to (the bucket the
+        functions' S3 events watch), as the template also holds the dashboard's static files."""
+        buckets = self._template().buckets()
+        if logical_id is None and len(buckets) > 1:
+            watched = {spec.bucket_logical_id for fn in self.functions() for spec in fn.s3_events}
+            if len(watched) == 1:
+                logical_id = watched.pop()
+        return _pick(buckets, logical_id, "bucket")
 
     def table(self, logical_id: str | None = None) -> TableSpec:
         return _pick(self._template().tables(), logical_id, "table")
@@ -634,7 +641,7 @@ def _index(index: Mapping[str, Any], provisioned: bool) -> dict[str, Any]:
     return out
 
 
-def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+def cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     names = {
         "AllowedHeaders": "AllowedHeaders",
         "AllowedMethods": "AllowedMethods",

@@ -200,7 +200,33 @@ def upload_and_notify(
     version_id = put.get("VersionId")
     head_kwargs = {"VersionId": version_id} if version_id else {}
     head = s3.head_object(Bucket=bucket.name, Key=key, **head_kwargs)
+    return _deliver(stack, bucket, key, put, head, when, started)
 
+
+def notify_stored(
+    stack: LocalAws, key: str, version_id: str | None, *, bucket_logical_id: str | None = None
+) -> Notified:
+    """Deliver the ObjectCreated:Put event of an object someone else PUT (e.g. a browser, through a
+    presigned URL: moto runs no notifications), as `upload_and_notify` does for its own."""
+    bucket = stack.bucket(bucket_logical_id)
+    started = time.monotonic()
+    head_kwargs = {"VersionId": version_id} if version_id else {}
+    head = stack.client("s3").head_object(Bucket=bucket.name, Key=key, **head_kwargs)
+    put = {"ETag": head.get("ETag"), "VersionId": version_id, "ResponseMetadata": head.get("ResponseMetadata") or {}}
+    when = head.get("LastModified") or datetime.now(UTC)
+    return _deliver(stack, bucket, key, put, head, when, started)
+
+
+def _deliver(
+    stack: LocalAws,
+    bucket: Any,
+    key: str,
+    put: Mapping[str, Any],
+    head: Mapping[str, Any],
+    when: datetime,
+    started: float,
+) -> Notified:
+    version_id = put.get("VersionId")
     subscribers = [
         (fn, spec)
         for fn in stack.functions()

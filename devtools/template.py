@@ -737,6 +737,11 @@ class Template:
         if kind == "AWS::ApiGatewayV2::Api":
             api_id = "local" + re.sub(r"[^a-z0-9]", "", logical_id.lower())[:5]
             return ResourceInfo(api_id, {"ApiEndpoint": f"https://{api_id}.execute-api.{region}.amazonaws.com"})
+        if kind == "AWS::CloudFront::Distribution":
+            distribution_id = "E" + re.sub(r"[^A-Z0-9]", "", logical_id.upper())[:13]
+            return ResourceInfo(
+                distribution_id, {"DomainName": f"{distribution_id.lower()}.cloudfront.net", "Id": distribution_id}
+            )
         if kind == "AWS::IAM::Role":
             return ResourceInfo(name, {"Arn": f"arn:aws:iam::{account}:role/{name}", "RoleId": name})
         return ResourceInfo(name, {"Arn": f"arn:aws:local:{region}:{account}:{logical_id}"})

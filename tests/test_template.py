@@ -270,8 +270,13 @@ def check_api_auth(t: dict[str, Any]) -> None:
         elif (method, path) == ("GET", "/swagger"):
             # The OpenAPI document and Swagger UI hold no data; a browser cannot sign requests.
             assert authorizer == "NONE", "/swagger must be reachable without credentials"
+        elif path.startswith("/app/"):
+            # The dashboard's copy of the metrics routes: a signed-in user of the pool, never open.
+            assert (function, method, path) == ("MetricsFunction", "ANY", "/app/{proxy+}"), path
+            assert authorizer == "DashboardJwt", f"{method} {path} must require the dashboard's JWT"
         else:
             assert authorizer == "AWS_IAM", f"{method} {path} must require IAM"
+    assert any(p.startswith("/app/") for _, _, p, _ in routes), "the dashboard needs its /app routes"
 
 
 def check_api_throttling_and_access_logs(t: dict[str, Any]) -> None:
@@ -293,18 +298,30 @@ def check_api_throttling_and_access_logs(t: dict[str, Any]) -> None:
         assert variable in logs.get("Format", ""), variable
 
 
+def _conditional_cors(t: dict[str, Any], logical_id: str, cors: Any) -> None:
+    assert isinstance(cors, dict) and "Fn::If" in cors, f"{logical_id}: CORS must depend on a condition"
+    condition, _, otherwise = cors["Fn::If"]
+    assert otherwise == {"Ref": "AWS::NoValue"}, logical_id
+    assert not evaluate_condition(t, condition), f"{logical_id}: CORS must be off by default"
+    assert evaluate_condition(t, condition, {"CorsAllowedOrigins": "https://app.example.com"})
+
+
 def check_cors_closed_by_default(t: dict[str, Any]) -> None:
+    """No origin but the dashboard's own is allowed unless CorsAllowedOrigins names one; the
+    API itself needs none for the dashboard (CloudFront serves /app/* on the page's origin)."""
     assert t["Parameters"]["CorsAllowedOrigins"]["Type"] == "CommaDelimitedList"
     assert t["Parameters"]["CorsAllowedOrigins"].get("Default") == ""
-    for logical_id in ("HttpApi", BUCKET):
-        cors = props(t, logical_id).get("CorsConfiguration")
-        if cors is None:
+    cors = props(t, "HttpApi").get("CorsConfiguration")
+    if cors is not None:
+        _conditional_cors(t, "HttpApi", cors)
+    rules = (props(t, BUCKET).get("CorsConfiguration") or {}).get("CorsRules") or []
+    for rule in rules:
+        if isinstance(rule, dict) and "Fn::If" in rule:
+            _conditional_cors(t, BUCKET, rule)
             continue
-        assert isinstance(cors, dict) and "Fn::If" in cors, f"{logical_id}: CORS must depend on a condition"
-        condition, _, otherwise = cors["Fn::If"]
-        assert otherwise == {"Ref": "AWS::NoValue"}, logical_id
-        assert not evaluate_condition(t, condition), f"{logical_id}: CORS must be off by default"
-        assert evaluate_condition(t, condition, {"CorsAllowedOrigins": "https://app.example.com"})
+        # The one unconditional rule: the dashboard's distribution, PUT and GET of presigned URLs.
+        assert [sub_text(o) for o in rule["AllowedOrigins"]] == ["https://${DashboardDistribution.DomainName}"], rule
+        assert set(rule["AllowedMethods"]) <= {"PUT", "GET"}, rule
 
 
 def check_bucket(t: dict[str, Any]) -> None:
@@ -349,6 +366,96 @@ def check_bucket_tls_only(t: dict[str, Any]) -> None:
                     for r in as_list(s["Resource"])
                 }
     assert {"bucket", "${UploadsBucket.Arn}/*"} <= covered, "deny non-TLS on the bucket and its objects"
+
+
+def check_dashboard_hosting(t: dict[str, Any]) -> None:
+    """The dashboard's files: a private bucket only its CloudFront distribution can read (Origin
+    Access Control), served over HTTPS only with security headers; /app/* goes to the API."""
+    bucket = props(t, "DashboardBucket")
+    block = bucket.get("PublicAccessBlockConfiguration") or {}
+    for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        assert block.get(key) is True, key
+    assert {"ObjectOwnership": "BucketOwnerEnforced"} in bucket["OwnershipControls"]["Rules"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    policy = next(
+        p
+        for p in (r.get("Properties") for r in resources(t, "AWS::S3::BucketPolicy").values())
+        if is_ref(p.get("Bucket"), "DashboardBucket")
+    )
+    allows = [s for s in as_list(policy["PolicyDocument"]["Statement"]) if s.get("Effect") == "Allow"]
+    assert len(allows) == 1, "one Allow: CloudFront's"
+    allow = allows[0]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert as_list(allow["Action"]) == ["s3:GetObject"]
+    source = allow["Condition"]["StringEquals"]["AWS:SourceArn"]
+    assert sub_text(source).endswith(":distribution/${DashboardDistribution}"), "only this distribution"
+    assert any(
+        s.get("Effect") == "Deny"
+        and str(((s.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")).lower() == "false"
+        for s in as_list(policy["PolicyDocument"]["Statement"])
+    ), "deny non-TLS on the dashboard bucket"
+
+    oac = props(t, "DashboardOriginAccessControl")["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+    config = props(t, "DashboardDistribution")["DistributionConfig"]
+    assert config["DefaultRootObject"] == "index.html"
+    origins = {o["Id"]: o for o in config["Origins"]}
+    static = origins[config["DefaultCacheBehavior"]["TargetOriginId"]]
+    assert is_getatt(static["DomainName"], "DashboardBucket", "RegionalDomainName")
+    assert is_getatt(static["OriginAccessControlId"], "DashboardOriginAccessControl", "Id")
+    assert static["S3OriginConfig"] == {"OriginAccessIdentity": ""}, "OAC, not a legacy OAI"
+    behaviours = [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
+    for behaviour in behaviours:
+        assert behaviour["ViewerProtocolPolicy"] in ("https-only", "redirect-to-https"), behaviour
+        assert is_ref(behaviour.get("ResponseHeadersPolicyId"), "DashboardSecurityHeaders"), behaviour
+    api = [b for b in behaviours if b.get("PathPattern") == "/app/*"]
+    assert api, "/app/* must reach the API"
+    api_origin = origins[api[0]["TargetOriginId"]]
+    assert "${HttpApi}.execute-api." in sub_text(api_origin["DomainName"])
+    assert api_origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    # CloudFront forwards Authorization only when the cache policy keys on it; the API is not cached.
+    cache = props(t, "DashboardApiCachePolicy")["CachePolicyConfig"]
+    assert cache["DefaultTTL"] == 0 and cache["MinTTL"] == 0
+    assert "Authorization" in cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]
+    assert is_ref(api[0]["CachePolicyId"], "DashboardApiCachePolicy")
+
+    headers = props(t, "DashboardSecurityHeaders")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ContentTypeOptions"]["Override"] is True
+    csp = sub_text(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    for directive in ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'"):
+        assert directive in csp, directive
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    outputs = t.get("Outputs") or {}
+    assert {"DashboardUrl", "DashboardBucketName", "DashboardUserPoolId", "DashboardUserPoolClientId"} <= set(outputs)
+
+
+def check_dashboard_sign_in(t: dict[str, Any]) -> None:
+    """Cognito without self sign-up, a password policy and an MFA parameter; the JWT authorizer
+    takes its issuer and audience from that pool and its app client."""
+    pool = props(t, "DashboardUserPool")
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True, "no self sign-up"
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    for rule in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"):
+        assert policy[rule] is True, rule
+    assert is_ref(pool["MfaConfiguration"], "DashboardMfa")
+    assert set(t["Parameters"]["DashboardMfa"]["AllowedValues"]) == {"OFF", "OPTIONAL", "ON"}
+    client = props(t, "DashboardUserPoolClient")
+    assert is_ref(client["UserPoolId"], "DashboardUserPool")
+    assert client["GenerateSecret"] is False, "a browser cannot keep a client secret"
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    jwt = props(t, "HttpApi")["Auth"]["Authorizers"]["DashboardJwt"]
+    assert jwt["IdentitySource"] == "$request.header.Authorization"
+    issuer = sub_text(jwt["JwtConfiguration"]["issuer"])
+    assert issuer == "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${DashboardUserPool}", issuer
+    assert jwt["JwtConfiguration"]["audience"] == [{"Ref": "DashboardUserPoolClient"}]
 
 
 def check_table(t: dict[str, Any]) -> None:
@@ -679,6 +786,94 @@ MUTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("api_auth", "health needs IAM", _del(F.format("HealthFunction") + ".Events.Health.Properties.Auth")),
     ("api_auth", "swagger route gone", _del(F.format("MetricsFunction") + ".Events.OpenApi")),
     ("api_auth", "swagger behind IAM", _del(F.format("MetricsFunction") + ".Events.OpenApi.Properties.Auth")),
+    (
+        "api_auth",
+        "dashboard routes open",
+        _set(F.format("MetricsFunction") + ".Events.App.Properties.Auth", {"Authorizer": "NONE"}),
+    ),
+    (
+        "api_auth",
+        "dashboard routes on IAM",
+        _del(F.format("MetricsFunction") + ".Events.App.Properties.Auth"),
+    ),
+    ("api_auth", "dashboard routes gone", _del(F.format("MetricsFunction") + ".Events.App")),
+    (
+        "cors_closed_by_default",
+        "any origin on the bucket",
+        _set(F.format(BUCKET) + ".CorsConfiguration.CorsRules.0.AllowedOrigins", ["*"]),
+    ),
+    (
+        "dashboard_hosting",
+        "bucket readable by anyone",
+        _set("Resources.DashboardBucketPolicy.Properties.PolicyDocument.Statement.0.Principal", "*"),
+    ),
+    (
+        "dashboard_hosting",
+        "any distribution may read",
+        _del("Resources.DashboardBucketPolicy.Properties.PolicyDocument.Statement.0.Condition"),
+    ),
+    (
+        "dashboard_hosting",
+        "public bucket",
+        _set(F.format("DashboardBucket") + ".PublicAccessBlockConfiguration.RestrictPublicBuckets", False),
+    ),
+    (
+        "dashboard_hosting",
+        "no OAC",
+        _del(F.format("DashboardDistribution") + ".DistributionConfig.Origins.0.OriginAccessControlId"),
+    ),
+    (
+        "dashboard_hosting",
+        "plain HTTP allowed",
+        _set(
+            F.format("DashboardDistribution") + ".DistributionConfig.DefaultCacheBehavior.ViewerProtocolPolicy",
+            "allow-all",
+        ),
+    ),
+    (
+        "dashboard_hosting",
+        "no security headers",
+        _del(F.format("DashboardDistribution") + ".DistributionConfig.DefaultCacheBehavior.ResponseHeadersPolicyId"),
+    ),
+    (
+        "dashboard_hosting",
+        "inline scripts allowed",
+        _set(
+            F.format("DashboardSecurityHeaders")
+            + ".ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy",
+            "default-src 'none'; script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+        ),
+    ),
+    (
+        "dashboard_hosting",
+        "API answers cached",
+        _set(F.format("DashboardApiCachePolicy") + ".CachePolicyConfig.DefaultTTL", 86400),
+    ),
+    (
+        "dashboard_sign_in",
+        "self sign-up",
+        _set(F.format("DashboardUserPool") + ".AdminCreateUserConfig.AllowAdminCreateUserOnly", False),
+    ),
+    (
+        "dashboard_sign_in",
+        "short passwords",
+        _set(F.format("DashboardUserPool") + ".Policies.PasswordPolicy.MinimumLength", 6),
+    ),
+    ("dashboard_sign_in", "MFA fixed", _set(F.format("DashboardUserPool") + ".MfaConfiguration", "OFF")),
+    ("dashboard_sign_in", "client secret", _set(F.format("DashboardUserPoolClient") + ".GenerateSecret", True)),
+    (
+        "dashboard_sign_in",
+        "issuer of another pool",
+        _set(
+            F.format("HttpApi") + ".Auth.Authorizers.DashboardJwt.JwtConfiguration.issuer",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other",
+        ),
+    ),
+    (
+        "dashboard_sign_in",
+        "any audience",
+        _set(F.format("HttpApi") + ".Auth.Authorizers.DashboardJwt.JwtConfiguration.audience", ["someone-else"]),
+    ),
     ("api_throttling_and_access_logs", "no throttling", _del(F.format("HttpApi") + ".DefaultRouteSettings")),
     ("api_throttling_and_access_logs", "no access logs", _del(F.format("HttpApi") + ".AccessLogSettings")),
     (

@@ -18,7 +18,11 @@ class MetricsResolver(APIGatewayHttpResolver):
         return docs.complete(super().get_openapi_schema(**kwargs))
 
 
-app = MetricsResolver(enable_validation=True)
+# The dashboard's routes are these same routes under /app (template.yaml: `ANY /app/{proxy+}`,
+# behind the Cognito JWT authorizer; machine clients call them at their own paths with IAM).
+DASHBOARD_PREFIX = "/app"
+
+app = MetricsResolver(enable_validation=True, strip_prefixes=[DASHBOARD_PREFIX])
 for _router in (revenue.router, breakdowns.router, imports.router, rejects.router, uploads.router):
     app.include_router(_router)
 errors.register(app)
