@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import urllib.request
@@ -158,8 +159,7 @@ class JwtAuthorizer:
 
     def token_of(self, headers: Mapping[str, str]) -> str:
         value = next((v for k, v in headers.items() if k.lower() == self.identity_header), "").strip()
-        if value[:7].lower() == "bearer ":
-            value = value[7:].strip()
+        value = re.sub(r"^bearer(\s+|$)", "", value, flags=re.IGNORECASE)
         if not value:
             raise Unauthorized("no token in the Authorization header")
         return value

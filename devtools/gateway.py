@@ -14,8 +14,9 @@ answers 401. With `site` (devtools.site) the gateway also serves the dashboard's
 and its sign-in proxy on the paths no route takes.
 
 Not enforced locally (said once at start): IAM (SigV4) authorization. With
-`require_authorization_header=True` a request to an IAM route without any `Authorization`
-header gets API Gateway's 403 `{"message": "Forbidden"}`; the signature itself is never checked.
+`require_authorization_header=True` a request to an IAM route without an `Authorization`
+header of SigV4's shape (`AWS4-HMAC-SHA256 ...`; a bearer token is not one) gets API Gateway's 403
+`{"message": "Forbidden"}`; the signature itself is never checked.
 
 How functions run: in this process by default, one request at a time per function (one
 execution environment each); with an `invoker` such as `devtools.workers.WorkerPool.invoke`
@@ -390,7 +391,7 @@ class Gateway:
         if (
             self.require_authorization_header
             and route.spec.auth == "AWS_IAM"
-            and not any(name.lower() == "authorization" and value for name, value in headers)
+            and not any(name.lower() == "authorization" and _sigv4_shaped(value) for name, value in headers)
         ):
             body_out = json.dumps({"message": "Forbidden"}).encode()
             return 403, [("Content-Type", "application/json")], body_out, "no authorization header"
@@ -444,6 +445,12 @@ class Gateway:
         loaded = self.function(function)
         with loaded.lock:
             return loaded.handler(event, function.lambda_context())
+
+
+def _sigv4_shaped(value: str) -> bool:
+    # API Gateway refuses anything but a SigV4 Authorization header on an IAM route (a Cognito
+    # bearer token included); the signature itself is not checked locally.
+    return value.strip().startswith("AWS4-HMAC-SHA256 ")
 
 
 def _host(headers: Iterable[tuple[str, str]]) -> str:

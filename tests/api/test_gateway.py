@@ -31,6 +31,7 @@ EXPECTED_ROUTES = {
     "GET /imports/{import_id}": ("metrics_handler.handler", "AWS_IAM"),
     "GET /imports/{import_id}/rejects": ("metrics_handler.handler", "AWS_IAM"),
     "POST /uploads": ("metrics_handler.handler", "AWS_IAM"),
+    "ANY /app/{proxy+}": ("metrics_handler.handler", "DashboardJwt"),
     "GET /swagger": ("metrics_handler.handler", "NONE"),
     "GET /health": ("health_handler.handler", "NONE"),
 }
