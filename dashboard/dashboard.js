@@ -580,8 +580,9 @@
 
   // ------------------------------------------------------------------ imports
 
+  // "uploads/2026/12/01/<32 hex>-sales.csv" -> "sales.csv": the name the user gave the file.
   function fileName(key) {
-    return key.split("/").pop();
+    return key.split("/").pop().replace(/^[0-9a-f]{32}-/, "");
   }
 
   function importRow(record) {
@@ -596,12 +597,12 @@
     return el(
       "tr",
       { "data-import": record.import_id, "data-status": record.status, "data-key": record.key },
-      el("td", { text: formatTime(record.started_at) }),
+      el("td", { className: "wide-only", text: formatTime(record.started_at) }),
       el("td", { className: "file", title: record.key, text: fileName(record.key) }),
       el("td", {}, el("span", { className: `status status-${record.status.toLowerCase()}`, text: record.status.replace("_", " ").toLowerCase() })),
-      el("td", { className: "num", "data-field": "rows_total", text: formatCount(record.rows_total) }),
+      el("td", { className: "num wide-only", "data-field": "rows_total", text: formatCount(record.rows_total) }),
       el("td", { className: "num", "data-field": "rows_rejected", text: formatCount(record.rows_rejected) }),
-      el("td", { className: "num", text: `${formatCount(record.sales_created)} / ${formatCount(record.sales_updated)}` }),
+      el("td", { className: "num wide-only", text: `${formatCount(record.sales_created)} / ${formatCount(record.sales_updated)}` }),
       actions,
     );
   }
