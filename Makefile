@@ -40,10 +40,13 @@ $(STAMP):
 
 venv: $(STAMP)
 
+# The browser tests share one demo: --dist loadgroup keeps them on one worker.
 test: $(STAMP)
-	$(LOCAL_ENV) $(PY) -m pytest -n 2 -q
+	scripts/ensure-chromium
+	$(LOCAL_ENV) $(PY) -m pytest -n 2 --dist loadgroup -q
 
 test-fast: $(STAMP)
+	scripts/ensure-chromium
 	$(LOCAL_ENV) $(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)

@@ -187,7 +187,12 @@ def test_the_function_sees_the_tokens_claims_as_api_gateway_passes_them(
 ) -> None:
     seen: list[dict[str, Any]] = []
     original = gateway._run
-    gateway._run = lambda function, event: seen.append(event) or original(function, event)  # type: ignore[method-assign]
+
+    def recording(function: Any, event: dict[str, Any]) -> Any:
+        seen.append(event)
+        return original(function, event)
+
+    gateway._run = recording  # type: ignore[method-assign]
     try:
         token = sign_in(stack, pool)["AccessToken"]
         gateway.invoke("GET", "/app/imports", [("Authorization", f"Bearer {token}")], None)
