@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 LOCAL_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost
 
-.PHONY: help venv test test-fast lint demo demo-check bench try-export reconcile redrive build lock events clean openapi openapi-check
+.PHONY: help venv test test-fast lint demo demo-check bench try-export reconcile redrive build lock events publish-dashboard clean openapi openapi-check
 
 help:
 	@echo "make demo        run the whole product on an embedded local AWS (moto) at http://127.0.0.1:3000"
@@ -26,6 +26,7 @@ help:
 	@echo "make build       sam build (Lambda artefacts for deployment), then check the artefact imports"
 	@echo "make lock        pin requirements/dev.lock and the Lambda layer's requirements to it"
 	@echo "make events STACK=name  sam local invoke events and --env-vars for a deployed stack (events/deployed/)"
+	@echo "make publish-dashboard STACK=name  upload the dashboard's files and config.json to a deployed stack"
 	@echo "make openapi     regenerate docs/openapi.json from the API (openapi-check: fail if it differs)"
 
 # The venv: the pinned requirements, then the layer's code (salesmetrics) as an editable package, so
@@ -98,5 +99,10 @@ events: $(STAMP)
 	@test -n "$(STACK)" || { echo "usage: make events STACK=<stack name> [REGION=<region>] [KEY=uploads/<export>.csv]"; exit 2; }
 	$(PY) -m devtools.stackevents --stack "$(STACK)" $(if $(REGION),--region "$(REGION)",) $(if $(KEY),--key "$(KEY)",)
 
+# Uploads dashboard/ and its config.json to a deployed stack's dashboard bucket (your AWS credentials).
+publish-dashboard: $(STAMP)
+	@test -n "$(STACK)" || { echo "usage: make publish-dashboard STACK=<stack name> [REGION=<region>]"; exit 2; }
+	$(PY) -m devtools.publish_dashboard --stack "$(STACK)" $(if $(REGION),--region "$(REGION)",)
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .local
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .local artefacts
