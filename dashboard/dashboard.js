@@ -665,7 +665,13 @@
             { "data-sale": change.sale_id, "data-change": change.change },
             el("th", { scope: "row", text: change.sale_id }),
             el("td", { text: change.change }),
-            el("td", { text: change.sale_date ? formatDate(change.sale_date) : "" }),
+            el("td", {
+              text:
+                (change.sale_date ? formatDate(change.sale_date) : "") +
+                (change.previous_sale_date && change.previous_sale_date !== change.sale_date
+                  ? ` (was ${formatDate(change.previous_sale_date)})`
+                  : ""),
+            }),
             change.total_sgd === null || change.total_sgd === undefined ? el("td") : moneyCell(change.total_sgd),
             change.previous_total_sgd === null || change.previous_total_sgd === undefined ? el("td") : moneyCell(change.previous_total_sgd),
           ),

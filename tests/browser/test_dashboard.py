@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from moto.utilities.utils import load_resource
@@ -376,3 +377,55 @@ def test_the_dashboard_fits_a_375px_wide_phone(browser: Any, demo: Demo, problem
     finally:
         phone.context.close()
     assert not problems.messages, problems.messages
+
+
+# --------------------------------------------------------------------------- undo (issue 11)
+
+# Sales in July 2025, where neither the sample nor the other upload has any.
+UNDO_NAME = "dashboard-undo.csv"
+UNDO = (
+    "Sale Date,Client ID,Sale ID,Item name,Location,Item price (excluding tax),Quantity,"
+    "Subtotal (excluding tax),Discount amount,Tax,Item Total,Payment Method\r\n"
+    "07/07/2025,900011,99100001,Undo Test Lesson,Golf - experience,50,1,50,0,4.50,54.50,Cash\r\n"
+    "07/08/2025,900012,99100002,Undo Test Credits,Online Store,10,3,30,0,2.70,32.70,Cash\r\n"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs issue 11's GET /imports/{id}/changes and DELETE /imports/{id}; remove this mark when they merge",
+)
+def test_an_imports_changes_are_listed_and_retracting_it_brings_the_figures_back(
+    page: Any, demo: Demo, tmp_path: Path
+) -> None:
+    july = ("2025-07-01", "2025-07-31")
+    before = demo.json("/metrics/revenue", {"start": july[0], "end": july[1]})
+    sign_in(page, demo, hash_=f"#start={july[0]}&end={july[1]}")
+    export = tmp_path / UNDO_NAME
+    export.write_text(UNDO, encoding="utf-8")
+    page.get_by_label("Sales export (.csv, .csv.gz)").set_input_files(str(export))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-message")).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
+    after = assert_figures_match_api(page, demo, *july)
+    assert after["total_revenue_sgd"] != before["total_revenue_sgd"]
+
+    record = next(i for i in demo.json("/imports")["imports"] if i["key"].endswith(UNDO_NAME))
+    row = page.locator(f'[data-table="imports"] tbody tr[data-import="{record["import_id"]}"]')
+    row.get_by_role("button", name="Changes").click()
+    changes = demo.json(f"/imports/{record['import_id']}/changes", {"limit": 50})["changes"]
+    assert {c["sale_id"] for c in changes} == {"99100001", "99100002"}
+    listed = page.locator('[data-table="changes"] tbody tr')
+    expect(listed).to_have_count(len(changes))
+    for index, change in enumerate(changes):
+        assert listed.nth(index).get_attribute("data-sale") == change["sale_id"]
+        assert listed.nth(index).get_attribute("data-change") == change["change"]
+    screenshot(page, "import-changes")
+
+    row.get_by_role("button", name="Retract").click()
+    page.locator("#retract-confirm").click()
+    expect(page.locator("#notice")).to_contain_text("Retracted", timeout=120_000)
+    expect(row).to_have_attribute("data-status", "RETRACTED")
+    assert row.get_by_role("button", name="Retract").count() == 0
+    back = assert_figures_match_api(page, demo, *july)
+    assert {k: back[k] for k in before if k != "comparison"} == {k: before[k] for k in before if k != "comparison"}
+    screenshot(page, "import-retracted")
