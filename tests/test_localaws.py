@@ -322,10 +322,15 @@ def test_resources_match_the_template(real_stack: LocalAws) -> None:
     ttl = real_stack.client("dynamodb").describe_time_to_live(TableName=table_spec.name)
     assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
 
-    [bucket] = template.buckets()
+    # The uploads bucket (what `bucket()` answers unnamed) and the dashboard's static files' bucket.
+    assert {b.logical_id for b in template.buckets()} == {"UploadsBucket", "DashboardBucket"}
+    bucket = real_stack.bucket()
+    assert bucket.logical_id == "UploadsBucket"
     s3 = real_stack.client("s3")
     assert s3.get_bucket_versioning(Bucket=bucket.name)["Status"] == "Enabled"
     assert bucket.name == "sales-metrics-dev-123456789012-us-east-1"
+    dashboard = real_stack.bucket("DashboardBucket")
+    assert s3.get_public_access_block(Bucket=dashboard.name)["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"]
 
     for queue in template.queues():
         url = real_stack.client("sqs").get_queue_url(QueueName=queue.name)["QueueUrl"]
