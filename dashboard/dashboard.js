@@ -138,7 +138,14 @@
   // ------------------------------------------------------------------ configuration and session
 
   async function loadConfig() {
-    const response = await fetch("config.json", { cache: "no-store" });
+    let response = await fetch("config.json", { cache: "no-store" });
+    // 503 while the service starts (the local demo ingests its sample first): wait for it.
+    for (let attempt = 0; response.status === 503 && attempt < 120; attempt += 1) {
+      notice("The service is starting; this page signs in as soon as it answers…");
+      await sleep(POLL_MS);
+      response = await fetch("config.json", { cache: "no-store" });
+    }
+    notice("");
     if (!response.ok) throw new Error(`config.json answered ${response.status}`);
     const config = await response.json();
     for (const name of ["cognito_endpoint", "client_id", "api_base"]) {
