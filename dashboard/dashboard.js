@@ -449,7 +449,16 @@
       width,
       height: 260,
       tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-      scales: { x: { time: true } },
+      // Half a period of room either side, so the first and last bars are drawn whole.
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max) => {
+            const half = xs.length > 1 ? (max - min) / (xs.length - 1) / 2 : 43200;
+            return [min - half, max + half];
+          },
+        },
+      },
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
       axes: [
