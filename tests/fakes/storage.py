@@ -78,6 +78,7 @@ class MemoryStorage:
     shards: dict[ShardRef, _Shard] = field(default_factory=dict)
     imports: dict[str, ImportRecord] = field(default_factory=dict)
     objects: dict[tuple[str, str], dict[str, bytes]] = field(default_factory=dict)
+    markers: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # delete markers' version ids
     rejects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     before_commit: Callable[[WriteBatch], None] | None = None
     after_commit: Callable[[WriteBatch], None] | None = None
@@ -100,7 +101,7 @@ class MemoryStorage:
     def commit(self, batch: WriteBatch) -> Conflicts:
         days = sorted(d for d, delta in batch.day_deltas.items() if not delta.is_zero())
         shards = sorted(ref for ref, delta in batch.breakdowns.items() if not delta.is_zero())
-        count = len(batch.writes) + len(days) + len(shards)
+        count = len(batch.writes) + len(batch.deletes) + len(days) + len(shards)
         if count == 0:
             return Conflicts()
         if count > MAX_TRANSACTION_ITEMS:
@@ -112,6 +113,7 @@ class MemoryStorage:
             self.before_commit(batch)
         keys = (
             [f"SALE#{w.sale.sale_id}" for w in batch.writes]
+            + [f"SALE#{d.sale_id}" for d in batch.deletes]
             + [f"DAY#{d}" for d in days]
             + [f"BY#{r.dimension}#{r.day}#{r.shard}" for r in shards]
         )
@@ -143,6 +145,10 @@ class MemoryStorage:
                 ok = stored is None if expected is None else (stored is not None and stored.version == expected.version)
                 if not ok:
                     conflicts[w.sale.sale_id] = stored
+            for d in batch.deletes:
+                stored = self.sales.get(d.sale_id)
+                if stored is None or stored.version != d.expected.version:
+                    conflicts[d.sale_id] = stored
             full = [ref for ref in shards if not self._shard_condition(ref, batch.breakdowns[ref])]
             if conflicts or full:
                 self.cancelled += 1
@@ -161,8 +167,13 @@ class MemoryStorage:
                     first_import_id=w.first_import_id,
                     change=w.change,
                     lines=s.lines,
+                    client_id=s.client_id,
+                    history=w.history,
                 )
                 self.sale_lines[s.sale_id] = s
+            for d in batch.deletes:
+                del self.sales[d.sale_id]
+                self.sale_lines.pop(d.sale_id, None)
             for d in days:
                 old = self.days.get(d)
                 delta = batch.day_deltas[d]
@@ -283,6 +294,20 @@ class MemoryStorage:
     def delete_version(self, bucket: str, key: str, version_id: str) -> None:
         with self._lock:
             self.objects.get((bucket, key), {}).pop(version_id, None)
+            self.markers.get((bucket, key), set()).discard(version_id)
+
+    def put_delete_marker(self, bucket: str, key: str) -> str:
+        """What a plain delete on a versioned bucket does: the key's latest version is a marker."""
+        version = f"v{next(self._versions):08d}"
+        with self._lock:
+            self.markers.setdefault((bucket, key), set()).add(version)
+        return version
+
+    def object_versions(self, bucket: str, key: str) -> list[tuple[str, bool]]:
+        with self._lock:
+            found = [(v, False) for v in self.objects.get((bucket, key), {})]
+            found += [(v, True) for v in self.markers.get((bucket, key), set())]
+        return sorted(found, reverse=True)
 
     def etag(self, bucket: str, key: str, version_id: str = "") -> str:
         """The object's ETag as S3 computes it for a single-part upload (the MD5 of its bytes), unquoted
@@ -298,6 +323,8 @@ class MemoryStorage:
         with self._lock:
             versions = self.objects.get((bucket, key), {})
             latest = versions[max(versions)] if versions else None
+            if latest is not None and max(versions) < max(self.markers.get((bucket, key), set()), default=""):
+                latest = None  # the key's latest version is a delete marker
             data = versions.get(version_id) if version_id else latest
         if data is None:
             raise ObjectGone(f"s3://{bucket}/{key} version {version_id or '(none)'}: NoSuchVersion")
@@ -309,6 +336,9 @@ class MemoryStorage:
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None:
         with self._lock:
             self.rejects[(bucket, key)] = body.read()
+
+    def put_changes(self, bucket: str, key: str, body: bytes) -> None:
+        self.put_object(bucket, key, body)
 
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str:
         return f"https://{bucket}.s3.example.invalid/{key}?X-Amz-Expires={expires_in}"

@@ -9,7 +9,7 @@ from typing import BinaryIO, Protocol
 
 from ..breakdowns import BreakdownShard, KeyTotals, ShardDelta, ShardRef
 from ..imports import ImportRecord
-from ..sales import DayTotals, Sale, SaleChange, StoredSale
+from ..sales import DayTotals, Holder, Sale, SaleChange, StoredSale
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 
@@ -41,6 +41,19 @@ class SaleWrite:
     expected: StoredSale | None
     change: SaleChange
     content_hash: str
+    # The earlier versions the item keeps (newest first, at most MAX_HOLDERS), written with it.
+    history: tuple[Holder, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SaleDelete:
+    """Delete a sale if storage still holds `expected` (a retraction of its only holder)."""
+
+    expected: StoredSale
+
+    @property
+    def sale_id(self) -> str:
+        return self.expected.sale_id
 
 
 @dataclass(slots=True)
@@ -49,12 +62,14 @@ class WriteBatch:
     not at all."""
 
     writes: list[SaleWrite] = field(default_factory=list)
+    deletes: list[SaleDelete] = field(default_factory=list)
     day_deltas: dict[date, DayTotals] = field(default_factory=dict)
     breakdowns: dict[ShardRef, ShardDelta] = field(default_factory=dict)
 
     def item_count(self) -> int:
         return (
             len(self.writes)
+            + len(self.deletes)
             + sum(1 for d in self.day_deltas.values() if not d.is_zero())
             + sum(1 for d in self.breakdowns.values() if not d.is_zero())
         )
@@ -113,6 +128,11 @@ class Storage(Protocol):
         ...
 
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None: ...
+    def put_changes(self, bucket: str, key: str, body: bytes) -> None: ...
+    def object_versions(self, bucket: str, key: str) -> list[tuple[str, bool]]:
+        """The key's versions, newest first: (version id, whether it is a delete marker)."""
+        ...
+
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str: ...
     def presign_download(self, bucket: str, key: str, expires_in: int) -> str: ...
 

@@ -54,6 +54,7 @@ from .items import (
     import_pk,
     number,
     plain_item,
+    sale_delete,
     sale_pk,
     sale_put,
     shard_item,
@@ -255,6 +256,8 @@ class DynamoStorage:
         now = utc_now()
         table = self.table_name
         items = WireItems([sale_put(table, w, now) for w in batch.writes])
+        items += [sale_delete(table, d) for d in batch.deletes]
+        sales_to = len(items)
         items += [
             day_update(table, day, delta, now) for day, delta in sorted(batch.day_deltas.items()) if not delta.is_zero()
         ]
@@ -283,9 +286,14 @@ class DynamoStorage:
                     other: set[str] = set()
                     for index, reason in enumerate(reasons):
                         reason_code = reason.get("Code") or "None"
-                        if reason_code == "ConditionalCheckFailed" and index < len(batch.writes):
+                        if reason_code == "ConditionalCheckFailed" and index < sales_to:
                             raw = reason.get("Item")
-                            conflicts[batch.writes[index].sale.sale_id] = stored_sale(raw) if raw else None
+                            sale_id = (
+                                batch.writes[index].sale.sale_id
+                                if index < len(batch.writes)
+                                else batch.deletes[index - len(batch.writes)].sale_id
+                            )
+                            conflicts[sale_id] = stored_sale(raw) if raw else None
                         elif reason_code == "ConditionalCheckFailed" and index >= shards_from:
                             full.append(shards[index - shards_from])
                         elif reason_code != "None":
@@ -479,6 +487,21 @@ class DynamoStorage:
 
     def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None:
         self.s3.upload_fileobj(body, bucket, key, ExtraArgs={"ContentType": "text/csv; charset=utf-8"})
+
+    def object_versions(self, bucket: str, key: str) -> list[tuple[str, bool]]:
+        found: list[tuple[str, str, bool]] = []
+        paginator = self.s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket, Prefix=key):
+            for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
+                for entry in page.get(kind, []):  # type: ignore[attr-defined]
+                    if entry["Key"] == key:
+                        found.append((entry["LastModified"].isoformat(), entry["VersionId"], marker))
+        # S3 lists a key's versions newest first; the markers come in a list of their own.
+        found.sort(key=lambda f: f[0], reverse=True)
+        return [(version, marker) for _, version, marker in found]
+
+    def put_changes(self, bucket: str, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson")
 
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str:
         return self.s3.generate_presigned_url(
