@@ -70,7 +70,9 @@ def run_scenario(plans: list[Upload], script: list[Step], data: Any) -> None:
     for i, body in enumerate(files):
         key = f"uploads/export-{i}.csv"
         version = storage.put_object(BUCKET, key, body)
-        refs.append(ObjectRef(BUCKET, key, version, f"e{i}", len(body), T0 + timedelta(seconds=i), f"{i:016X}", f"r{i}"))
+        refs.append(
+            ObjectRef(BUCKET, key, version, f"e{i}", len(body), T0 + timedelta(seconds=i), f"{i:016X}", f"r{i}")
+        )
     ids = [import_id_for(r.bucket, r.key, r.version_id, r.etag) for r in refs]
     per_flush = data.draw(st.sampled_from([7, 25, 500]), label="sales per flush")
     ingested: set[int] = set()
