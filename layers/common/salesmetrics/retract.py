@@ -105,7 +105,7 @@ class Retractor:
             f"retracted: {record.sales_removed} sales removed, {record.sales_restored} restored to an earlier upload"
         )
         self.storage.put_import(record)
-        logger.info("import retracted", extra={"import_id": import_id, "message": record.message})
+        logger.info("import retracted: %s", record.message, extra={"import_id": import_id})
         return record
 
     # -- one part of the change list ----------------------------------------------------------------
