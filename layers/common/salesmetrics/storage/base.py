@@ -62,9 +62,9 @@ class WriteBatch:
     not at all."""
 
     writes: list[SaleWrite] = field(default_factory=list)
-    deletes: list[SaleDelete] = field(default_factory=list)
     day_deltas: dict[date, DayTotals] = field(default_factory=dict)
     breakdowns: dict[ShardRef, ShardDelta] = field(default_factory=dict)
+    deletes: list[SaleDelete] = field(default_factory=list)  # after the others: positional callers
 
     def item_count(self) -> int:
         return (
