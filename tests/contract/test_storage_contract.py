@@ -30,8 +30,8 @@ from salesmetrics.breakdowns import (
 )
 from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus
-from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
-from salesmetrics.storage.base import ObjectChanged, ObjectGone, SaleWrite, WriteBatch
+from salesmetrics.sales import DayTotals, Holder, Sale, SaleLine, StoredSale
+from salesmetrics.storage.base import ObjectChanged, ObjectGone, SaleDelete, SaleWrite, WriteBatch
 from salesmetrics.storage.dynamodb import DynamoStorage
 from salesmetrics.storage.items import shard_item
 from tests.fakes.storage import MemoryStorage
@@ -142,6 +142,46 @@ def test_an_update_conditioned_on_the_stored_version_moves_the_sale_between_days
     days = st.day_totals(D1, D2)
     assert days.get(D1, DayTotals()).revenue == 0 and days.get(D1, DayTotals()).sales_count == 0
     assert days[D2].revenue == Decimal("4.00") and days[D2].sales_count == 1
+
+
+def test_a_delete_conditioned_on_the_stored_version_removes_the_sale_and_its_figures(backend: Backend) -> None:
+    st = backend.storage
+    st.commit(batch(write(sale("1", "10.00"), "v1"), write(sale("2", "3.00"), "v1")))
+    (stored,) = st.read_sales(["1"]).values()
+    gone = WriteBatch(deletes=[SaleDelete(stored)], day_deltas={D1: -stored.totals()})
+    assert st.commit(gone) == {}
+    assert set(st.read_sales(["1", "2"])) == {"2"}
+    assert st.day_totals(D1, D1)[D1].revenue == Decimal("3.00") and st.day_totals(D1, D1)[D1].sales_count == 1
+
+
+def test_a_delete_of_a_version_no_longer_stored_cancels_the_batch_and_names_what_is(backend: Backend) -> None:
+    st = backend.storage
+    st.commit(batch(write(sale("1", "10.00"), "v1")))
+    (old,) = st.read_sales(["1"]).values()
+    st.commit(batch(write(sale("1", "12.00"), "v2", old)))
+    before = st.day_totals(D1, D1)
+    conflicts = st.commit(
+        WriteBatch(writes=[write(sale("2", "5.00"), "v3")], deletes=[SaleDelete(old)], day_deltas={D1: -old.totals()})
+    )
+    assert set(conflicts) == {"1"} and conflicts["1"] is not None and conflicts["1"].version == "v2"
+    assert set(st.read_sales(["1", "2"])) == {"1"}  # all or nothing
+    assert st.day_totals(D1, D1) == before
+    ghost = StoredSale("9", D1, "v0", "h", Decimal(1), Decimal(0), Decimal(0), "imp_x", "imp_x")
+    assert st.commit(WriteBatch(deletes=[SaleDelete(ghost)])) == {"9": None}
+
+
+def test_a_sale_keeps_its_holder_history_and_client_id_as_written(backend: Backend) -> None:
+    st = backend.storage
+    history = (
+        Holder("v2|x|imp_b|0000000002", D2, Decimal("-1.50"), "abcd1234"),
+        Holder("v1|x|imp_a|01", D1, Decimal("7"), "00ff00ff"),
+    )
+    s = sale("1", "10.00")
+    st.commit(WriteBatch(writes=[SaleWrite(s, "v3", "imp_c", "imp_a", None, "updated", "h3", history)]))
+    (stored,) = st.read_sales(["1"]).values()
+    assert stored.history == history and stored.client_id == "c1"
+    assert stored.history[0].import_id == "imp_b"
+    assert stored.as_sale() == s
 
 
 def test_a_transaction_over_100_items_is_refused(backend: Backend) -> None:
