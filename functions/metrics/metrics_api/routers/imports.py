@@ -120,7 +120,7 @@ def list_changes(
             "description": "The retraction runs (RETRACTING); GET /imports/{import_id} shows RETRACTED when done.",
             "content": {"application/json": {"model": ImportResponse}},
         },
-        **error_responses(404, 409),
+        **error_responses(400, 404, 409),
     },
 )
 @tracer.capture_method
