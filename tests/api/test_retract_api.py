@@ -117,7 +117,7 @@ def test_changes_list_every_sale_the_upload_created_or_updated_with_what_it_was_
 ) -> None:
     first = {s.sale_id: s for s in reckon([FIRST]).sales.values()}
     wrong = reckon([WRONG]).sales
-    expected = []
+    expected: list[tuple[str, str, str, str | None, str, str | None]] = []
     for sale_id, sale in wrong.items():
         before = first.get(sale_id)
         if before is None:

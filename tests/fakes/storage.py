@@ -145,10 +145,10 @@ class MemoryStorage:
                 ok = stored is None if expected is None else (stored is not None and stored.version == expected.version)
                 if not ok:
                     conflicts[w.sale.sale_id] = stored
-            for d in batch.deletes:
-                stored = self.sales.get(d.sale_id)
-                if stored is None or stored.version != d.expected.version:
-                    conflicts[d.sale_id] = stored
+            for gone in batch.deletes:
+                stored = self.sales.get(gone.sale_id)
+                if stored is None or stored.version != gone.expected.version:
+                    conflicts[gone.sale_id] = stored
             full = [ref for ref in shards if not self._shard_condition(ref, batch.breakdowns[ref])]
             if conflicts or full:
                 self.cancelled += 1
@@ -171,9 +171,9 @@ class MemoryStorage:
                     history=w.history,
                 )
                 self.sale_lines[s.sale_id] = s
-            for d in batch.deletes:
-                del self.sales[d.sale_id]
-                self.sale_lines.pop(d.sale_id, None)
+            for gone in batch.deletes:
+                del self.sales[gone.sale_id]
+                self.sale_lines.pop(gone.sale_id, None)
             for d in days:
                 old = self.days.get(d)
                 delta = batch.day_deltas[d]

@@ -98,8 +98,8 @@ def run_scenario(plans: list[Upload], script: list[Step], data: Any) -> None:
             targets = removed_imports(storage, ref.bucket, ref.key, ref.version_id, marker=False)
         assert targets == ([ids[upload]] if storage.get_import(ids[upload]) else [])
         for target in targets:
-            record = Retractor(storage).run(target)
-            assert record is not None and record.status == ImportStatus.RETRACTED
+            done = Retractor(storage).run(target)
+            assert done is not None and done.status == ImportStatus.RETRACTED
             retracted.add(upload)
 
     for step in script:
