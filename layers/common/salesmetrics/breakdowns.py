@@ -347,18 +347,18 @@ class BreakdownPlan:
 
     def place(self, deltas: DayDeltas) -> Offer:
         figures = self._figures
-        new = [slot for slot in deltas if slot not in figures]  # the others add up where they are
-        if not new:
+        unplaced = [slot for slot in deltas if slot not in figures]  # the others add up where they are
+        if not unplaced:
             return Offer(deltas, [], 0, 0)
         placements: list[Placement] = []
         extra: dict[ShardRef, tuple[int, int]] = {}
-        for slot in new:
+        for slot in unplaced:
             dimension, day, key = slot
             need = units(key)
             number, present = self._shard_for(dimension, day, key, need, extra)
             ref = ShardRef(dimension, day, number)
-            keys, new = extra.get(ref, (0, 0))
-            extra[ref] = (keys + 1, new + (0 if present else need))
+            keys, added = extra.get(ref, (0, 0))
+            extra[ref] = (keys + 1, added + (0 if present else need))
             placements.append(Placement(slot, ref, present, 0 if present else need))
         return Offer(
             deltas,
