@@ -1,4 +1,4 @@
-"""One contract, two implementations: the in-memory fake and `DynamoStorage` on moto answer alike.
+"""One contract, two implementations: the in-memory fake and `AwsStorage` on moto answer alike.
 
 Every property the ingest's exactness rests on is checked here against both, so a test that
 passes on the fake says something about DynamoDB too.
@@ -31,8 +31,8 @@ from salesmetrics.breakdowns import (
 from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportRecord, ImportStatus
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
+from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import ObjectChanged, ObjectGone, SaleWrite, WriteBatch
-from salesmetrics.storage.dynamodb import DynamoStorage
 from salesmetrics.storage.items import shard_item
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import BUCKET
@@ -63,7 +63,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         return
     with mock_aws():
         s3 = boto3.client("s3")
-        storage = DynamoStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
+        storage = AwsStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
 
         def put_object(bucket: str, key: str, data: bytes) -> str:
             return str(s3.put_object(Bucket=bucket, Key=key, Body=data)["VersionId"])
@@ -199,7 +199,7 @@ def test_a_pagination_token_that_is_not_ours_is_an_invalid_cursor(backend: Backe
 
 
 def test_an_object_version_reads_as_uploaded_and_a_deleted_one_is_gone(backend: Backend) -> None:
-    if isinstance(backend.storage, DynamoStorage):
+    if isinstance(backend.storage, AwsStorage):
         boto3.client("s3").create_bucket(Bucket="contract-objects")
         boto3.client("s3").put_bucket_versioning(
             Bucket="contract-objects", VersioningConfiguration={"Status": "Enabled"}
@@ -240,7 +240,7 @@ def test_an_object_read_by_its_etag_is_changed_once_overwritten_in_an_unversione
 
 
 def test_a_version_read_with_another_version_s_etag_is_changed(backend: Backend) -> None:
-    if isinstance(backend.storage, DynamoStorage):
+    if isinstance(backend.storage, AwsStorage):
         boto3.client("s3").create_bucket(Bucket="contract-objects")
         boto3.client("s3").put_bucket_versioning(
             Bucket="contract-objects", VersioningConfiguration={"Status": "Enabled"}

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 # Imported here, not on first use: boto3's ~250 ms then falls in Lambda's INIT phase. No client is
 # made until the first call (so moto's mock, started later in tests, still sees every one).
-from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.storage.aws import AwsStorage
 
 from .settings import MetricsSettings, settings
 
 if TYPE_CHECKING:
-    from salesmetrics.storage.base import Storage
+    from salesmetrics.storage import Storage
 
 _made: tuple[MetricsSettings, Storage] | None = None
 
@@ -22,5 +22,5 @@ def get_storage() -> Storage:
     global _made  # noqa: PLW0603 - one per execution environment, on purpose
     current = settings()
     if _made is None or _made[0] is not current:
-        _made = (current, DynamoStorage(current.table_name))
+        _made = (current, AwsStorage(current.table_name))
     return _made[1]
