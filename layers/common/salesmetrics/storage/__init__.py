@@ -6,22 +6,18 @@
     objects      object_store.ObjectStore       s3.S3ObjectStore                  object_store.MemoryObjectStore
     health       health_probe.HealthProbe       aws.AwsHealthProbe                health_probe.MemoryHealthProbe
 
-`Storage` is every capability at once, what `aws.AwsStorage` (and the fake `MemoryStorage`) bundle
-so that a handler builds its storage in one line. `base` holds the types and errors they share;
-`items` the DynamoDB item shapes; `queue` the dead-letter queue the re-drive reads.
+Each AWS class subclasses its protocol, so mypy checks it implements every method as declared.
+`aws.AwsStorage` bundles all four (as the fake `MemoryStorage` does) so that a handler builds its
+storage in one line; a use case still types its parameter with the capabilities it uses. `base`
+holds the types and errors they share; `items` the DynamoDB item shapes; `queue` the dead-letter
+queue the re-drive reads.
 """
 
 from __future__ import annotations
-
-from typing import Protocol
 
 from .health_probe import HealthProbe
 from .import_log import ImportLog
 from .object_store import ObjectStore
 from .sales_store import SalesStore
 
-__all__ = ["HealthProbe", "ImportLog", "ObjectStore", "SalesStore", "Storage"]
-
-
-class Storage(SalesStore, ImportLog, ObjectStore, HealthProbe, Protocol):
-    """Every capability: what a handler wires, never what a use case asks for."""
+__all__ = ["HealthProbe", "ImportLog", "ObjectStore", "SalesStore"]

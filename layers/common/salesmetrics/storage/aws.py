@@ -10,12 +10,13 @@ import boto3
 from botocore.config import Config
 
 from .dynamodb import DynamoImportLog, DynamoSalesStore, DynamoTable
+from .health_probe import HealthProbe
 from .s3 import S3ObjectStore
 
 __all__ = ["AwsHealthProbe", "AwsStorage"]
 
 
-class AwsHealthProbe:
+class AwsHealthProbe(HealthProbe):
     """`HealthProbe`: DescribeTable and a one-key ListObjectsV2, each one attempt bounded by
     `timeout` seconds (connect and read), on clients of their own so that the storage's
     retrying clients never make a probe slow."""
@@ -37,7 +38,7 @@ class AwsHealthProbe:
 
 
 class AwsStorage(DynamoSalesStore, DynamoImportLog, S3ObjectStore, AwsHealthProbe):
-    """Every capability at once (`salesmetrics.storage.Storage`), sharing one DynamoDB client.
+    """Every capability at once, sharing one DynamoDB client.
 
     Nothing of its own but the wiring: each capability's behaviour is its class's, and a use case
     given an `AwsStorage` still reaches only the capabilities its parameter's type names.

@@ -37,6 +37,7 @@ from .base import (
     TransientStorageError,
     WriteBatch,
 )
+from .import_log import ImportLog
 from .items import (
     DAYS_PK,
     IMPORT_SK,
@@ -59,6 +60,7 @@ from .items import (
     stored_sale,
     to_wire,
 )
+from .sales_store import SalesStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -203,7 +205,7 @@ class DynamoTable:
         self._sleep(random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt)))  # noqa: S311  # nosec B311 - jitter, not security
 
 
-class DynamoSalesStore(DynamoTable):
+class DynamoSalesStore(DynamoTable, SalesStore):
     """`SalesStore`: sale items, day aggregates and breakdown shards, written in one transaction."""
 
     def read_sales(self, sale_ids: Sequence[str]) -> dict[str, StoredSale]:
@@ -404,7 +406,7 @@ class DynamoSalesStore(DynamoTable):
         return True
 
 
-class DynamoImportLog(DynamoTable):
+class DynamoImportLog(DynamoTable, ImportLog):
     """`ImportLog`: one item per import, listed newest first through the `gsi1` index."""
 
     def put_import(self, record: ImportRecord) -> None:

@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .base import ObjectChanged, ObjectGone
+from .object_store import ObjectStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -24,7 +25,7 @@ _GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "MethodNotAllowed"
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 
 
-class S3ObjectStore:
+class S3ObjectStore(ObjectStore):
     """`ObjectStore`. The client is made on first use (so moto's mock, started later, sees it);
     safe to share between threads once made."""
 
