@@ -1,7 +1,7 @@
 """The import use case: one object version in, exact sales and day aggregates out, exactly once.
 
-No boto3 here: storage is the capabilities an import uses (`IngestStorage`). See docs/architecture.md,
-"Exactly-once".
+No boto3 here: storage is reached through the capabilities an import uses (`IngestStorage`). See
+docs/architecture.md, "Exactly-once".
 """
 
 from __future__ import annotations
