@@ -17,6 +17,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.samplegen import GenSale
+from salesmetrics import breakdowns
 from salesmetrics.breakdowns import MAX_KEYS_PER_UPDATE, SHARD_UNITS, KeyTotals, ShardDelta, ShardRef, key_totals
 from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
@@ -174,6 +175,36 @@ def test_a_writer_whose_shard_picture_went_stale_learns_it_and_stays_exact(lanes
     storage.before_commit = None
     assert storage.cancelled >= 1
     check_exact(storage, [data])
+    assert reconcile(storage).clean
+
+
+@pytest.mark.parametrize("lanes", [1, 4])
+def test_a_writer_that_forgets_old_days_stays_exact_with_bounded_memory(
+    lanes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer remembers the shards of a few (dimension, day)s only. An export of many days,
+    then a correction of it read in small flushes in reverse order (so every day comes back after
+    the writer forgot it): the keys it no longer knows are added where there is room, and every
+    breakdown stays equal to the reckoning."""
+    monkeypatch.setattr(breakdowns, "DIRECTORY_DAYS", 4)
+    seen: list[int] = []
+    real_committed = breakdowns.ShardDirectory.committed
+
+    def committed(self: breakdowns.ShardDirectory, deltas: Any) -> None:
+        real_committed(self, deltas)
+        seen.append(len(self))
+
+    monkeypatch.setattr(breakdowns.ShardDirectory, "committed", committed)
+    storage = MemoryStorage()
+    sales = list(sample_sales(seed=11, lines=1500, per_day=40))
+    first = export_bytes(sales)
+    run(storage, first, 0, sales_per_flush=120, writers=lanes)
+    fix = export_bytes(
+        [corrected(s, Decimal("1.5"), relabel=1 + i % 2) if i % 3 == 0 else s for i, s in enumerate(reversed(sales))]
+    )
+    run(storage, fix, 1, sales_per_flush=60, writers=lanes)
+    assert seen and max(seen) <= 4
+    check_exact(storage, [first, fix])
     assert reconcile(storage).clean
 
 

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from salesmetrics import scatter
 from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import WRITER_LANES, Ingestor
@@ -146,7 +147,22 @@ def test_concurrent_overlapping_imports_each_finish_within_their_attempts() -> N
 MULTI = sample_sales(seed=3, lines=400, per_day=12)
 
 
-def test_an_export_resorted_by_item_name_gives_exactly_the_same_figures() -> None:
+@pytest.mark.parametrize("spill", ["memory", "disk"])
+def test_an_export_resorted_by_item_name_gives_exactly_the_same_figures(
+    spill: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set-aside runs stay in memory up to a bound, then go to an SQLite file: both ways
+    merge every sale whole."""
+    spilled: list[bool] = []
+    real_close = scatter.FragmentSpill.close
+
+    def close(self: scatter.FragmentSpill) -> None:
+        spilled.append(self.on_disk)
+        real_close(self)
+
+    monkeypatch.setattr(scatter.FragmentSpill, "close", close)
+    if spill == "disk":
+        monkeypatch.setattr(scatter, "SPILL_MEMORY_BYTES", 0)
     plain = export_bytes(MULTI)
     sorted_file = resorted(plain)
     assert sorted_file != plain
@@ -155,6 +171,7 @@ def test_an_export_resorted_by_item_name_gives_exactly_the_same_figures() -> Non
     assert record.status == ImportStatus.SUCCEEDED
     assert (record.sales_created, record.rows_rejected) == (len(MULTI), 0)
     check_exact(storage, [plain])
+    assert spilled and set(spilled) == {spill == "disk"}
 
 
 def test_a_resorted_reupload_of_the_same_export_changes_nothing() -> None:

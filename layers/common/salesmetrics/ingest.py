@@ -221,9 +221,9 @@ class SaleWriter:
         self, pending: list[Sale], start: int, known: dict[str, StoredSale | None], hashes: dict[str, str], limit: int
     ) -> _Plan:
         plan = _Plan()
+        writes = plan.batch.writes
         days = plan.batch.day_deltas
         shards = BreakdownPlan(self.shards)
-        plan.batch.breakdowns = shards.deltas
         for sale in pending[start:]:
             stored = known.get(sale.sale_id)
             version = self.version_of(sale)
@@ -232,7 +232,7 @@ class SaleWriter:
                 digest = hashes[sale.sale_id] = sale.content_hash
             write: SaleWrite | None = None
             delta: list[tuple[date, DayTotals]] = []
-            lines_delta: DayDeltas | None = None
+            lines_delta: DayDeltas = {}
             if stored is None:
                 change = SaleChange.CREATED
                 write = SaleWrite(sale, version, self.import_id, self.import_id, None, change, digest)
@@ -253,26 +253,20 @@ class SaleWriter:
                 # The stored version's lines leave their keys; the new version's join theirs.
                 lines_delta = sale_deltas(sale.sale_date, sale.lines, stored.sale_date, stored.lines)
             if write is not None:
-                new_days = {d for d, _ in delta if d not in days}
-                placements = shards.place(lines_delta) if lines_delta else []
-                size = 400 + 250 * len(sale.lines) + sum(130 + 2 * len(p.key) for p in placements)
-                items = (
-                    len(plan.batch.writes)
-                    + len(days)
-                    + 1
-                    + len(new_days)
-                    + shards.item_count()
-                    + shards.new_items(placements)
-                )
-                if plan.batch.writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
+                new_days = sum(1 for d, _ in delta if d not in days)
+                offer = shards.place(lines_delta)
+                size = 400 + 250 * len(sale.lines) + offer.size  # request bytes: the item and new shard keys
+                items = len(writes) + len(days) + shards.item_count() + 1 + new_days + offer.new_items
+                if writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
-                plan.batch.writes.append(write)
+                writes.append(write)
                 plan.size += size
                 for day, totals in delta:
                     days[day] = days[day] + totals if day in days else totals
-                shards.apply(placements)
+                shards.apply(offer)
             plan.changes.append(change)
             plan.taken += 1
+        plan.batch.breakdowns = shards.finish()
         return plan
 
 
