@@ -23,8 +23,8 @@ from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import MAX_TRANSACTION_ITEMS, Ingestor
 from salesmetrics.reconcile import reconcile
+from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import WriteBatch
-from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import (
     BUCKET,
@@ -260,7 +260,7 @@ def test_reconcile_finds_breakdown_drift_and_repairs_it_exactly(backend: str) ->
         return
     with mock_aws():
         s3 = boto3.client("s3")
-        dynamo = DynamoStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
+        dynamo = AwsStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
 
         def ingest(body: bytes) -> None:
             put = s3.put_object(Bucket=BUCKET, Key="uploads/a.csv", Body=body)

@@ -19,8 +19,8 @@ from salesmetrics import scatter
 from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import WRITER_LANES, Ingestor
+from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import WriteBatch
-from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import (
     BUCKET,
@@ -105,7 +105,7 @@ def test_a_late_older_overlapping_export_is_ingested_on_dynamodb() -> None:
     a, b = overlapping_exports()
     with mock_aws():
         s3 = boto3.client("s3")
-        storage = DynamoStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
+        storage = AwsStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
         event_a = put(s3, "uploads/a.csv", a, T0)
         event_b = put(s3, "uploads/b.csv", b, T0 + timedelta(minutes=5))
         from salesmetrics.events import objects_in

@@ -1,6 +1,7 @@
 """The import use case: one object version in, exact sales and day aggregates out, exactly once.
 
-No boto3 here: storage is the `Storage` protocol. See docs/architecture.md, "Exactly-once".
+No boto3 here: storage is reached through the capabilities an import uses (`IngestStorage`). See
+docs/architecture.md, "Exactly-once".
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
 from .dates import utc_now
@@ -26,10 +27,12 @@ from .storage.base import (
     ObjectChanged,
     ObjectGone,
     SaleWrite,
-    Storage,
     TransientStorageError,
     WriteBatch,
 )
+from .storage.import_log import ImportLog
+from .storage.object_store import ObjectStore
+from .storage.sales_store import SalesStore
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class SaleWriter:
     """
 
     def __init__(
-        self, storage: Storage, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
+        self, storage: SalesStore, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
     ) -> None:
         self.storage = storage
         self.import_id = import_id
@@ -276,6 +279,11 @@ def _log_keys(record: ImportRecord) -> dict[str, object]:
     }
 
 
+class IngestStorage(SalesStore, ImportLog, ObjectStore, Protocol):
+    """What an import uses: the object it reads (and the rejects file it writes), the record it
+    keeps, the sales it writes. Not the health probe."""
+
+
 class Ingestor:
     """Runs one import: record it, stream and validate the file, write sales, file the rejects.
 
@@ -288,7 +296,7 @@ class Ingestor:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: IngestStorage,
         rejects_prefix: str,
         *,
         clock: Callable[[], str] = utc_now,
