@@ -29,7 +29,7 @@ from salesmetrics.filenames import NOT_AN_EXPORT, is_export_name
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
 from salesmetrics.ingest import Ingestor
 from salesmetrics.retract import Retractor, removed_imports
-from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.storage.aws import AwsStorage
 
 logger = Logger()
 tracer = Tracer()
@@ -47,9 +47,10 @@ _STATUS_METRIC = {
 
 
 @cache
-def get_storage() -> DynamoStorage:
-    """The storage this execution environment writes to (made on first use)."""
-    return DynamoStorage(get_settings(IngestSettings).table_name)
+def get_storage() -> AwsStorage:
+    """The storage this execution environment writes to (made on first use): the sales store,
+    the import log and the object store an import uses (`IngestStorage`)."""
+    return AwsStorage(get_settings(IngestSettings).table_name)
 
 
 @cache

@@ -22,7 +22,8 @@ from typing import Any
 
 from .errors import InvalidCursor
 from .sales import SaleChange
-from .storage.base import ObjectGone, Storage
+from .storage.base import ObjectGone
+from .storage.object_store import ObjectStore
 
 CHANGES_PREFIX = "changes/"  # in the uploads bucket, outside the uploads prefix (no event)
 MAX_PARTS = 100_000  # bounds every walk: 2,000 sales a part, 200 million sales an import
@@ -81,7 +82,7 @@ def decode_part(data: bytes) -> list[ChangeEntry]:
     return [_entry(json.loads(line)) for line in data.decode().splitlines() if line.strip()]
 
 
-def read_part(storage: Storage, bucket: str, import_id: str, part: int) -> list[ChangeEntry] | None:
+def read_part(storage: ObjectStore, bucket: str, import_id: str, part: int) -> list[ChangeEntry] | None:
     """One part, or None past the last one."""
     try:
         stream = storage.open_object(bucket, part_key(import_id, part), "")
@@ -94,7 +95,7 @@ def read_part(storage: Storage, bucket: str, import_id: str, part: int) -> list[
 
 
 def iter_parts(
-    storage: Storage, bucket: str, import_id: str, start: int = 0
+    storage: ObjectStore, bucket: str, import_id: str, start: int = 0
 ) -> Iterator[tuple[int, list[ChangeEntry]]]:
     for part in range(start, MAX_PARTS):
         entries = read_part(storage, bucket, import_id, part)
@@ -125,7 +126,7 @@ def decode_cursor(token: str) -> tuple[int, int]:
 
 
 def changes_page(
-    storage: Storage, bucket: str, import_id: str, limit: int, cursor: str | None
+    storage: ObjectStore, bucket: str, import_id: str, limit: int, cursor: str | None
 ) -> tuple[list[ChangeEntry], str | None]:
     """The created and updated sales of an import, in the order it wrote them, `limit` at a time."""
     part, line = decode_cursor(cursor) if cursor else (0, 0)

@@ -1,6 +1,7 @@
 """The import use case: one object version in, exact sales and day aggregates out, exactly once.
 
-No boto3 here: storage is the `Storage` protocol. See docs/architecture.md, "Exactly-once".
+No boto3 here: storage is reached through the capabilities an import uses (`IngestStorage`). See
+docs/architecture.md, "Exactly-once".
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
 from .changes import ChangeEntry, encode_part, part_key
@@ -28,10 +29,12 @@ from .storage.base import (
     ObjectChanged,
     ObjectGone,
     SaleWrite,
-    Storage,
     TransientStorageError,
     WriteBatch,
 )
+from .storage.import_log import ImportLog
+from .storage.object_store import ObjectStore
+from .storage.sales_store import SalesStore
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ class SaleWriter:
     """
 
     def __init__(
-        self, storage: Storage, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
+        self, storage: SalesStore, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
     ) -> None:
         self.storage = storage
         self.import_id = import_id
@@ -227,9 +230,9 @@ class SaleWriter:
         self, pending: list[Sale], start: int, known: dict[str, StoredSale | None], hashes: dict[str, str], limit: int
     ) -> _Plan:
         plan = _Plan()
+        writes = plan.batch.writes
         days = plan.batch.day_deltas
         shards = BreakdownPlan(self.shards)
-        plan.batch.breakdowns = shards.deltas
         for sale in pending[start:]:
             stored = known.get(sale.sale_id)
             version = self.version_of(sale)
@@ -238,7 +241,7 @@ class SaleWriter:
                 digest = hashes[sale.sale_id] = sale.content_hash
             write: SaleWrite | None = None
             delta: list[tuple[date, DayTotals]] = []
-            lines_delta: DayDeltas | None = None
+            lines_delta: DayDeltas = {}
             entry = ChangeEntry(sale.sale_id, SaleChange.UNCHANGED, sale.sale_date, sale.total)
             if stored is None:
                 change = SaleChange.CREATED
@@ -268,27 +271,21 @@ class SaleWriter:
                 # The stored version's lines leave their keys; the new version's join theirs.
                 lines_delta = sale_deltas(sale.sale_date, sale.lines, stored.sale_date, stored.lines)
             if write is not None:
-                new_days = {d for d, _ in delta if d not in days}
-                placements = shards.place(lines_delta) if lines_delta else []
-                size = 400 + 250 * len(sale.lines) + sum(130 + 2 * len(p.key) for p in placements)
-                items = (
-                    len(plan.batch.writes)
-                    + len(days)
-                    + 1
-                    + len(new_days)
-                    + shards.item_count()
-                    + shards.new_items(placements)
-                )
-                if plan.batch.writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
+                new_days = sum(1 for d, _ in delta if d not in days)
+                offer = shards.place(lines_delta)
+                size = 400 + 250 * len(sale.lines) + offer.size  # request bytes: the item and new shard keys
+                items = len(writes) + len(days) + shards.item_count() + 1 + new_days + offer.new_items
+                if writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
-                plan.batch.writes.append(write)
+                writes.append(write)
                 plan.size += size
                 for day, totals in delta:
                     days[day] = days[day] + totals if day in days else totals
-                shards.apply(placements)
+                shards.apply(offer)
             plan.changes.append(change)
             plan.entries.append(entry)
             plan.taken += 1
+        plan.batch.breakdowns = shards.finish()
         return plan
 
 
@@ -338,6 +335,11 @@ def _log_keys(record: ImportRecord) -> dict[str, object]:
     }
 
 
+class IngestStorage(SalesStore, ImportLog, ObjectStore, Protocol):
+    """What an import uses: the object it reads (and the rejects file it writes), the record it
+    keeps, the sales it writes. Not the health probe."""
+
+
 class Ingestor:
     """Runs one import: record it, stream and validate the file, write sales, file the rejects.
 
@@ -350,7 +352,7 @@ class Ingestor:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: IngestStorage,
         rejects_prefix: str,
         *,
         clock: Callable[[], str] = utc_now,

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
 from .changes import iter_parts
@@ -40,12 +41,19 @@ from .storage.base import (
     ObjectGone,
     SaleDelete,
     SaleWrite,
-    Storage,
     TransientStorageError,
     WriteBatch,
 )
+from .storage.import_log import ImportLog
+from .storage.object_store import ObjectStore
+from .storage.sales_store import SalesStore
 
 logger = logging.getLogger(__name__)
+
+
+class RetractStorage(SalesStore, ImportLog, ObjectStore, Protocol):
+    """What a retraction uses: the sales it rewrites, the import records, the object versions it
+    reads again (and the change lists)."""
 
 
 class ImportBusy(RuntimeError):
@@ -67,7 +75,9 @@ class _Step:
 class Retractor:
     """Retracts one import, exactly once however often it is run (see the module's docstring)."""
 
-    def __init__(self, storage: Storage, *, clock: Callable[[], str] = utc_now, spill_dir: str | None = None) -> None:
+    def __init__(
+        self, storage: RetractStorage, *, clock: Callable[[], str] = utc_now, spill_dir: str | None = None
+    ) -> None:
         self.storage = storage
         self.clock = clock
         self.spill_dir = spill_dir
@@ -260,17 +270,12 @@ class Retractor:
     def _plan(self, steps: list[_Step], start: int) -> tuple[WriteBatch, int]:
         batch = WriteBatch()
         shards = BreakdownPlan(self.shards)
-        batch.breakdowns = shards.deltas
         size = 0
         taken = 0
         for step in steps[start:]:
-            placements = shards.place(step.lines) if step.lines else []
+            offer = shards.place(step.lines or {})
             new_days = {d for d, _ in step.days if d not in batch.day_deltas}
-            cost = (
-                400
-                + 250 * len(step.write.sale.lines if step.write else ())
-                + sum(130 + 2 * len(p.key) for p in placements)
-            )
+            cost = 400 + 250 * len(step.write.sale.lines if step.write else ()) + offer.size
             items = (
                 len(batch.writes)
                 + len(batch.deletes)
@@ -278,7 +283,7 @@ class Retractor:
                 + 1
                 + len(new_days)
                 + shards.item_count()
-                + shards.new_items(placements)
+                + offer.new_items
             )
             if taken and (items > MAX_TRANSACTION_ITEMS or size + cost > MAX_TRANSACTION_BYTES):
                 break
@@ -289,9 +294,10 @@ class Retractor:
             for day, totals in step.days:
                 days = batch.day_deltas
                 days[day] = days[day] + totals if day in days else totals
-            shards.apply(placements)
+            shards.apply(offer)
             size += cost
             taken += 1
+        batch.breakdowns = shards.finish()
         return batch, taken
 
 
@@ -307,7 +313,7 @@ def _rewrite(
     return SaleWrite(sale, version, import_id, stored.first_import_id, stored, change, digest, history)
 
 
-def _object_sales(storage: Storage, record: ImportRecord, spill_dir: str | None) -> Iterator[Sale]:
+def _object_sales(storage: RetractStorage, record: ImportRecord, spill_dir: str | None) -> Iterator[Sale]:
     """Every sale of an import's object version, read as the ingest read it (two passes)."""
     etag = record.etag if not record.version_id else ""
     stream = storage.open_object(record.bucket, record.key, record.version_id, etag=etag)
@@ -338,7 +344,7 @@ def _object_sales(storage: Storage, record: ImportRecord, spill_dir: str | None)
 MAX_IMPORT_PAGES = 1_000  # 100,000 import records searched for the one a removal names
 
 
-def removed_imports(storage: Storage, bucket: str, key: str, version_id: str, *, marker: bool) -> list[str]:
+def removed_imports(storage: RetractStorage, bucket: str, key: str, version_id: str, *, marker: bool) -> list[str]:
     """The imports an S3 removal retracts. A delete marker hides the newest version before it
     that is not a marker itself; a permanent delete removes the version it names; without bucket
     versioning (no version id) the key's objects are gone, so are all of its imports."""

@@ -1,14 +1,14 @@
-"""The one small interface between the domain and AWS."""
+"""The words the storage capabilities speak: what a transaction writes, what it answers, and the
+errors that cross the boundary. The capabilities themselves are one protocol module each
+(`sales_store`, `import_log`, `object_store`, `health_probe`; `salesmetrics.storage` lists them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO, Protocol
 
-from ..breakdowns import BreakdownShard, KeyTotals, ShardDelta, ShardRef
-from ..imports import ImportRecord
+from ..breakdowns import ShardDelta, ShardRef
 from ..sales import DayTotals, Holder, Sale, SaleChange, StoredSale
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
@@ -76,7 +76,7 @@ class WriteBatch:
 
 
 class Conflicts(dict[str, StoredSale | None]):
-    """Storage.commit's answer: the sales whose expected state was wrong, with what storage holds
+    """SalesStore.commit's answer: the sales whose expected state was wrong, with what storage holds
     now (None: the sale does not exist), and the breakdown shards whose condition failed (full,
     or not holding a key the plan expected there). Neither: the whole batch was written."""
 
@@ -98,44 +98,3 @@ class DayAggregate:
     day: date
     totals: DayTotals
     rev: int
-
-
-class Storage(Protocol):
-    # sales and aggregates
-    def read_sales(self, sale_ids: Sequence[str]) -> dict[str, StoredSale]: ...
-    def commit(self, batch: WriteBatch) -> Conflicts: ...
-    def day_totals(self, start: date, end: date) -> dict[date, DayTotals]: ...
-    def day_aggregates(self) -> Iterator[DayAggregate]: ...
-    def iter_sales(self) -> Iterator[StoredSale]: ...
-    def replace_day(self, day: date, totals: DayTotals, expected_rev: int | None) -> bool: ...
-    def breakdown_shards(self, dimension: str, start: date, end: date) -> Iterator[BreakdownShard]: ...
-    # Each key's figures summed over the shards of start..end (keys summing to zero left out).
-    def breakdown_totals(self, dimension: str, start: date, end: date) -> dict[str, KeyTotals]: ...
-    def replace_breakdown(
-        self, dimension: str, day: date, figures: Mapping[str, KeyTotals], expected: Sequence[BreakdownShard]
-    ) -> bool: ...
-
-    # imports
-    def put_import(self, record: ImportRecord) -> None: ...
-    def get_import(self, import_id: str) -> ImportRecord | None: ...
-    def list_imports(self, limit: int, cursor: str | None) -> tuple[list[ImportRecord], str | None]: ...
-
-    # objects
-    def open_object(self, bucket: str, key: str, version_id: str, *, etag: str = "") -> BinaryIO:
-        """The object's bytes (its `version_id`, else the key's current object). `ObjectGone` if
-        there is no such object; with an `etag` (S3's `If-Match`), `ObjectChanged` unless the
-        object read has that ETag (quoted or not)."""
-        ...
-
-    def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None: ...
-    def put_changes(self, bucket: str, key: str, body: bytes) -> None: ...
-    def object_versions(self, bucket: str, key: str) -> list[tuple[str, bool]]:
-        """The key's versions, newest first: (version id, whether it is a delete marker)."""
-        ...
-
-    def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str: ...
-    def presign_download(self, bucket: str, key: str, expires_in: int) -> str: ...
-
-    # health
-    def check_table(self) -> None: ...
-    def check_bucket(self, bucket: str) -> None: ...
