@@ -6,11 +6,11 @@ generated here, moto) counts.
 
 (a) `local`: the real `Ingestor` over the file on disk — parse, validate, group, Sale.build, the
     500-sale flush buffer, SaleWriter's plans, the rejects file; DynamoDB stubbed.
-(b) `s3`: the same, reading the object through `DynamoStorage.open_object` from a moto server
+(b) `s3`: the same, reading the object through `S3ObjectStore.open_object` from a moto server
     in another process (docs/library-notes.md: in-process `mock_aws` materialises whole S3 objects,
     so only a server elsewhere shows what streaming holds). The server's own peak is reported too; it is
     not the function's memory.
-(c) `write`: (b) with the real write path: the unmodified `DynamoStorage` sends every import
+(c) `write`: (b) with the real write path: the unmodified `AwsStorage` sends every import
     record and transaction to `bench.instantddb` (another process, answering as an empty table
     would), so the requests botocore builds and sends are in the peak.
 """

@@ -9,9 +9,9 @@ Both run the real `Ingestor` end to end (parse, validate, group, Sale.build, the
 SaleWriter's transaction plans, the rejects file); only the DynamoDB calls are stubbed (`commit`
 answers "written", nothing is stored), because writing a million sales into moto would take
 hours and measure moto. `local` reads the file from disk; `s3` reads the object through the real
-`DynamoStorage.open_object` (boto3 GetObject's streaming body under a BufferedReader) from a moto
+`S3ObjectStore.open_object` (boto3 GetObject's streaming body under a BufferedReader) from a moto
 server running in another process, so this process only ever holds what the stream buffers.
-`write` is `s3` with the real write path too: the unmodified `DynamoStorage`, every import
+`write` is `s3` with the real write path too: the unmodified `AwsStorage`, every import
 record and transaction built and sent to `bench.instantddb` (another process, answering as an
 empty table would), so the transactions' requests and botocore's buffers are in the peak.
 """
@@ -36,7 +36,8 @@ def _status_kib(field: str) -> int:
 
 
 class _Counting:
-    """Stub answers for the DynamoDB half of the `Storage` protocol; counts what would be written."""
+    """Stub answers for the sales store and the import log (the DynamoDB capabilities); counts what
+    would be written."""
 
     def __init__(self) -> None:
         self.transactions = 0
@@ -79,23 +80,23 @@ class LocalStorage(_Counting):
 
 
 def _s3_storage() -> Any:
-    from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
+    from salesmetrics.storage.s3 import S3ObjectStore  # noqa: PLC0415
 
-    class S3OnlyStorage(_Counting, DynamoStorage):
-        """The real DynamoStorage for S3 (open_object, put_rejects); DynamoDB calls stubbed."""
+    class S3OnlyStorage(_Counting, S3ObjectStore):
+        """The real S3ObjectStore (open_object, put_rejects); DynamoDB calls stubbed."""
 
         def __init__(self) -> None:
             _Counting.__init__(self)
-            DynamoStorage.__init__(self, "bench-not-used")
+            S3ObjectStore.__init__(self)
 
     return S3OnlyStorage()
 
 
 def _writing_storage() -> Any:
-    from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
+    from salesmetrics.storage.aws import AwsStorage  # noqa: PLC0415
 
-    class CountingStorage(DynamoStorage):
-        """The real DynamoStorage, counting its transactions."""
+    class CountingStorage(AwsStorage):
+        """The real AwsStorage, counting its transactions."""
 
         def __init__(self) -> None:
             super().__init__("bench-memory")

@@ -338,13 +338,13 @@ def section_memory(run: dict[str, Any]) -> list[str]:
         "ingest; *growth* = peak − baseline, what the file's size could have added.",
         "",
         "- **2a** reads the file from disk.",
-        "- **2b** reads it through the real `DynamoStorage.open_object` (boto3 `GetObject` streaming body under "
+        "- **2b** reads it through the real `S3ObjectStore.open_object` (boto3 `GetObject` streaming body under "
         "a 1 MiB `BufferedReader`) from a moto server running in **another process** "
         "(docs/library-notes.md: in-process `mock_aws` materialises whole objects, so only a separate server "
         "shows what streaming holds). "
         f"The moto server's own peak was {r['s3'].get('moto_server_peak_mib', '?')} MiB; it is not the "
         "function's memory.",
-        "- **2c** is 2b with the real write path: the unmodified `DynamoStorage` builds and sends every import "
+        "- **2c** is 2b with the real write path: the unmodified `AwsStorage` builds and sends every import "
         "record and `TransactWriteItems` to `bench/instantddb.py` (another process, answering as an empty table "
         "would), so botocore's requests are in the peak.",
         "",

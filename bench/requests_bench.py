@@ -119,7 +119,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
     from salesmetrics.config import IngestSettings, get_settings  # noqa: PLC0415
     from salesmetrics.events import objects_in  # noqa: PLC0415
     from salesmetrics.ingest import Ingestor  # noqa: PLC0415
-    from salesmetrics.storage.dynamodb import DynamoStorage  # noqa: PLC0415
+    from salesmetrics.storage.aws import AwsStorage  # noqa: PLC0415
 
     ingest_handler.reset()
     # Our own clients exist before the counter is installed: only the code under test is counted.
@@ -182,7 +182,7 @@ def _run(boto3: Any, bodies: dict[str, tuple[bytes, int, int]]) -> dict[str, Any
 
         def bare() -> dict[str, Any]:
             rejects_prefix = get_settings(IngestSettings).rejects_prefix
-            record = Ingestor(DynamoStorage(TABLE), rejects_prefix).run(next(objects_in(first_event)))
+            record = Ingestor(AwsStorage(TABLE), rejects_prefix).run(next(objects_in(first_event)))
             return {
                 "status": str(record.status),
                 "rows_total": record.rows_total,

@@ -99,7 +99,10 @@ def s3_event(s3: Any, template: Template, key: str | None) -> tuple[dict[str, An
     ingest = next((fn for fn in template.functions() if fn.s3_events), None)
     if ingest is None:
         raise StackError("no function of the template is notified by S3")
-    spec = ingest.s3_events[0]
+    # The notification of created objects (the function also hears of removed ones: retractions).
+    spec = next((e for e in ingest.s3_events if any(p.startswith("s3:ObjectCreated") for p in e.events)), None)
+    if spec is None:
+        raise StackError("no function of the template is notified of created objects")
     prefix = next((value for name, value in spec.rules if name.lower() == "prefix"), "")
     bucket = spec.bucket_name
     if key is None:

@@ -33,7 +33,7 @@ os.environ.pop("AWS_PROFILE", None)
 @pytest.fixture
 def aws() -> Iterator[dict[str, Any]]:
     """moto in-process with the template's table and a versioned bucket (tests/moto_resources.py):
-    {"s3", "ddb", "table" (its name), "bucket", "storage" (a DynamoStorage on it)}."""
+    {"s3", "ddb", "table" (its name), "bucket", "storage" (an AwsStorage on it)}."""
     with moto_aws() as resources:
         yield resources
 

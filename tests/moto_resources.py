@@ -14,7 +14,7 @@ import boto3
 from moto import mock_aws
 
 from devtools.template import TableSpec, Template
-from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.storage.aws import AwsStorage
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 BUCKET = "sales-ingest-test"
@@ -55,4 +55,4 @@ def moto_aws(*, table: str | None = None, bucket: str = BUCKET) -> Iterator[dict
     with mock_aws():
         s3, ddb = boto3.client("s3"), boto3.client("dynamodb")
         name = create_resources(ddb, s3, table=table, bucket=bucket)
-        yield {"s3": s3, "ddb": ddb, "table": name, "bucket": bucket, "storage": DynamoStorage(name)}
+        yield {"s3": s3, "ddb": ddb, "table": name, "bucket": bucket, "storage": AwsStorage(name)}

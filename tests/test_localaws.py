@@ -288,7 +288,13 @@ def test_the_real_template_reads_completely() -> None:
     assert ingest.handler == "ingest_handler.handler"
     assert "BUCKET_NAME" not in ingest.environment  # the ingest function learns it from events
     assert ingest.environment["TABLE_NAME"] == template.tables()[0].name
-    [s3] = ingest.s3_events
+    # Created objects are ingested; removed ones retract their import (docs/architecture.md, "Undo").
+    by_kind = {spec.events: spec for spec in ingest.s3_events}
+    assert set(by_kind) == {("s3:ObjectCreated:*",), ("s3:ObjectRemoved:*",)}
+    s3, removed = by_kind["s3:ObjectCreated:*",], by_kind["s3:ObjectRemoved:*",]
+    assert removed.matches("s3:ObjectRemoved:DeleteMarkerCreated", "uploads/a.csv")
+    assert removed.matches("s3:ObjectRemoved:Delete", "uploads/a.csv")
+    assert not removed.matches("s3:ObjectCreated:Put", "uploads/a.csv")
     assert s3.bucket_name == template.buckets()[0].name
     # Prefix only (S3's suffix rules are case-sensitive): the function picks the exports.
     for key in ("uploads/a.csv", "uploads/A.CSV", "uploads/a.csv.gz", "uploads/a.txt"):

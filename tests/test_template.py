@@ -144,6 +144,11 @@ def describe_resource(resource: Any) -> str:
         return "table"
     if is_getatt(resource, BUCKET, "Arn"):
         return "bucket"
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        if sub_text(resource) == BUCKET_ARN_SUB:
+            return "bucket"
+        if sub_text(resource).endswith(":function:${AWS::StackName}-ingest:live"):
+            return "ingest-function"
     if is_getatt(resource, DLQ, "Arn"):
         return "dlq"
     if isinstance(resource, dict) and "Fn::Sub" in resource:
@@ -155,6 +160,8 @@ def describe_resource(resource: Any) -> str:
                 return "uploads-prefix"
             if text == bucket_arn + "/${RejectsPrefix}*":
                 return "rejects-prefix"
+            if text == bucket_arn + "/changes/*":
+                return "changes-prefix"
     return repr(resource)
 
 
@@ -492,9 +499,11 @@ def check_uploads_notification_filters_on_the_prefix_only(t: dict[str, Any]) -> 
     uploads too) and the function keeps the sales exports, checking the same prefix."""
     events = props(t, "IngestFunction")["Events"]
     s3 = [e["Properties"] for e in events.values() if e["Type"] == "S3"]
-    assert len(s3) == 1 and is_ref(s3[0]["Bucket"], BUCKET)
-    assert as_list(s3[0]["Events"]) == ["s3:ObjectCreated:*"]
-    assert s3[0]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": {"Ref": "UploadsPrefix"}}]
+    # Created objects are ingested; removed ones (a delete marker, a version deleted) retracted.
+    assert sorted(as_list(e["Events"])[0] for e in s3) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    for event in s3:
+        assert len(as_list(event["Events"])) == 1 and is_ref(event["Bucket"], BUCKET)
+        assert event["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": {"Ref": "UploadsPrefix"}}]
     variables = function_props(t, "IngestFunction")["Environment"]["Variables"]
     assert is_ref(variables["UPLOADS_PREFIX"], "UploadsPrefix")
     # The function's own rejects files must not land where it is notified.
@@ -519,6 +528,10 @@ INGEST_GRANTS = {
     ("s3:GetObject", "uploads-prefix"),
     ("s3:GetObjectVersion", "uploads-prefix"),
     ("s3:PutObject", "rejects-prefix"),
+    ("s3:PutObject", "changes-prefix"),
+    ("s3:GetObject", "changes-prefix"),
+    ("s3:ListBucket", "bucket"),
+    ("s3:ListBucketVersions", "bucket"),
 }
 
 
@@ -547,6 +560,10 @@ def check_least_privilege(t: dict[str, Any]) -> None:
         ("dynamodb:Query", "table/index/gsi1"),
         ("s3:PutObject", "uploads-prefix"),
         ("s3:GetObject", "rejects-prefix"),  # presigned links to rejects files, nothing else
+        ("s3:GetObject", "changes-prefix"),  # GET /imports/{import_id}/changes
+        ("s3:ListBucket", "bucket"),
+        ("dynamodb:PutItem", "table"),  # DELETE /imports/{import_id}: the record RETRACTING
+        ("lambda:InvokeFunction", "ingest-function"),  # ... and the retraction started
     }
     assert grants(t, "HealthFunction") == {("dynamodb:DescribeTable", "table"), ("s3:ListBucket", "bucket")}
     for name in FUNCTIONS:
@@ -555,7 +572,8 @@ def check_least_privilege(t: dict[str, Any]) -> None:
             for resource in as_list(statement["Resource"]):
                 text = sub_text(resource) if isinstance(resource, dict) and "Fn::Sub" in resource else ""
                 if text.startswith("arn:${AWS::Partition}:s3:::"):
-                    assert text.startswith(f"arn:${{AWS::Partition}}:s3:::{bucket_name_sub(t)}/"), text
+                    bucket_arn = f"arn:${{AWS::Partition}}:s3:::{bucket_name_sub(t)}"
+                    assert text == bucket_arn or text.startswith(bucket_arn + "/"), text
 
 
 def check_no_wildcard_allows(t: dict[str, Any]) -> None:

@@ -19,26 +19,27 @@ from salesmetrics.correlation import CORRELATION_HEADER, caller_correlation_id
 
 # Imported here, not on first use: boto3's ~250 ms then falls in Lambda's INIT phase. No client is
 # made until the first call (so moto's mock, started later in tests, still sees every one).
-from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.storage.aws import AwsHealthProbe
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from salesmetrics.storage.base import Storage
+    from salesmetrics.storage.health_probe import HealthProbe
 
 _REASON_LENGTH = 120
 
 logger = Logger()
-_storage: Storage | None = None
+_storage: HealthProbe | None = None
 # Read at import: a missing or malformed variable fails the cold start, naming it.
 get_settings(HealthSettings)
 
 
-def get_storage() -> Storage:
+def get_storage() -> HealthProbe:
+    """The health probe, the one storage capability this function uses (made on first use)."""
     global _storage  # noqa: PLW0603 - one per Lambda execution environment, on purpose
     if _storage is None:
         settings = get_settings(HealthSettings)
-        _storage = DynamoStorage(settings.table_name, health_timeout=settings.health_timeout_seconds)
+        _storage = AwsHealthProbe(settings.table_name, timeout=settings.health_timeout_seconds)
     return _storage
 
 
@@ -50,14 +51,14 @@ def reset() -> None:
     _storage = None
 
 
-def run_checks(storage: Storage, bucket: str) -> dict[str, str]:
+def run_checks(probe: HealthProbe, bucket: str) -> dict[str, str]:
     """Each check: "ok" or "error: <short reason>" (the error's code, never a stack trace).
 
-    Sequential, each bounded by the storage's health timeout (connect/read, one attempt): boto3
+    Sequential, each bounded by the probe's timeout (connect/read, one attempt): boto3
     clients are not safe to create from several threads at once.
     """
     checks: dict[str, str] = {}
-    for name, check in (("table", storage.check_table), ("bucket", lambda: storage.check_bucket(bucket))):
+    for name, check in (("table", probe.check_table), ("bucket", lambda: probe.check_bucket(bucket))):
         try:
             if name == "bucket" and not bucket:
                 raise RuntimeError("BUCKET_NAME is not configured")

@@ -1,9 +1,14 @@
 """S3 ObjectCreated under the uploads prefix -> one import per sales export (`.csv` / `.csv.gz`,
-any case) object version. Thin: event -> Ingestor."""
+any case) object version. Thin: event -> Ingestor.
+
+Also the retraction of an import (docs/architecture.md, "Undo"): S3 ObjectRemoved under the
+uploads prefix (a delete marker or a version deleted), or `{"retract": {"import_id": ...}}`, the
+asynchronous invocation DELETE /imports/{import_id} makes. Event -> Retractor."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -19,11 +24,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from salesmetrics.config import IngestSettings, get_settings
-from salesmetrics.events import ObjectRef, UnsupportedEvent, objects_in
+from salesmetrics.events import ObjectRef, Removal, UnsupportedEvent, objects_in, removals_in
 from salesmetrics.filenames import NOT_AN_EXPORT, is_export_name
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
 from salesmetrics.ingest import Ingestor
-from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.retract import Retractor, removed_imports
+from salesmetrics.storage.aws import AwsStorage
 
 logger = Logger()
 tracer = Tracer()
@@ -41,9 +47,10 @@ _STATUS_METRIC = {
 
 
 @cache
-def get_storage() -> DynamoStorage:
-    """The storage this execution environment writes to (made on first use)."""
-    return DynamoStorage(get_settings(IngestSettings).table_name)
+def get_storage() -> AwsStorage:
+    """The storage this execution environment writes to (made on first use): the sales store,
+    the import log and the object store an import uses (`IngestStorage`)."""
+    return AwsStorage(get_settings(IngestSettings).table_name)
 
 
 @cache
@@ -142,6 +149,12 @@ def process(ref: ObjectRef, context: LambdaContext) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = event.get("retract")
+    if isinstance(request, Mapping):
+        return {"retracted": [retract(str(request.get("import_id", "")))]}
+    removals = list(removals_in(event))
+    if removals:
+        return {"retracted": [r for removal in removals for r in retract_removed(removal)]}
     try:
         refs = list(objects_in(event))
     except UnsupportedEvent as exc:
@@ -182,3 +195,28 @@ def not_ingested_because(ref: ObjectRef) -> str | None:
         extra={"reason": reason, "key": ref.key, "bucket": ref.bucket, "version_id": ref.version_id, "size": ref.size},
     )
     return reason
+
+
+def retract(import_id: str) -> dict[str, Any] | None:
+    """Retract one import (None: no such import). An import still being ingested raises
+    `ImportBusy`: the invocation fails and Lambda retries it once the ingest has finished."""
+    logger.append_keys(import_id=import_id)
+    record = Retractor(get_storage()).run(import_id)
+    if record is None:
+        logger.warning("retraction of an unknown import", extra={"import_id": import_id})
+        return None
+    metrics.add_metric(name="ImportsRetracted", unit=MetricUnit.Count, value=1)
+    logger.info("import retracted", extra={"import": _loggable(record)})
+    return record.to_dict()
+
+
+def retract_removed(removal: Removal) -> list[dict[str, Any]]:
+    """Retract the imports of an object version removed under the uploads prefix."""
+    if not removal.key.startswith(get_settings(IngestSettings).uploads_prefix):
+        return []
+    found = removed_imports(get_storage(), removal.bucket, removal.key, removal.version_id, marker=removal.marker)
+    logger.info(
+        "object removed",
+        extra={"key": removal.key, "version_id": removal.version_id, "marker": removal.marker, "imports": found},
+    )
+    return [record for record in map(retract, found) if record is not None]

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from salesmetrics.config import ReconcileSettings, get_settings
 from salesmetrics.reconcile import reconcile
-from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.storage.dynamodb import DynamoSalesStore
 
 logger = Logger()
 tracer = Tracer()
@@ -30,7 +30,7 @@ def reset() -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, Any]:
     repair = bool((event or {}).get("repair", False))
-    report = reconcile(DynamoStorage(get_settings(ReconcileSettings).table_name), repair=repair)
+    report = reconcile(DynamoSalesStore(get_settings(ReconcileSettings).table_name), repair=repair)
     metrics.add_metric(name="AggregateDriftDays", unit=MetricUnit.Count, value=len(report.drift))
     metrics.add_metric(name="BreakdownDriftDays", unit=MetricUnit.Count, value=len(report.breakdown_drift))
     result = {"repair": repair, **report.to_dict()}

@@ -1,4 +1,6 @@
-"""Re-drive failed imports: re-run each S3 event held in the ingest DLQ, delete it when done."""
+"""Re-drive failed imports: re-run each S3 event held in the ingest DLQ, delete it when done.
+Failed retractions (an object removal, or the invocation DELETE /imports/{id} made) are re-run
+too: a retraction is idempotent, so re-running one that got further is harmless."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from ingest_handler import not_ingested_because, process
+from ingest_handler import not_ingested_because, process, retract, retract_removed
 
 from salesmetrics.config import RedriveSettings, get_settings
-from salesmetrics.events import UnsupportedEvent, objects_in
+from salesmetrics.events import UnsupportedEvent, objects_in, removals_in
 from salesmetrics.storage.queue import DeadLetterQueue
 
 logger = Logger()
@@ -39,7 +41,16 @@ def handler(event: dict[str, Any] | None, context: LambdaContext) -> dict[str, A
         if context.get_remaining_time_in_millis() < _SAFETY_MS:
             break
         try:
-            refs = list(objects_in(json.loads(letter.body)))
+            body = json.loads(letter.body)
+            payload = body.get("requestPayload", body) if isinstance(body, dict) else None
+            request = payload.get("retract") if isinstance(payload, dict) else None
+            if isinstance(request, dict):
+                retract(str(request.get("import_id", "")))
+                refs = []
+            else:
+                for removal in removals_in(body):
+                    retract_removed(removal)
+                refs = list(objects_in(body))
             for ref in refs:
                 # The same rule as the ingest function: what it would not import is not re-driven
                 # either (logged, and the letter deleted: re-driving again cannot change that).

@@ -30,6 +30,8 @@ EXPECTED_ROUTES = {
     "GET /imports": ("metrics_handler.handler", "AWS_IAM"),
     "GET /imports/{import_id}": ("metrics_handler.handler", "AWS_IAM"),
     "GET /imports/{import_id}/rejects": ("metrics_handler.handler", "AWS_IAM"),
+    "GET /imports/{import_id}/changes": ("metrics_handler.handler", "AWS_IAM"),
+    "DELETE /imports/{import_id}": ("metrics_handler.handler", "AWS_IAM"),
     "POST /uploads": ("metrics_handler.handler", "AWS_IAM"),
     "ANY /app/{proxy+}": ("metrics_handler.handler", "DashboardJwt"),
     "GET /swagger": ("metrics_handler.handler", "NONE"),

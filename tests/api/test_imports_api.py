@@ -28,6 +28,9 @@ CONTRACT_FIELDS = {
     "finished_at",
     "message",
     "rejects_key",
+    "retracted_at",
+    "sales_removed",
+    "sales_restored",
 }
 
 

@@ -59,7 +59,14 @@ def test_the_document_states_the_configured_range_limit() -> None:
 
 def test_closed_sets_of_strings_are_enums() -> None:
     schemas = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))["components"]["schemas"]
-    assert schemas["ImportStatus"]["enum"] == ["IN_PROGRESS", "SUCCEEDED", "PARTIAL", "FAILED"]
+    assert schemas["ImportStatus"]["enum"] == [
+        "IN_PROGRESS",
+        "SUCCEEDED",
+        "PARTIAL",
+        "FAILED",
+        "RETRACTING",
+        "RETRACTED",
+    ]
     assert schemas["ErrorLocation"]["enum"] == ["query", "path", "body", "header"]
     assert schemas["HealthStatus"]["enum"] == ["ok", "unavailable"]
     assert schemas["UploadResponse"]["properties"]["method"]["const"] == "PUT"

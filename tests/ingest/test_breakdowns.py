@@ -17,13 +17,14 @@ import pytest
 from moto import mock_aws
 
 from devtools.samplegen import GenSale
+from salesmetrics import breakdowns
 from salesmetrics.breakdowns import MAX_KEYS_PER_UPDATE, SHARD_UNITS, KeyTotals, ShardDelta, ShardRef, key_totals
 from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import MAX_TRANSACTION_ITEMS, Ingestor
 from salesmetrics.reconcile import reconcile
+from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import WriteBatch
-from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import (
     BUCKET,
@@ -177,6 +178,36 @@ def test_a_writer_whose_shard_picture_went_stale_learns_it_and_stays_exact(lanes
     assert reconcile(storage).clean
 
 
+@pytest.mark.parametrize("lanes", [1, 4])
+def test_a_writer_that_forgets_old_days_stays_exact_with_bounded_memory(
+    lanes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer remembers the shards of a few (dimension, day)s only. An export of many days,
+    then a correction of it read in small flushes in reverse order (so every day comes back after
+    the writer forgot it): the keys it no longer knows are added where there is room, and every
+    breakdown stays equal to the reckoning."""
+    monkeypatch.setattr(breakdowns, "DIRECTORY_DAYS", 4)
+    seen: list[int] = []
+    real_committed = breakdowns.ShardDirectory.committed
+
+    def committed(self: breakdowns.ShardDirectory, deltas: Any) -> None:
+        real_committed(self, deltas)
+        seen.append(len(self))
+
+    monkeypatch.setattr(breakdowns.ShardDirectory, "committed", committed)
+    storage = MemoryStorage()
+    sales = list(sample_sales(seed=11, lines=1500, per_day=40))
+    first = export_bytes(sales)
+    run(storage, first, 0, sales_per_flush=120, writers=lanes)
+    fix = export_bytes(
+        [corrected(s, Decimal("1.5"), relabel=1 + i % 2) if i % 3 == 0 else s for i, s in enumerate(reversed(sales))]
+    )
+    run(storage, fix, 1, sales_per_flush=60, writers=lanes)
+    assert seen and max(seen) <= 4
+    check_exact(storage, [first, fix])
+    assert reconcile(storage).clean
+
+
 def test_a_sale_of_hundreds_of_distinct_lines_fits_one_transaction() -> None:
     storage = MemoryStorage()
     recorder = Recorder(storage)
@@ -229,7 +260,7 @@ def test_reconcile_finds_breakdown_drift_and_repairs_it_exactly(backend: str) ->
         return
     with mock_aws():
         s3 = boto3.client("s3")
-        dynamo = DynamoStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
+        dynamo = AwsStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
 
         def ingest(body: bytes) -> None:
             put = s3.put_object(Bucket=BUCKET, Key="uploads/a.csv", Body=body)

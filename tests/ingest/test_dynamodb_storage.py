@@ -1,4 +1,4 @@
-"""DynamoStorage's requests: valid for DynamoDB's model, bodies as botocore would write them,
+"""AwsStorage's requests: valid for DynamoDB's model, bodies as botocore would write them,
 conflicts read from either item shape, and tables holding earlier-shaped sales kept exact."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from urllib3.response import HTTPResponse
 from salesmetrics.imports import ImportStatus
 from salesmetrics.reconcile import reconcile
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
+from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import SaleWrite, WriteBatch
-from salesmetrics.storage.dynamodb import DynamoStorage, WireItems
+from salesmetrics.storage.dynamodb import WireItems
 from salesmetrics.storage.items import day_update, sale_item, sale_put, stored_sale
 from tests.earlier_shape import earlier_sale_item
 from tests.ingest.support import (
@@ -36,11 +37,11 @@ from tests.ingest.support import (
 BASE = sample_sales(seed=5, lines=120, per_day=10)
 
 
-def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 30) -> Any:
+def run(storage: AwsStorage, event: dict[str, Any], per_flush: int = 30) -> Any:
     return run_ingestor(storage, event, per_flush)
 
 
-def validating(storage: DynamoStorage) -> Counter[str]:
+def validating(storage: AwsStorage) -> Counter[str]:
     """Check every request of the storage's client against DynamoDB's model, as botocore would
     with parameter validation on (before anything is set aside); count them by operation."""
     seen: Counter[str] = Counter()
@@ -54,7 +55,7 @@ def validating(storage: DynamoStorage) -> Counter[str]:
 
 
 def test_every_request_the_storage_sends_is_valid_for_dynamodb(aws: dict[str, Any]) -> None:
-    storage = DynamoStorage(aws["table"], sleep=no_sleep)
+    storage = AwsStorage(aws["table"], sleep=no_sleep)
     seen = validating(storage)
     base = export_bytes(BASE)
     fix = export_bytes([corrected(s, Decimal(2), move_days=i % 2) if i % 2 else s for i, s in enumerate(BASE)])
@@ -78,7 +79,7 @@ class FakeDynamoDB:
     """Answers the storage's client without any network: records each request's body and
     target, and answers with `answers` in turn (status, JSON body), then `{}`."""
 
-    def __init__(self, storage: DynamoStorage, answers: list[tuple[int, dict[str, Any]]] | None = None) -> None:
+    def __init__(self, storage: AwsStorage, answers: list[tuple[int, dict[str, Any]]] | None = None) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.answers = list(answers or [])
         events: Any = storage.client.meta.events
@@ -123,7 +124,7 @@ def _writes(n: int, first: int = 1) -> list[SaleWrite]:
 
 
 def test_a_transaction_body_is_what_botocore_itself_would_send(aws: dict[str, Any]) -> None:
-    storage = DynamoStorage("t", sleep=no_sleep)
+    storage = AwsStorage("t", sleep=no_sleep)
     fake = FakeDynamoDB(storage)
     batch = WriteBatch(_writes(60))
     for w in batch.writes:
@@ -147,14 +148,14 @@ def test_a_transaction_body_is_what_botocore_itself_would_send(aws: dict[str, An
 
 
 def test_wire_items_on_another_client_are_plain_items(aws: dict[str, Any]) -> None:
-    storage = DynamoStorage(aws["table"], sleep=no_sleep)
+    storage = AwsStorage(aws["table"], sleep=no_sleep)
     items = WireItems([sale_put(aws["table"], w, "now") for w in _writes(3) if w.expected is None])
     boto3.client("dynamodb").transact_write_items(TransactItems=items)  # type: ignore[arg-type]
     assert set(storage.read_sales(["S1", "S3"])) == {"S1", "S3"}
 
 
 def test_a_cancelled_transaction_reports_what_is_stored_in_either_shape() -> None:
-    storage = DynamoStorage("t", sleep=no_sleep)
+    storage = AwsStorage("t", sleep=no_sleep)
     writes = _writes(4)
     compact = sale_item(writes[0], "2025-01-01T00:00:00.000Z")
     earlier = earlier_sale_item(sale_item(writes[2], "2025-01-01T00:00:00.000Z"))
@@ -194,11 +195,12 @@ def test_a_cancelled_transaction_reports_what_is_stored_in_either_shape() -> Non
         "imp_0",
         "created",
         writes[2].sale.lines,
+        writes[2].sale.client_id,  # read too: a retraction rewrites the sale from what is stored
     )
 
 
 def test_throttled_transactions_are_resent_with_the_same_body_and_token() -> None:
-    storage = DynamoStorage("t", sleep=no_sleep)
+    storage = AwsStorage("t", sleep=no_sleep)
     throttled = (400, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"})
     fake = FakeDynamoDB(storage, [throttled] * 5)
     assert storage.commit(WriteBatch(_writes(5))) == {}
@@ -208,7 +210,7 @@ def test_throttled_transactions_are_resent_with_the_same_body_and_token() -> Non
 
 
 def test_sales_stored_in_the_earlier_shape_are_updated_and_reconciled_exactly(aws: dict[str, Any]) -> None:
-    storage = DynamoStorage(aws["table"], sleep=no_sleep)
+    storage = AwsStorage(aws["table"], sleep=no_sleep)
     base = export_bytes(BASE)
     assert run(storage, put(aws["s3"], "uploads/base.csv", base, T0)).status == ImportStatus.SUCCEEDED
     # What a table deployed before the compact item holds: every sale in the earlier shape.

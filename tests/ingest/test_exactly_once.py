@@ -22,8 +22,8 @@ from moto.server import ThreadedMotoServer
 
 from salesmetrics.events import objects_in
 from salesmetrics.imports import ImportStatus
+from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import TransientStorageError, WriteBatch
-from salesmetrics.storage.dynamodb import DynamoStorage
 from tests.ingest.support import (
     T0,
     check_exact,
@@ -41,7 +41,7 @@ from tests.reckoning import reckon
 BASE = sample_sales(seed=11, lines=160, per_day=10)
 
 
-def run(storage: DynamoStorage, event: dict[str, Any], per_flush: int = 40) -> Any:
+def run(storage: AwsStorage, event: dict[str, Any], per_flush: int = 40) -> Any:
     return run_ingestor(storage, event, per_flush)
 
 
@@ -74,7 +74,7 @@ def test_any_uploads_in_any_delivery_order_end_exact(
     deliveries += data.draw(st.lists(st.sampled_from(range(len(files))), max_size=3))  # redeliveries
     with mock_aws():
         s3 = boto3.client("s3")
-        storage = DynamoStorage(create_resources(boto3.client("dynamodb"), s3), sleep=no_sleep)
+        storage = AwsStorage(create_resources(boto3.client("dynamodb"), s3), sleep=no_sleep)
         events = [put(s3, f"uploads/export-{i}.csv", f, T0 + timedelta(seconds=i)) for i, f in enumerate(files)]
         for index in deliveries:
             assert run(storage, events[index]).status == ImportStatus.SUCCEEDED
@@ -84,7 +84,7 @@ def test_any_uploads_in_any_delivery_order_end_exact(
 # -- crashes ------------------------------------------------------------------------------------
 
 
-class CrashingStorage(DynamoStorage):
+class CrashingStorage(AwsStorage):
     """Dies around the k-th transaction: before it is sent, or after it landed (a timeout)."""
 
     def __init__(self, table: str, k: int, after_write: bool) -> None:
@@ -113,7 +113,7 @@ def test_a_crash_after_k_writes_then_a_retry_ends_exact(aws: dict[str, Any], k: 
     fix = export_bytes(
         [corrected(s, Decimal(3), move_days=i % 2, relabel=i % 4) if i % 3 == 0 else s for i, s in enumerate(BASE)]
     )
-    clean = DynamoStorage(aws["table"], sleep=no_sleep)
+    clean = AwsStorage(aws["table"], sleep=no_sleep)
     run(clean, put(aws["s3"], "uploads/base.csv", base, T0))
     event = put(aws["s3"], "uploads/fix.csv", fix, T0 + timedelta(minutes=1))
     with pytest.raises(RuntimeError, match="crash"):
@@ -178,7 +178,7 @@ class FlakyClient:
         return self.real.batch_get_item(**kwargs)
 
 
-class FlakyStorage(DynamoStorage):
+class FlakyStorage(AwsStorage):
     def __init__(self, table: str, rate: float, seed: int) -> None:
         super().__init__(table, sleep=no_sleep)
         self.flaky = FlakyClient(None, random.Random(seed), rate)
@@ -205,7 +205,7 @@ def test_persistent_throttling_raises_for_a_retry_and_the_retry_ends_exact(aws: 
     event = put(aws["s3"], "uploads/a.csv", data, T0)
     with pytest.raises(TransientStorageError):
         run(FlakyStorage(aws["table"], rate=1.0, seed=0), event)
-    clean = DynamoStorage(aws["table"], sleep=no_sleep)
+    clean = AwsStorage(aws["table"], sleep=no_sleep)
     assert run(clean, event).status == ImportStatus.SUCCEEDED
     check_exact(clean, [data])
 
@@ -240,7 +240,7 @@ def test_concurrent_overlapping_imports_end_exact(moto_server: str, seed: int) -
         export_bytes([corrected(s, Decimal(5)) if i % 2 else s for i, s in enumerate(sales[third // 2 : 2 * third])]),
     ]
     events = [put(s3, f"uploads/c{i}.csv", f, T0 + timedelta(seconds=i)) for i, f in enumerate(files)]
-    storages = [DynamoStorage(table, backoff_base=0.01) for _ in files]
+    storages = [AwsStorage(table, backoff_base=0.01) for _ in files]
     for storage in storages:  # boto3 sessions are not thread-safe to create clients from
         _ = storage.table, storage.s3
     results: dict[int, Any] = {}
@@ -262,7 +262,7 @@ def test_concurrent_overlapping_imports_end_exact(moto_server: str, seed: int) -
 # -- a deterministic race: another import commits between this import's plan and its commit ------
 
 
-class RacingStorage(DynamoStorage):
+class RacingStorage(AwsStorage):
     """Runs `race` once, just before the first commit that updates sales it read earlier."""
 
     def __init__(self, table: str, race: Any) -> None:
@@ -284,7 +284,7 @@ def test_a_sale_changed_between_plan_and_commit_is_replanned(aws: dict[str, Any]
     base = export_bytes(BASE)
     mine = export_bytes([corrected(s, Decimal(1)) for s in BASE])
     theirs = export_bytes([corrected(s, Decimal(7), move_days=1) for s in BASE])
-    clean = DynamoStorage(aws["table"], sleep=no_sleep)
+    clean = AwsStorage(aws["table"], sleep=no_sleep)
     run(clean, put(aws["s3"], "uploads/base.csv", base, T0))
     my_event = put(aws["s3"], "uploads/mine.csv", mine, T0 + timedelta(minutes=2))
     their_event = put(aws["s3"], "uploads/theirs.csv", theirs, T0 + timedelta(minutes=3 if racer_is_newer else 1))

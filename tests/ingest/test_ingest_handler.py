@@ -388,6 +388,38 @@ def test_redrive_ingests_a_dead_lettered_export_named_in_any_case_and_drops_a_no
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
 
 
+def test_redrive_finishes_dead_lettered_retractions_of_both_kinds(
+    lambda_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="ingest-dlq")["QueueUrl"]
+    monkeypatch.setenv("DLQ_URL", queue_url)
+    get_settings.cache_clear()
+    first = export_bytes(sample_sales(seed=26, lines=60))
+    second = export_bytes(sample_sales(seed=27, lines=40, start=date(2025, 6, 1)))
+    events = [
+        put(lambda_aws["s3"], f"uploads/r/{n}.csv", data, T0 + timedelta(minutes=n))
+        for n, data in enumerate((first, second))
+    ]
+    for event in events:
+        assert [i["status"] for i in ingest(lambda_aws, event)["imports"]] == ["SUCCEEDED"]
+    ids = {r.key: r.import_id for r in lambda_aws["storage"].list_imports(10, None)[0]}
+    # The invocation DELETE /imports/{id} makes, and a removal of the other file, both dead-lettered.
+    sqs.send_message(QueueUrl=queue_url, MessageBody=_dead_letter({"retract": {"import_id": ids["uploads/r/0.csv"]}}))
+    obj = events[1]["Records"][0]["s3"]["object"]
+    lambda_aws["s3"].delete_object(Bucket=BUCKET, Key="uploads/r/1.csv", VersionId=obj["versionId"])
+    removal = json.loads(json.dumps(events[1]))
+    removal["Records"][0]["eventName"] = "ObjectRemoved:Delete"
+    sqs.send_message(QueueUrl=queue_url, MessageBody=_dead_letter(removal))
+    import redrive_handler
+
+    assert redrive_handler.handler({"max_messages": 10}, context("RedriveFunction")) == {"redriven": 2, "failed": 0}
+    statuses = {r.key: r.status.value for r in lambda_aws["storage"].list_imports(10, None)[0]}
+    assert statuses == {"uploads/r/0.csv": "RETRACTED", "uploads/r/1.csv": "RETRACTED"}
+    assert list(lambda_aws["storage"].iter_sales()) == []
+    assert all(day.totals.is_zero() for day in lambda_aws["storage"].day_aggregates())
+
+
 @pytest.mark.parametrize(
     "variant",
     [

@@ -113,6 +113,7 @@ def test_a_compact_item_holds_everything_the_earlier_item_did() -> None:
         "imp_first",
         "updated",
         lines,
+        "C-9",
     )
     assert sale_lines(item) == lines
     assert sale_client_id(item) == "C-9"

@@ -25,7 +25,11 @@ from .models import ErrorDetail, ErrorLocation, ErrorResponse
 from .telemetry import count
 
 UNSUPPORTED_CONTENT_TYPE = "header 'content-type': the request body must be JSON (application/json)"
-_DESCRIPTIONS = {400: "Bad input; `message` names the bad parameter.", 404: "Not found."}
+_DESCRIPTIONS = {
+    400: "Bad input; `message` names the bad parameter.",
+    404: "Not found.",
+    409: "The import is still being ingested; retract it when it has finished.",
+}
 # Clearer words than pydantic's where its own would quote a regex at the user.
 _FRIENDLY = {("filename", "string_pattern_mismatch"): "must end with .csv or .csv.gz"}
 
@@ -42,6 +46,12 @@ class UnknownImport(Exception):
     def __init__(self, import_id: str) -> None:
         super().__init__(import_id)
         self.message = f"no import with import_id '{clip(import_id)}'"
+
+
+class ImportStillRunning(Exception):
+    def __init__(self, import_id: str) -> None:
+        super().__init__(import_id)
+        self.message = f"import '{clip(import_id)}' is still being ingested; retract it when it has finished"
 
 
 def error_responses(*codes: int) -> dict[int, Any]:
@@ -122,6 +132,7 @@ def register(app: APIGatewayHttpResolver) -> None:
     # Registered by call, not as decorators: Powertools' decorators are untyped (mypy strict).
     app.exception_handler(BadParameter)(bad_parameter)
     app.exception_handler(UnknownImport)(lambda exc: not_found(exc.message))
+    app.exception_handler(ImportStillRunning)(lambda exc: _answer(409, ErrorResponse(message=exc.message)))
     app.exception_handler(RangeError)(bad_range)
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(lambda _exc: unsupported_content_type())

@@ -262,7 +262,8 @@ class ImportResponse(_Model):
     bucket: str
     key: str
     status: ImportStatus = Field(
-        description="IN_PROGRESS, SUCCEEDED, PARTIAL (some rows rejected) or FAILED (the file as a whole is unusable)."
+        description="IN_PROGRESS, SUCCEEDED, PARTIAL (some rows rejected), FAILED (the file as a whole is unusable), "
+        "RETRACTING (its retraction is running) or RETRACTED (what it wrote is undone)."
     )
     rows_total: int = Field(ge=0)
     rows_ingested: int = Field(ge=0)
@@ -276,11 +277,38 @@ class ImportResponse(_Model):
     rejects_key: str | None = Field(
         description="S3 key of the CSV of rejected rows (line number and reason), in the same bucket; null when none."
     )
+    retracted_at: str | None = Field(
+        default=None, description="ISO 8601 UTC timestamp of the end of its retraction; null unless RETRACTED."
+    )
+    sales_removed: int = Field(default=0, ge=0, description="Sales its retraction deleted (no other upload held them).")
+    sales_restored: int = Field(
+        default=0, ge=0, description="Sales its retraction put back to the version of an earlier upload."
+    )
 
     @classmethod
     def of(cls, record: ImportRecord) -> "ImportResponse":
         data = record.to_dict()
         return cls.model_validate({name: data.get(name) for name in cls.model_fields})
+
+
+class SaleChangeKind(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+class SaleChangeResponse(_Model):
+    sale_id: str
+    change: SaleChangeKind = Field(description="created: new sale; updated: its content changed or it moved date.")
+    sale_date: IsoDate
+    previous_sale_date: IsoDate | None = Field(description="The date before this import; null for created sales.")
+    total_sgd: Money
+    previous_total_sgd: Money | None = Field(description="The total before this import; null for created sales.")
+
+
+class ChangesPage(_Model):
+    import_id: str
+    changes: list[SaleChangeResponse] = Field(description="In the order the import wrote them.")
+    next_token: str | None = Field(description="Pass as `next_token` for the next page; null on the last page.")
 
 
 class ImportsPage(_Model):

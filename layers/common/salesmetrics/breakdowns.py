@@ -26,7 +26,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -101,8 +102,22 @@ ZERO_KEY = KeyTotals()
 Contribution = dict[tuple[str, str], KeyTotals]  # (dimension, key) -> figures
 
 
-def contribution(lines: Iterable[SaleLine]) -> Contribution:
+def contribution(lines: Sequence[SaleLine]) -> Contribution:
     """What one sale adds to each (dimension, key) it has a line in."""
+    if len(lines) == 1:  # most sales: each of the line's three keys gets the same figures
+        ln = lines[0]
+        totals = KeyTotals(
+            ln.item_total,
+            ZERO if ln.tax is None else ln.tax,
+            ZERO if ln.quantity is None else ln.quantity,
+            1,
+            1,
+        )
+        return {
+            ("item", ln.item_name.strip() or NONE_KEY): totals,
+            ("location", ln.location.strip() or NONE_KEY): totals,
+            ("payment_method", ln.payment_method.strip() or NONE_KEY): totals,
+        }
     sums: dict[tuple[str, str], list[Decimal]] = {}
     for ln in lines:
         tax = ln.tax if ln.tax is not None else ZERO
@@ -127,14 +142,15 @@ DayDeltas = dict[tuple[str, date, str], KeyTotals]  # (dimension, day, key) -> d
 
 
 def sale_deltas(
-    new_day: date, new_lines: Iterable[SaleLine] | None, old_day: date | None, old_lines: Iterable[SaleLine] | None
+    new_day: date, new_lines: Sequence[SaleLine] | None, old_day: date | None, old_lines: Sequence[SaleLine] | None
 ) -> DayDeltas:
     """What writing a sale version changes: + the new version's lines, - the stored version's
     (either may be absent); keys whose delta is zero are left out."""
-    out: DayDeltas = {}
-    if new_lines is not None:
-        for (dimension, key), totals in contribution(new_lines).items():
-            out[dimension, new_day, key] = totals
+    out: DayDeltas = (
+        {(dimension, new_day, key): totals for (dimension, key), totals in contribution(new_lines).items()}
+        if new_lines is not None
+        else {}
+    )
     if old_lines is not None and old_day is not None:
         for (dimension, key), totals in contribution(old_lines).items():
             slot = (dimension, old_day, key)
@@ -189,23 +205,45 @@ class _Known:
     units: int = 0
 
 
+DIRECTORY_DAYS = 1_500  # (dimension, day)s a writer remembers: ~500 days of the three dimensions
+
+
 class ShardDirectory:
     """What one writer knows of the shards of each (dimension, day): at least these keys in each,
     at least this many units used. Learnt from its own committed writes and from reads; shared by
-    the writer's lanes (threads), so guarded."""
+    the writer's lanes (threads), so guarded.
 
-    def __init__(self) -> None:
+    Bounded: it remembers the `limit` (dimension, day)s used last. Forgetting is safe: a key
+    written where it is not known to be goes to a shard with room (the same shard, if that is the
+    one it is in, whose figures then simply add up), and a shard fuller than remembered refuses
+    the write, which makes the writer read that day again. So an export of many years keeps the
+    memory of a few hundred days, not of every key it ever wrote.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
         self._lock = threading.Lock()
-        self._days: dict[tuple[str, date], list[_Known]] = {}
+        self._days: OrderedDict[tuple[str, date], list[_Known]] = OrderedDict()
+        self.limit = DIRECTORY_DAYS if limit is None else limit
+
+    def _shards(self, dimension: str, day: date) -> list[_Known]:
+        shards = self._days.get((dimension, day))
+        if shards is None:
+            shards = self._days[dimension, day] = []
+            if len(self._days) > self.limit:
+                self._days.popitem(last=False)
+        else:
+            self._days.move_to_end((dimension, day))
+        return shards
 
     def snapshot(self, dimension: str, day: date) -> list[tuple[frozenset[str], int]]:
         with self._lock:
-            return [(frozenset(k.keys), k.units) for k in self._days.get((dimension, day), [])]
+            shards = self._days.get((dimension, day))
+            return [(frozenset(k.keys), k.units) for k in shards] if shards else []
 
     def committed(self, deltas: Mapping[ShardRef, ShardDelta]) -> None:
         with self._lock:
             for ref, delta in deltas.items():
-                shards = self._days.setdefault((ref.dimension, ref.day), [])
+                shards = self._shards(ref.dimension, ref.day)
                 while len(shards) <= ref.shard:
                     shards.append(_Known())
                 known = shards[ref.shard]
@@ -221,30 +259,65 @@ class ShardDirectory:
                 shards.append(_Known())
             shards[shard.shard] = _Known(set(shard.keys), shard.units)
         with self._lock:
-            self._days[dimension, day] = shards
+            self._shards(dimension, day)[:] = shards
+
+    def __len__(self) -> int:
+        return len(self._days)
+
+
+Slot = tuple[str, date, str]  # (dimension, day, key)
 
 
 class Placement(NamedTuple):
+    """Where a key new to the plan goes."""
+
+    slot: Slot
     ref: ShardRef
-    key: str
-    totals: KeyTotals
     present: bool  # the shard is known to hold the key: the write checks it, no room needed
-    new_units: int  # room the key takes (0 when present, or already placed in this plan)
+    new_units: int  # room the key takes (0 when present)
+
+
+class Offer(NamedTuple):
+    """One sale's deltas and what adding them to the plan would take: the placements of its keys
+    new to the plan, the shard items they add to the transaction, and their request bytes."""
+
+    deltas: DayDeltas
+    placements: list[Placement]
+    new_items: int
+    size: int
+
+
+# The request bytes of one key in a shard's update: its five names and values, and its set member.
+KEY_REQUEST_BYTES = 130
+
+
+class _Figures:
+    """One key's figures in one shard of the plan, added to in place while the plan grows."""
+
+    __slots__ = ("lines", "present", "quantity", "ref", "revenue", "sales", "tax")
+
+    def __init__(self, ref: ShardRef, present: bool) -> None:
+        self.ref = ref
+        self.present = present
+        self.revenue = self.tax = self.quantity = ZERO
+        self.lines = self.sales = 0
 
 
 class BreakdownPlan:
     """The breakdown part of one transaction being planned: every key placed in a shard.
 
-    `place` finds a shard for each of a sale's deltas without changing the plan, so that the
-    planner can see how many shard items the sale would add (the transaction holds at most 100
-    items) before it `apply`s them or leaves the sale for the next transaction.
+    `place` finds a shard for each of a sale's keys new to the plan without changing the plan, so
+    that the planner can see how many shard items the sale would add (the transaction holds at
+    most 100 items) before it `apply`s them or leaves the sale for the next transaction. A key
+    already in the plan costs a dictionary look-up: most of a transaction's sales add only to
+    keys it has. `finish` gives the shard deltas of the transaction.
     """
 
     def __init__(self, directory: ShardDirectory) -> None:
         self.directory = directory
-        self.deltas: dict[ShardRef, ShardDelta] = {}
+        self._figures: dict[Slot, _Figures] = {}
+        self._shards: dict[ShardRef, list[int]] = {}  # [keys, new units] planned per shard
         self._views: dict[tuple[str, date], list[tuple[frozenset[str], int]]] = {}
-        self._placed: dict[tuple[str, date, str], tuple[int, bool]] = {}
 
     def _view(self, dimension: str, day: date) -> list[tuple[frozenset[str], int]]:
         view = self._views.get((dimension, day))
@@ -254,8 +327,7 @@ class BreakdownPlan:
 
     def _planned(self, ref: ShardRef, extra: Mapping[ShardRef, tuple[int, int]]) -> tuple[int, int]:
         """(keys, new units) this plan (and the sale being placed) puts in a shard."""
-        delta = self.deltas.get(ref)
-        keys, new = (len(delta.figures), delta.new_units) if delta is not None else (0, 0)
+        keys, new = self._shards.get(ref, (0, 0))
         more = extra.get(ref, (0, 0))
         return keys + more[0], new + more[1]
 
@@ -273,43 +345,59 @@ class BreakdownPlan:
                 return number, False
         raise RuntimeError(f"no shard of {dimension} on {day} has room after {MAX_SHARDS_PER_DAY}")
 
-    def place(self, deltas: DayDeltas) -> list[Placement]:
+    def place(self, deltas: DayDeltas) -> Offer:
+        figures = self._figures
+        unplaced = [slot for slot in deltas if slot not in figures]  # the others add up where they are
+        if not unplaced:
+            return Offer(deltas, [], 0, 0)
+        placements: list[Placement] = []
         extra: dict[ShardRef, tuple[int, int]] = {}
-        out: list[Placement] = []
-        for (dimension, day, key), totals in deltas.items():
-            placed = self._placed.get((dimension, day, key))
-            if placed is not None:  # the key is in this plan already: add to it there
-                out.append(Placement(ShardRef(dimension, day, placed[0]), key, totals, placed[1], 0))
-                continue
+        for slot in unplaced:
+            dimension, day, key = slot
             need = units(key)
             number, present = self._shard_for(dimension, day, key, need, extra)
             ref = ShardRef(dimension, day, number)
-            keys, new = extra.get(ref, (0, 0))
-            extra[ref] = (keys + 1, new + (0 if present else need))
-            out.append(Placement(ref, key, totals, present, 0 if present else need))
-        return out
+            keys, added = extra.get(ref, (0, 0))
+            extra[ref] = (keys + 1, added + (0 if present else need))
+            placements.append(Placement(slot, ref, present, 0 if present else need))
+        return Offer(
+            deltas,
+            placements,
+            sum(1 for ref in extra if ref not in self._shards),
+            sum(KEY_REQUEST_BYTES + 2 * len(p.slot[2]) for p in placements),
+        )
 
-    def new_items(self, placements: Iterable[Placement]) -> int:
-        """How many shard items `placements` would add to the transaction."""
-        return len({p.ref for p in placements if p.ref not in self.deltas})
-
-    def apply(self, placements: Iterable[Placement]) -> None:
-        for p in placements:
-            delta = self.deltas.get(p.ref)
-            if delta is None:
-                delta = self.deltas[p.ref] = ShardDelta()
-            before = delta.figures.get(p.key)
-            if before is None:
-                delta.figures[p.key] = p.totals
-                self._placed[p.ref.dimension, p.ref.day, p.key] = (p.ref.shard, p.present)
-                if p.present:
-                    delta.present.add(p.key)
-                delta.new_units += p.new_units
-            else:
-                delta.figures[p.key] = before + p.totals
+    def apply(self, offer: Offer) -> None:
+        for p in offer.placements:
+            self._figures[p.slot] = _Figures(p.ref, p.present)
+            planned = self._shards.get(p.ref)
+            if planned is None:
+                planned = self._shards[p.ref] = [0, 0]
+            planned[0] += 1
+            planned[1] += p.new_units
+        figures = self._figures
+        for slot, t in offer.deltas.items():
+            f = figures[slot]
+            f.revenue += t.revenue
+            f.tax += t.tax
+            f.quantity += t.quantity
+            f.lines += t.lines
+            f.sales += t.sales
 
     def item_count(self) -> int:
-        return len(self.deltas)
+        return len(self._shards)
+
+    def finish(self) -> dict[ShardRef, ShardDelta]:
+        """The shard deltas of the plan, each key's figures summed."""
+        out: dict[ShardRef, ShardDelta] = {}
+        for (_, _, key), f in self._figures.items():
+            delta = out.get(f.ref)
+            if delta is None:
+                delta = out[f.ref] = ShardDelta(new_units=self._shards[f.ref][1])
+            delta.figures[key] = KeyTotals(f.revenue, f.tax, f.quantity, f.lines, f.sales)
+            if f.present:
+                delta.present.add(key)
+        return out
 
 
 # -- reading: summing shards into a report ------------------------------------------------------------

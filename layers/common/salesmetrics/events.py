@@ -32,6 +32,17 @@ class ObjectRef:
         return f"{stamp}|{self.sequencer.upper().ljust(32, '0')}|{import_id}|"
 
 
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """An object version removed: a delete marker created (`marker`, `version_id` is the
+    marker's) or a version deleted for good (`version_id` is that version's)."""
+
+    bucket: str
+    key: str
+    version_id: str
+    marker: bool
+
+
 class UnsupportedEvent(ValueError):
     """The invocation's event is not one this function handles."""
 
@@ -49,6 +60,8 @@ def objects_in(event: Mapping[str, Any]) -> Iterator[ObjectRef]:
         yield from objects_in(event["requestPayload"])
         return
     if event.get("source") == "aws.s3" and "detail" in event:
+        if event.get("detail-type", "Object Created") != "Object Created":
+            return  # a deletion or another S3 event: see removals_in
         eb = S3EventBridgeNotificationEvent(dict(event))
         detail = eb.detail
         obj = detail.object
@@ -89,4 +102,30 @@ def objects_in(event: Mapping[str, Any]) -> Iterator[ObjectRef]:
             event_time=_time(record.event_time),
             sequencer=s3.get_object.sequencer or "",
             request_id=str((raw.get("responseElements") or {}).get("x-amz-request-id", "")),
+        )
+
+
+def removals_in(event: Mapping[str, Any]) -> Iterator[Removal]:
+    """Yield the object removals an event names (S3 notifications `ObjectRemoved:*`, plain or as
+    re-driven); everything else is skipped."""
+    if "requestPayload" in event and isinstance(event["requestPayload"], Mapping):
+        yield from removals_in(event["requestPayload"])
+        return
+    records = event.get("Records")
+    if not isinstance(records, list):
+        return
+    for raw in records:
+        if raw.get("eventSource") == "aws:sqs":
+            yield from removals_in(json.loads(raw.get("body") or "{}"))
+            continue
+        name = str(raw.get("eventName", ""))
+        if raw.get("eventSource") != "aws:s3" or not name.startswith("ObjectRemoved"):
+            continue
+        s3 = raw.get("s3") or {}
+        obj = s3.get("object") or {}
+        yield Removal(
+            bucket=str((s3.get("bucket") or {}).get("name", "")),
+            key=unquote_plus(str(obj.get("key", ""))),
+            version_id=str(obj.get("versionId") or ""),
+            marker=name == "ObjectRemoved:DeleteMarkerCreated",
         )

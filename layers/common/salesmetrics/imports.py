@@ -13,6 +13,12 @@ class ImportStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     PARTIAL = "PARTIAL"  # some rows rejected, the rest ingested
     FAILED = "FAILED"  # the file as a whole is unusable
+    RETRACTING = "RETRACTING"  # its retraction is running (DELETE /imports/{id} or the object deleted)
+    RETRACTED = "RETRACTED"  # what it wrote is undone; the record stays listed
+
+
+# An import in these states wrote nothing that counts, and its object version is never ingested again.
+RETRACTED_STATES = frozenset({ImportStatus.RETRACTING, ImportStatus.RETRACTED})
 
 
 @dataclass(slots=True)
@@ -34,6 +40,11 @@ class ImportRecord:
     message: str = ""
     rejects_key: str | None = None
     attempts: int = 1
+    retracted_at: str | None = None
+    sales_removed: int = 0
+    sales_restored: int = 0
+    # The status the import had before its retraction began (what it finished as).
+    retracted_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +65,8 @@ class ImportRecord:
             "sales_updated",
             "sales_unchanged",
             "attempts",
+            "sales_removed",
+            "sales_restored",
         ):
             if name in known:
                 known[name] = int(known[name])

@@ -1,6 +1,7 @@
 """The import use case: one object version in, exact sales and day aggregates out, exactly once.
 
-No boto3 here: storage is the `Storage` protocol. See docs/architecture.md, "Exactly-once".
+No boto3 here: storage is reached through the capabilities an import uses (`IngestStorage`). See
+docs/architecture.md, "Exactly-once".
 """
 
 from __future__ import annotations
@@ -10,26 +11,30 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO
+from decimal import Decimal
+from typing import BinaryIO, Protocol
 
 from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
+from .changes import ChangeEntry, encode_part, part_key
 from .dates import utc_now
 from .events import ObjectRef
 from .formats import Dialect, open_export
-from .imports import ImportRecord, ImportStatus, import_id_for
+from .imports import RETRACTED_STATES, ImportRecord, ImportStatus, import_id_for
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
-from .sales import DayTotals, Sale, SaleChange, StoredSale
+from .sales import HOLDER_DIGEST, MAX_HOLDERS, DayTotals, Holder, Sale, SaleChange, StoredSale
 from .scatter import FragmentSpill, IdFilter, find_scattered
 from .storage.base import (
     MAX_TRANSACTION_ITEMS,
     ObjectChanged,
     ObjectGone,
     SaleWrite,
-    Storage,
     TransientStorageError,
     WriteBatch,
 )
+from .storage.import_log import ImportLog
+from .storage.object_store import ObjectStore
+from .storage.sales_store import SalesStore
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +74,7 @@ class SaleCounts:
 class _Plan:
     batch: WriteBatch = field(default_factory=WriteBatch)
     changes: list[SaleChange] = field(default_factory=list)
+    entries: list[ChangeEntry] = field(default_factory=list)
     taken: int = 0
     size: int = 0
 
@@ -96,7 +102,7 @@ class SaleWriter:
     """
 
     def __init__(
-        self, storage: Storage, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
+        self, storage: SalesStore, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
     ) -> None:
         self.storage = storage
         self.import_id = import_id
@@ -107,6 +113,11 @@ class SaleWriter:
         self.lanes = lanes
         self.shards = ShardDirectory()  # where this import put (or found) each breakdown key
         self.wrote_breakdowns = False  # whether a transaction of this import changed a breakdown
+        self.entries: list[ChangeEntry] = []  # what the flushes so far did to each sale, for the change list
+
+    def take_entries(self) -> list[ChangeEntry]:
+        entries, self.entries = self.entries, []
+        return entries
 
     def version_of(self, sale: Sale) -> str:
         return f"{self.version_prefix}{sale.first_line:010d}"
@@ -188,6 +199,7 @@ class SaleWriter:
                 self.wrote_breakdowns = True
             for change in plan.changes:
                 counts.add(change)
+            self.entries.extend(plan.entries)  # one list.extend per transaction: safe across lanes
             position += plan.taken
         return counts
 
@@ -218,9 +230,9 @@ class SaleWriter:
         self, pending: list[Sale], start: int, known: dict[str, StoredSale | None], hashes: dict[str, str], limit: int
     ) -> _Plan:
         plan = _Plan()
+        writes = plan.batch.writes
         days = plan.batch.day_deltas
         shards = BreakdownPlan(self.shards)
-        plan.batch.breakdowns = shards.deltas
         for sale in pending[start:]:
             stored = known.get(sale.sale_id)
             version = self.version_of(sale)
@@ -229,48 +241,89 @@ class SaleWriter:
                 digest = hashes[sale.sale_id] = sale.content_hash
             write: SaleWrite | None = None
             delta: list[tuple[date, DayTotals]] = []
-            lines_delta: DayDeltas | None = None
+            lines_delta: DayDeltas = {}
+            entry = ChangeEntry(sale.sale_id, SaleChange.UNCHANGED, sale.sale_date, sale.total)
             if stored is None:
                 change = SaleChange.CREATED
                 write = SaleWrite(sale, version, self.import_id, self.import_id, None, change, digest)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
                 lines_delta = sale_deltas(sale.sale_date, sale.lines, None, None)
+                entry = ChangeEntry(sale.sale_id, change, sale.sale_date, sale.total)
             elif stored.version == version:
                 change = stored.change  # this import wrote it before a crash; count it as it was
+                entry = _again(sale, stored)
             elif stored.version > version:
                 change = SaleChange.UNCHANGED  # storage holds a newer upload's version of this sale
+                write = _remembered(stored, Holder(version, sale.sale_date, sale.total, digest[:HOLDER_DIGEST]))
             elif stored.content_hash == digest:
                 change = SaleChange.UNCHANGED  # same content, newer upload: record the version, no delta
-                write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
+                write = SaleWrite(
+                    sale, version, self.import_id, stored.first_import_id, stored, change, digest, _pushed(stored)
+                )
             else:
                 change = SaleChange.UPDATED
-                write = SaleWrite(sale, version, self.import_id, stored.first_import_id, stored, change, digest)
+                write = SaleWrite(
+                    sale, version, self.import_id, stored.first_import_id, stored, change, digest, _pushed(stored)
+                )
+                entry = _entry(sale, change, stored.sale_date, stored.total)
                 delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
                 delta.append((stored.sale_date, -stored.totals()))
                 # The stored version's lines leave their keys; the new version's join theirs.
                 lines_delta = sale_deltas(sale.sale_date, sale.lines, stored.sale_date, stored.lines)
             if write is not None:
-                new_days = {d for d, _ in delta if d not in days}
-                placements = shards.place(lines_delta) if lines_delta else []
-                size = 400 + 250 * len(sale.lines) + sum(130 + 2 * len(p.key) for p in placements)
-                items = (
-                    len(plan.batch.writes)
-                    + len(days)
-                    + 1
-                    + len(new_days)
-                    + shards.item_count()
-                    + shards.new_items(placements)
-                )
-                if plan.batch.writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
+                new_days = sum(1 for d, _ in delta if d not in days)
+                offer = shards.place(lines_delta)
+                size = 400 + 250 * len(sale.lines) + offer.size  # request bytes: the item and new shard keys
+                items = len(writes) + len(days) + shards.item_count() + 1 + new_days + offer.new_items
+                if writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
-                plan.batch.writes.append(write)
+                writes.append(write)
                 plan.size += size
                 for day, totals in delta:
                     days[day] = days[day] + totals if day in days else totals
-                shards.apply(placements)
+                shards.apply(offer)
             plan.changes.append(change)
+            plan.entries.append(entry)
             plan.taken += 1
+        plan.batch.breakdowns = shards.finish()
         return plan
+
+
+def _pushed(stored: StoredSale) -> tuple[Holder, ...]:
+    """The history of a sale whose stored version a newer upload replaces."""
+    return (stored.as_holder(), *stored.history)[:MAX_HOLDERS]
+
+
+def _again(sale: Sale, stored: StoredSale) -> ChangeEntry:
+    """What this import did to a sale it wrote before a crash, as the stored item still tells."""
+    before = stored.history[0] if stored.history and stored.change == SaleChange.UPDATED else None
+    return _entry(sale, stored.change, before.sale_date if before else None, before.total if before else None)
+
+
+def _entry(sale: Sale, change: SaleChange, previous_date: date | None, previous_total: Decimal | None) -> ChangeEntry:
+    return ChangeEntry(sale.sale_id, change, sale.sale_date, sale.total, previous_date, previous_total)
+
+
+def _remembered(stored: StoredSale, older: Holder) -> SaleWrite | None:
+    """A newer upload holds the sale; a retraction of it falls back to this older one, so the
+    item's history gets the older version in its place (newest first). None when the history
+    holds it already or it is older than every version the item keeps."""
+    history = stored.history
+    if any(h.version == older.version for h in history):
+        return None
+    merged = tuple(sorted((*history, older), key=lambda h: h.version, reverse=True))[:MAX_HOLDERS]
+    if older not in merged:
+        return None
+    return SaleWrite(
+        stored.as_sale(),
+        stored.version,
+        stored.import_id,
+        stored.first_import_id,
+        stored,
+        stored.change,
+        stored.content_hash,
+        merged,
+    )
 
 
 def _log_keys(record: ImportRecord) -> dict[str, object]:
@@ -280,6 +333,11 @@ def _log_keys(record: ImportRecord) -> dict[str, object]:
         "attempt": record.attempts,
         "reason": record.message,
     }
+
+
+class IngestStorage(SalesStore, ImportLog, ObjectStore, Protocol):
+    """What an import uses: the object it reads (and the rejects file it writes), the record it
+    keeps, the sales it writes. Not the health probe."""
 
 
 class Ingestor:
@@ -294,7 +352,7 @@ class Ingestor:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: IngestStorage,
         rejects_prefix: str,
         *,
         clock: Callable[[], str] = utc_now,
@@ -316,6 +374,11 @@ class Ingestor:
     def run(self, obj: ObjectRef) -> ImportRecord:
         import_id = import_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
         previous = self.storage.get_import(import_id)
+        if previous is not None and previous.status in RETRACTED_STATES:
+            # A redelivered or re-driven event of a retracted version never brings it back; an
+            # upload of the same bytes again is a new object version, hence a new import.
+            logger.info("import was retracted; not ingested again", extra=_log_keys(previous))
+            return previous
         record = ImportRecord(
             import_id=import_id,
             bucket=obj.bucket,
@@ -409,10 +472,15 @@ class Ingestor:
             )
             rejects = RejectsFile(reader.columns)
             buffer: list[Sale] = []
+            parts = [0]
 
             def flush() -> None:
                 writer.write(buffer)
                 buffer.clear()
+                entries = writer.take_entries()
+                if entries:  # numbered by flush: a retry of the same file rewrites the same part
+                    self.storage.put_changes(obj.bucket, part_key(record.import_id, parts[0]), encode_part(entries))
+                    parts[0] += 1
                 self._check_time(record, reader.stats.rows_total)
 
             def take(item: Sale | Rejection) -> None:

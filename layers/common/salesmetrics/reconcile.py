@@ -10,7 +10,7 @@ from typing import Any
 from .breakdowns import DIMENSIONS, BreakdownShard, KeyTotals, contribution, key_totals
 from .money import ZERO
 from .sales import ZERO_TOTALS, DayTotals
-from .storage.base import Storage
+from .storage.sales_store import SalesStore
 
 
 @dataclass(slots=True)
@@ -86,7 +86,7 @@ class ReconcileReport:
         }
 
 
-def reconcile(storage: Storage, *, repair: bool = False) -> ReconcileReport:
+def reconcile(storage: SalesStore, *, repair: bool = False) -> ReconcileReport:
     """Run when no import is in flight: sales are scanned, not snapshotted. A repair only lands if
     the aggregate has not been written since it was read (its `rev`), so a concurrent import is
     never overwritten; such a day is reported as changed, to be checked again."""
@@ -118,7 +118,7 @@ def reconcile(storage: Storage, *, repair: bool = False) -> ReconcileReport:
 
 
 def _reconcile_breakdown(
-    storage: Storage,
+    storage: SalesStore,
     dimension: str,
     lines: dict[tuple[str, date], dict[str, KeyTotals]],
     report: ReconcileReport,

@@ -222,6 +222,30 @@ class SaleChange(StrEnum):
     UNCHANGED = "unchanged"  # the same content again, or storage already holds a newer upload's version
 
 
+class Holder(NamedTuple):
+    """One earlier version of a sale, as the sale item remembers it (docs/architecture.md, "Undo"):
+    enough to list what an import changed and to know which import a retraction falls back to."""
+
+    version: str
+    sale_date: date
+    total: Decimal
+    digest: str  # the first HOLDER_DIGEST characters of that version's content hash
+
+    @property
+    def import_id(self) -> str:
+        return import_of(self.version)
+
+
+HOLDER_DIGEST = 8
+MAX_HOLDERS = 16  # earlier versions a sale item keeps; older ones are forgotten
+
+
+def import_of(version: str) -> str:
+    """The import that wrote a sale version (`ver` = time|sequencer|import_id|line)."""
+    parts = version.split("|")
+    return parts[2] if len(parts) >= 4 else ""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSale:
     """What storage holds of a sale: enough to undo its contribution and to order versions."""
@@ -239,6 +263,19 @@ class StoredSale:
     change: SaleChange = SaleChange.UPDATED
     # The stored version's lines: what its breakdown figures must lose when it is replaced.
     lines: tuple[SaleLine, ...] = ()
+    client_id: str = ""
+    # The earlier versions other imports wrote of this sale, newest first (the stored version
+    # itself is not in it): what a retraction of the stored version falls back to.
+    history: tuple[Holder, ...] = ()
 
     def totals(self) -> DayTotals:
         return DayTotals.of(self.total, self.tax, self.discounts)
+
+    def as_holder(self) -> Holder:
+        return Holder(self.version, self.sale_date, self.total, self.content_hash[:HOLDER_DIGEST])
+
+    def as_sale(self) -> Sale:
+        """The stored version as a Sale again (to rewrite the item with another history)."""
+        return _new(
+            Sale, (self.sale_id, self.sale_date, self.client_id, self.lines, self.total, self.tax, self.discounts)
+        )

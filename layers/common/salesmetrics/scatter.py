@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -28,26 +27,31 @@ from typing import Any
 from .parsing import MAX_SALE_LINES, TWO_DATES, Fragment, Rejection, two_dates_reason
 from .sales import Sale, SaleLine
 
-_FILTER_BITS = 1 << 25  # 4 MiB
-_MASK = _FILTER_BITS - 1
+SEEN_BITS = 1 << 25  # 4 MiB: every Sale ID of the file
+# The scattered Sale IDs are few in most files, and a filter's pages count in memory as soon as
+# one bit of theirs is set: ~1,000 false "seen"s of a million-sale file set bits on ~1,000 of a
+# 4 MiB filter's pages. 512 KiB keeps that small; in a file re-sorted through and through, where
+# most sales are scattered, its false positives only send a few more sales through the spill.
+SCATTERED_BITS = 1 << 22
 
 
 class IdFilter:
     """A Bloom filter of strings (three probes): fixed memory, no false negatives."""
 
-    __slots__ = ("_bits", "count")
+    __slots__ = ("_bits", "_mask", "count")
 
-    def __init__(self) -> None:
-        self._bits = bytearray(_FILTER_BITS >> 3)
+    def __init__(self, bits: int = SEEN_BITS) -> None:
+        self._bits = bytearray(bits >> 3)
+        self._mask = bits - 1
         self.count = 0
 
-    @staticmethod
-    def _probes(value: str) -> tuple[int, int, int]:
+    def _probes(self, value: str) -> tuple[int, int, int]:
         # str hashes are cached on the object and stable within a process, which is all a
         # filter that lives for one import needs.
         h = hash(value) & 0xFFFF_FFFF_FFFF_FFFF
         step = (h >> 32) | 1
-        return h & _MASK, (h + step) & _MASK, (h + 2 * step) & _MASK
+        mask = self._mask
+        return h & mask, (h + step) & mask, (h + 2 * step) & mask
 
     def add(self, value: str) -> None:
         bits = self._bits
@@ -69,45 +73,80 @@ def find_scattered(sale_id_runs: Iterable[str]) -> IdFilter | None:
     for sale_id in sale_id_runs:
         if sale_id in seen:
             if scattered is None:
-                scattered = IdFilter()
+                scattered = IdFilter(SCATTERED_BITS)
             scattered.add(sale_id)
         else:
             seen.add(sale_id)
     return scattered
 
 
-class FragmentSpill:
-    """Runs of scattered sales, kept on local disk (SQLite sorts them by Sale ID there).
+SPILL_MEMORY_BYTES = 4 << 20  # runs held in memory before they go to disk
 
-    Memory stays at SQLite's page cache however many runs there are; the file lives in the
-    temporary directory (Lambda's /tmp) and is removed when closed.
+
+class FragmentSpill:
+    """Runs of scattered sales, set aside until the end of the file.
+
+    The first runs are held in memory, encoded, up to `SPILL_MEMORY_BYTES`: most spills are the
+    Bloom filter's few false "scattered"s (one run each) or a handful of split sales, and for
+    them a database would cost more memory than the runs. Past that, every run goes to an SQLite
+    file in the temporary directory (Lambda's /tmp), which sorts them by Sale ID; memory then
+    stays at SQLite's page cache however many runs there are. The file is removed when closed.
     """
 
-    def __init__(self, directory: str | None = None) -> None:
-        handle, self._path = tempfile.mkstemp(prefix="sales-spill-", suffix=".sqlite", dir=directory)
-        os.close(handle)
-        self._db = sqlite3.connect(self._path)
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
-        self._db.execute("CREATE TABLE runs (sale_id TEXT NOT NULL, first_line INTEGER NOT NULL, data BLOB NOT NULL)")
+    def __init__(self, directory: str | None = None, memory_bytes: int | None = None) -> None:
+        self._directory = directory
+        self._memory_bytes = SPILL_MEMORY_BYTES if memory_bytes is None else memory_bytes
+        self._held: list[tuple[str, int, bytes]] = []
+        self._held_bytes = 0
+        self._db: Any = None
+        self._path = ""
         self.count = 0
 
+    def _open_db(self) -> Any:
+        import sqlite3  # noqa: PLC0415 - loaded only by the imports that spill to disk
+
+        handle, self._path = tempfile.mkstemp(prefix="sales-spill-", suffix=".sqlite", dir=self._directory)
+        os.close(handle)
+        db = sqlite3.connect(self._path)
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -1024")  # KiB: the spill is written once and read once, in order
+        db.execute("CREATE TABLE runs (sale_id TEXT NOT NULL, first_line INTEGER NOT NULL, data BLOB NOT NULL)")
+        db.executemany("INSERT INTO runs VALUES (?, ?, ?)", self._held)
+        self._held = []
+        return db
+
     def add(self, fragment: Fragment) -> None:
-        self._db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?)", (fragment.sale_id, fragment.first_line, _encode(fragment))
-        )
+        row = (fragment.sale_id, fragment.first_line, _encode(fragment))
         self.count += 1
+        if self._db is None:
+            self._held.append(row)
+            self._held_bytes += len(row[2]) + len(row[0]) + 100
+            if self._held_bytes > self._memory_bytes:
+                self._db = self._open_db()
+            return
+        self._db.execute("INSERT INTO runs VALUES (?, ?, ?)", row)
+
+    @property
+    def on_disk(self) -> bool:
+        return self._db is not None
 
     def merged(self) -> Iterator[Sale | Rejection]:
         """Each scattered Sale ID as one sale (or all of its lines rejected), by Sale ID."""
-        rows = self._db.execute("SELECT sale_id, data FROM runs ORDER BY sale_id, first_line")
+        if self._db is None:
+            rows: Iterable[tuple[str, bytes]] = [(sid, data) for sid, _, data in sorted(self._held)]
+        else:
+            rows = self._db.execute("SELECT sale_id, data FROM runs ORDER BY sale_id, first_line")
         for _, runs in groupby(rows, key=lambda row: str(row[0])):
             yield from merge([_decode(data) for _, data in runs])
 
     def close(self) -> None:
-        self._db.close()
-        with contextlib.suppress(FileNotFoundError):  # closed twice
-            os.unlink(self._path)
+        self._held = []
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+            with contextlib.suppress(FileNotFoundError):  # closed twice
+                os.unlink(self._path)
 
     def __enter__(self) -> FragmentSpill:
         return self

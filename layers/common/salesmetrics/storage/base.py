@@ -1,15 +1,15 @@
-"""The one small interface between the domain and AWS."""
+"""The words the storage capabilities speak: what a transaction writes, what it answers, and the
+errors that cross the boundary. The capabilities themselves are one protocol module each
+(`sales_store`, `import_log`, `object_store`, `health_probe`; `salesmetrics.storage` lists them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO, Protocol
 
-from ..breakdowns import BreakdownShard, KeyTotals, ShardDelta, ShardRef
-from ..imports import ImportRecord
-from ..sales import DayTotals, Sale, SaleChange, StoredSale
+from ..breakdowns import ShardDelta, ShardRef
+from ..sales import DayTotals, Holder, Sale, SaleChange, StoredSale
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 
@@ -41,6 +41,19 @@ class SaleWrite:
     expected: StoredSale | None
     change: SaleChange
     content_hash: str
+    # The earlier versions the item keeps (newest first, at most MAX_HOLDERS), written with it.
+    history: tuple[Holder, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SaleDelete:
+    """Delete a sale if storage still holds `expected` (a retraction of its only holder)."""
+
+    expected: StoredSale
+
+    @property
+    def sale_id(self) -> str:
+        return self.expected.sale_id
 
 
 @dataclass(slots=True)
@@ -51,17 +64,19 @@ class WriteBatch:
     writes: list[SaleWrite] = field(default_factory=list)
     day_deltas: dict[date, DayTotals] = field(default_factory=dict)
     breakdowns: dict[ShardRef, ShardDelta] = field(default_factory=dict)
+    deletes: list[SaleDelete] = field(default_factory=list)  # after the others: positional callers
 
     def item_count(self) -> int:
         return (
             len(self.writes)
+            + len(self.deletes)
             + sum(1 for d in self.day_deltas.values() if not d.is_zero())
             + sum(1 for d in self.breakdowns.values() if not d.is_zero())
         )
 
 
 class Conflicts(dict[str, StoredSale | None]):
-    """Storage.commit's answer: the sales whose expected state was wrong, with what storage holds
+    """SalesStore.commit's answer: the sales whose expected state was wrong, with what storage holds
     now (None: the sale does not exist), and the breakdown shards whose condition failed (full,
     or not holding a key the plan expected there). Neither: the whole batch was written."""
 
@@ -83,39 +98,3 @@ class DayAggregate:
     day: date
     totals: DayTotals
     rev: int
-
-
-class Storage(Protocol):
-    # sales and aggregates
-    def read_sales(self, sale_ids: Sequence[str]) -> dict[str, StoredSale]: ...
-    def commit(self, batch: WriteBatch) -> Conflicts: ...
-    def day_totals(self, start: date, end: date) -> dict[date, DayTotals]: ...
-    def day_aggregates(self) -> Iterator[DayAggregate]: ...
-    def iter_sales(self) -> Iterator[StoredSale]: ...
-    def replace_day(self, day: date, totals: DayTotals, expected_rev: int | None) -> bool: ...
-    def breakdown_shards(self, dimension: str, start: date, end: date) -> Iterator[BreakdownShard]: ...
-    # Each key's figures summed over the shards of start..end (keys summing to zero left out).
-    def breakdown_totals(self, dimension: str, start: date, end: date) -> dict[str, KeyTotals]: ...
-    def replace_breakdown(
-        self, dimension: str, day: date, figures: Mapping[str, KeyTotals], expected: Sequence[BreakdownShard]
-    ) -> bool: ...
-
-    # imports
-    def put_import(self, record: ImportRecord) -> None: ...
-    def get_import(self, import_id: str) -> ImportRecord | None: ...
-    def list_imports(self, limit: int, cursor: str | None) -> tuple[list[ImportRecord], str | None]: ...
-
-    # objects
-    def open_object(self, bucket: str, key: str, version_id: str, *, etag: str = "") -> BinaryIO:
-        """The object's bytes (its `version_id`, else the key's current object). `ObjectGone` if
-        there is no such object; with an `etag` (S3's `If-Match`), `ObjectChanged` unless the
-        object read has that ETag (quoted or not)."""
-        ...
-
-    def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None: ...
-    def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str: ...
-    def presign_download(self, bucket: str, key: str, expires_in: int) -> str: ...
-
-    # health
-    def check_table(self) -> None: ...
-    def check_bucket(self, bucket: str) -> None: ...

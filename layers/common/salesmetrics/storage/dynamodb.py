@@ -1,4 +1,5 @@
-"""`Storage` on one DynamoDB table and the uploads bucket (see docs/architecture.md for the keys).
+"""The sales store and the import log on the stack's one DynamoDB table (docs/architecture.md has
+the keys). `DynamoTable` is what they share: the client, the table's name, the bounded back-off.
 
 DynamoDB is reached through the low-level client with items in DynamoDB's wire JSON, built by
 `storage.items`, and with botocore's parameter validation off: the requests are this module's
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import random
 import threading
@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -34,11 +34,10 @@ from .base import (
     MAX_TRANSACTION_ITEMS,
     Conflicts,
     DayAggregate,
-    ObjectChanged,
-    ObjectGone,
     TransientStorageError,
     WriteBatch,
 )
+from .import_log import ImportLog
 from .items import (
     DAYS_PK,
     IMPORT_SK,
@@ -54,6 +53,7 @@ from .items import (
     import_pk,
     number,
     plain_item,
+    sale_delete,
     sale_pk,
     sale_put,
     shard_item,
@@ -61,10 +61,10 @@ from .items import (
     stored_sale,
     to_wire,
 )
+from .sales_store import SalesStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_s3.client import S3Client
 
 __all__ = [
     "DAYS_PK",
@@ -73,7 +73,9 @@ __all__ = [
     "MAX_BATCH_GET",
     "MAX_TRANSACTION_ITEMS",
     "SALE_SK",
-    "DynamoStorage",
+    "DynamoImportLog",
+    "DynamoSalesStore",
+    "DynamoTable",
     "WireItems",
     "decode_cursor",
     "encode_cursor",
@@ -92,11 +94,6 @@ _RETRYABLE_CODES = frozenset(
         "TransactionInProgressException",
     }
 )
-# What GetObject answers for a version that was deleted (or a key whose latest version is a delete
-# marker): no retry can bring it back.
-_GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "MethodNotAllowed", "405"})
-# What GetObject with If-Match answers when the object has another ETag (overwritten meanwhile).
-_CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 _RETRYABLE_REASONS = frozenset(
     {
         "TransactionConflict",
@@ -167,8 +164,8 @@ class TableRef:
     meta: _Meta
 
 
-class DynamoStorage:
-    """DynamoDB + S3. Clients are created on first use (so moto's mock, started later, sees them).
+class DynamoTable:
+    """The table and its client, made on first use (so moto's mock, started later, sees it).
 
     Every retry loop here is bounded; past the bound a `TransientStorageError` fails the
     invocation so that Lambda retries the event, and finally the DLQ keeps it. Safe to share
@@ -183,24 +180,19 @@ class DynamoStorage:
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
-        health_timeout: float = 2.0,
     ) -> None:
         self.table_name = table_name
         self.max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._sleep = sleep
-        self._health_timeout = health_timeout
         self._table: TableRef | None = None
-        self._s3: S3Client | None = None
-        self._lock = threading.Lock()
-
-    # -- clients ------------------------------------------------------------------------------
+        self._table_lock = threading.Lock()
 
     @property
     def table(self) -> TableRef:
         if self._table is None:
-            with self._lock:
+            with self._table_lock:
                 if self._table is None:
                     self._table = TableRef(self.table_name, _Meta(_dynamodb_client()))
         return self._table
@@ -209,20 +201,13 @@ class DynamoStorage:
     def client(self) -> DynamoDBClient:
         return self.table.meta.client
 
-    @property
-    def s3(self) -> S3Client:
-        if self._s3 is None:
-            config = Config(retries={"mode": "standard", "max_attempts": 4}, signature_version="s3v4")
-            with self._lock:
-                if self._s3 is None:
-                    self._s3 = boto3.client("s3", config=config)
-        return self._s3
-
     def _backoff(self, attempt: int) -> None:
         # Full jitter: concurrent ingests that collided should not collide again in step.
         self._sleep(random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt)))  # noqa: S311  # nosec B311 - jitter, not security
 
-    # -- sales and aggregates -----------------------------------------------------------------
+
+class DynamoSalesStore(DynamoTable, SalesStore):
+    """`SalesStore`: sale items, day aggregates and breakdown shards, written in one transaction."""
 
     def read_sales(self, sale_ids: Sequence[str]) -> dict[str, StoredSale]:
         found: dict[str, StoredSale] = {}
@@ -255,6 +240,8 @@ class DynamoStorage:
         now = utc_now()
         table = self.table_name
         items = WireItems([sale_put(table, w, now) for w in batch.writes])
+        items += [sale_delete(table, d) for d in batch.deletes]
+        sales_to = len(items)
         items += [
             day_update(table, day, delta, now) for day, delta in sorted(batch.day_deltas.items()) if not delta.is_zero()
         ]
@@ -283,9 +270,14 @@ class DynamoStorage:
                     other: set[str] = set()
                     for index, reason in enumerate(reasons):
                         reason_code = reason.get("Code") or "None"
-                        if reason_code == "ConditionalCheckFailed" and index < len(batch.writes):
+                        if reason_code == "ConditionalCheckFailed" and index < sales_to:
                             raw = reason.get("Item")
-                            conflicts[batch.writes[index].sale.sale_id] = stored_sale(raw) if raw else None
+                            sale_id = (
+                                batch.writes[index].sale.sale_id
+                                if index < len(batch.writes)
+                                else batch.deletes[index - len(batch.writes)].sale_id
+                            )
+                            conflicts[sale_id] = stored_sale(raw) if raw else None
                         elif reason_code == "ConditionalCheckFailed" and index >= shards_from:
                             full.append(shards[index - shards_from])
                         elif reason_code != "None":
@@ -421,7 +413,9 @@ class DynamoStorage:
             raise
         return True
 
-    # -- imports ------------------------------------------------------------------------------
+
+class DynamoImportLog(DynamoTable, ImportLog):
+    """`ImportLog`: one item per import, listed newest first through the `gsi1` index."""
 
     def put_import(self, record: ImportRecord) -> None:
         item = {k: to_wire(v) for k, v in record.to_dict().items() if v is not None}
@@ -456,74 +450,6 @@ class DynamoStorage:
         records = [ImportRecord.from_dict(plain_item(item)) for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return records, encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
-
-    # -- objects ------------------------------------------------------------------------------
-
-    def open_object(self, bucket: str, key: str, version_id: str, *, etag: str = "") -> BinaryIO:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id:
-            kwargs["VersionId"] = version_id
-        if etag:
-            kwargs["IfMatch"] = f'"{etag.strip(chr(34))}"'  # S3 events carry it unquoted, GetObject answers quoted
-        try:
-            body = self.s3.get_object(**kwargs)["Body"]
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in _GONE_CODES:
-                raise ObjectGone(f"s3://{bucket}/{key} version {version_id or '(none)'}: {code}") from exc
-            if code in _CHANGED_CODES:
-                raise ObjectChanged(f"s3://{bucket}/{key} no longer has ETag {etag}: {code}") from exc
-            raise
-        # A buffered reader over the HTTP body: lines come from C code, memory stays at one buffer.
-        return cast(BinaryIO, io.BufferedReader(_BodyReader(body), buffer_size=1 << 20))
-
-    def put_rejects(self, bucket: str, key: str, body: BinaryIO) -> None:
-        self.s3.upload_fileobj(body, bucket, key, ExtraArgs={"ContentType": "text/csv; charset=utf-8"})
-
-    def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str:
-        return self.s3.generate_presigned_url(
-            "put_object",
-            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
-            ExpiresIn=expires_in,
-            HttpMethod="PUT",
-        )
-
-    def presign_download(self, bucket: str, key: str, expires_in: int) -> str:
-        return self.s3.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in, HttpMethod="GET"
-        )
-
-    # -- health -------------------------------------------------------------------------------
-
-    def _health_config(self) -> Config:
-        return Config(
-            connect_timeout=self._health_timeout, read_timeout=self._health_timeout, retries={"total_max_attempts": 1}
-        )
-
-    def check_table(self) -> None:
-        boto3.client("dynamodb", config=self._health_config()).describe_table(TableName=self.table_name)
-
-    def check_bucket(self, bucket: str) -> None:
-        boto3.client("s3", config=self._health_config()).list_objects_v2(Bucket=bucket, MaxKeys=1)
-
-
-class _BodyReader(io.RawIOBase):
-    """Adapts botocore's StreamingBody to RawIOBase so io.BufferedReader can sit on it."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._body.close()
-        super().close()
 
 
 # -- pagination cursors -----------------------------------------------------------------------------

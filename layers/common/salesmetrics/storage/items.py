@@ -34,8 +34,8 @@ from ..breakdowns import (
     key_id,
 )
 from ..money import ZERO
-from ..sales import DayTotals, SaleChange, SaleLine, StoredSale
-from .base import SaleWrite
+from ..sales import DayTotals, Holder, SaleChange, SaleLine, StoredSale
+from .base import SaleDelete, SaleWrite
 
 DAYS_PK = "DAYS"
 IMPORTS_GSI_PK = "IMPORTS"
@@ -69,6 +69,7 @@ SALE_READ_ATTRIBUTES = (
     "first_import_id",
     "change",
     "lines",
+    "client_id",
 )
 
 Item = dict[str, Any]
@@ -168,8 +169,26 @@ def sale_record(write: SaleWrite, now: str) -> str:
         f'{{"sale_id":{e(sale.sale_id)},"sale_date":"{sale.sale_date.isoformat()}","hash":{e(write.content_hash)},'
         f'"total":"{sale.total!s}","tax":"{sale.tax!s}","discounts":"{sale.discounts!s}","client_id":{e(sale.client_id)},'
         f'"import_id":{e(write.import_id)},"first_import_id":{e(write.first_import_id)},'
-        f'"change":{e(write.change)},"updated_at":{e(now)},"lines":{encode_lines(sale.lines)}}}'
+        f'"change":{e(write.change)},"updated_at":{e(now)},"lines":{encode_lines(sale.lines)}'
+        f"{encode_history(write.history)}}}"
     )
+
+
+def encode_history(history: tuple[Holder, ...]) -> str:
+    """`,"hist":[[ver,date,total,digest],...]` (newest first), or nothing for a sale that only one
+    version was ever written of: a first ingest's items are as big as before."""
+    if not history:
+        return ""
+    e = _escape
+    return (
+        ',"hist":['
+        + ",".join(f'[{e(h.version)},"{h.sale_date.isoformat()}","{h.total!s}",{e(h.digest)}]' for h in history)
+        + "]"
+    )
+
+
+def decode_history(packed: list[list[Any]] | None) -> tuple[Holder, ...]:
+    return tuple(Holder(str(v), date.fromisoformat(d), Decimal(t), str(h)) for v, d, t, h in packed or ())
 
 
 def sale_item(write: SaleWrite, now: str) -> Item:
@@ -191,6 +210,20 @@ def sale_put(table: str, write: SaleWrite, now: str) -> Item:
         put["ExpressionAttributeNames"] = {"#ver": "ver"}
         put["ExpressionAttributeValues"] = {":expected": {"S": write.expected.version}}
     return {"Put": put}
+
+
+def sale_delete(table: str, delete: SaleDelete) -> Item:
+    """The transaction's Delete of one sale: only if storage still holds the version expected."""
+    return {
+        "Delete": {
+            "TableName": table,
+            "Key": {"pk": {"S": "SALE#" + delete.sale_id}, "sk": _SALE_SK},
+            "ConditionExpression": "#ver = :expected",
+            "ExpressionAttributeNames": {"#ver": "ver"},
+            "ExpressionAttributeValues": {":expected": {"S": delete.expected.version}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
 
 
 def _packed(item: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -215,6 +248,8 @@ def stored_sale(item: Mapping[str, Any]) -> StoredSale:
             first_import_id=str(packed["first_import_id"]),
             change=SaleChange(packed["change"]),
             lines=decode_lines(packed["lines"]),
+            client_id=str(packed.get("client_id", "")),
+            history=decode_history(packed.get("hist")),
         )
     # The earlier shape: one attribute per field; absent ones read as the earlier reader did.
     return StoredSale(
@@ -229,6 +264,7 @@ def stored_sale(item: Mapping[str, Any]) -> StoredSale:
         first_import_id=_text_or(item.get("first_import_id"), ""),
         change=SaleChange(_text_or(item.get("change"), SaleChange.UPDATED)),
         lines=sale_lines(item),
+        client_id=_text_or(item.get("client_id"), ""),
     )
 
 

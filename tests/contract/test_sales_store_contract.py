@@ -1,21 +1,16 @@
-"""One contract, two implementations: the in-memory fake and `DynamoStorage` on moto answer alike.
+"""The sales store's contract: `MemorySalesStore` and `DynamoSalesStore` on moto answer alike.
 
-Every property the ingest's exactness rests on is checked here against both, so a test that
-passes on the fake says something about DynamoDB too.
+Every property the ingest's exactness rests on is checked here against both: conditional writes,
+all-or-nothing transactions, conflicts naming what storage holds, the shards' room and keys.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from bench.ddbcost import item_size
 from salesmetrics.breakdowns import (
@@ -28,58 +23,11 @@ from salesmetrics.breakdowns import (
     key_totals,
     units,
 )
-from salesmetrics.errors import InvalidCursor
-from salesmetrics.imports import ImportRecord, ImportStatus
-from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
-from salesmetrics.storage.base import ObjectChanged, ObjectGone, SaleWrite, WriteBatch
-from salesmetrics.storage.dynamodb import DynamoStorage
+from salesmetrics.sales import DayTotals, Holder, Sale, SaleLine, StoredSale
+from salesmetrics.storage.base import SaleDelete, SaleWrite, WriteBatch
 from salesmetrics.storage.items import shard_item
-from tests.fakes.storage import MemoryStorage
-from tests.ingest.support import BUCKET
-from tests.moto_resources import create_resources
 
 D1, D2 = date(2025, 3, 1), date(2025, 3, 2)
-
-
-@dataclass
-class Backend:
-    storage: Any
-    put_object: Any
-    delete_version: Any
-    # PUT into a bucket without versioning; returns the ETag as S3 events carry it (unquoted).
-    put_unversioned: Any
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    if request.param == "memory":
-        fake = MemoryStorage()
-
-        def put_fake(bucket: str, key: str, data: bytes) -> str:
-            fake.put_object(bucket, key, data)
-            return fake.etag(bucket, key)
-
-        yield Backend(fake, fake.put_object, fake.delete_version, put_fake)
-        return
-    with mock_aws():
-        s3 = boto3.client("s3")
-        storage = DynamoStorage(create_resources(boto3.client("dynamodb"), s3), sleep=lambda _: None)
-
-        def put_object(bucket: str, key: str, data: bytes) -> str:
-            return str(s3.put_object(Bucket=bucket, Key=key, Body=data)["VersionId"])
-
-        def delete_version(bucket: str, key: str, version_id: str) -> None:
-            s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
-
-        created: set[str] = set()
-
-        def put_unversioned(bucket: str, key: str, data: bytes) -> str:
-            if bucket not in created:
-                s3.create_bucket(Bucket=bucket)  # versioning never enabled
-                created.add(bucket)
-            return str(s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]).strip('"')
-
-        yield Backend(storage, put_object, delete_version, put_unversioned)
 
 
 def sale(sale_id: str, total: str, day: date = D1) -> Sale:
@@ -103,8 +51,8 @@ def batch(*writes: SaleWrite) -> WriteBatch:
     return out
 
 
-def test_a_committed_batch_stores_its_sales_and_adds_its_day_deltas(backend: Backend) -> None:
-    st = backend.storage
+def test_a_committed_batch_stores_its_sales_and_adds_its_day_deltas(sales_store: Any) -> None:
+    st = sales_store
     assert st.commit(batch(write(sale("1", "10.50"), "v1"), write(sale("2", "-3.25", D2), "v1"))) == {}
     stored = st.read_sales(["1", "2", "3"])
     assert set(stored) == {"1", "2"}
@@ -115,8 +63,8 @@ def test_a_committed_batch_stores_its_sales_and_adds_its_day_deltas(backend: Bac
     assert sorted(s.sale_id for s in st.iter_sales()) == ["1", "2"]
 
 
-def test_a_failed_condition_cancels_the_whole_batch_and_names_the_stored_sale(backend: Backend) -> None:
-    st = backend.storage
+def test_a_failed_condition_cancels_the_whole_batch_and_names_the_stored_sale(sales_store: Any) -> None:
+    st = sales_store
     st.commit(batch(write(sale("1", "10.00"), "v1")))
     before = st.day_totals(D1, D2)
     conflicts = st.commit(batch(write(sale("2", "5.00"), "v2"), write(sale("1", "12.00"), "v2")))
@@ -126,16 +74,16 @@ def test_a_failed_condition_cancels_the_whole_batch_and_names_the_stored_sale(ba
     assert st.day_totals(D1, D2) == before
 
 
-def test_every_failed_condition_is_reported_including_a_sale_that_does_not_exist(backend: Backend) -> None:
-    st = backend.storage
+def test_every_failed_condition_is_reported_including_a_sale_that_does_not_exist(sales_store: Any) -> None:
+    st = sales_store
     st.commit(batch(write(sale("1", "10.00"), "v1")))
     ghost = StoredSale("9", D1, "v0", "h", Decimal(1), Decimal(0), Decimal(0), "imp_x", "imp_x")
     conflicts = st.commit(batch(write(sale("1", "11.00"), "v2"), write(sale("9", "1.00"), "v2", ghost)))
     assert set(conflicts) == {"1", "9"} and conflicts["9"] is None
 
 
-def test_an_update_conditioned_on_the_stored_version_moves_the_sale_between_days(backend: Backend) -> None:
-    st = backend.storage
+def test_an_update_conditioned_on_the_stored_version_moves_the_sale_between_days(sales_store: Any) -> None:
+    st = sales_store
     st.commit(batch(write(sale("1", "10.00"), "v1")))
     (stored,) = st.read_sales(["1"]).values()
     assert st.commit(batch(write(sale("1", "4.00", D2), "v2", stored))) == {}
@@ -144,15 +92,55 @@ def test_an_update_conditioned_on_the_stored_version_moves_the_sale_between_days
     assert days[D2].revenue == Decimal("4.00") and days[D2].sales_count == 1
 
 
-def test_a_transaction_over_100_items_is_refused(backend: Backend) -> None:
+def test_a_delete_conditioned_on_the_stored_version_removes_the_sale_and_its_figures(sales_store: Any) -> None:
+    st = sales_store
+    st.commit(batch(write(sale("1", "10.00"), "v1"), write(sale("2", "3.00"), "v1")))
+    (stored,) = st.read_sales(["1"]).values()
+    gone = WriteBatch(deletes=[SaleDelete(stored)], day_deltas={D1: -stored.totals()})
+    assert st.commit(gone) == {}
+    assert set(st.read_sales(["1", "2"])) == {"2"}
+    assert st.day_totals(D1, D1)[D1].revenue == Decimal("3.00") and st.day_totals(D1, D1)[D1].sales_count == 1
+
+
+def test_a_delete_of_a_version_no_longer_stored_cancels_the_batch_and_names_what_is(sales_store: Any) -> None:
+    st = sales_store
+    st.commit(batch(write(sale("1", "10.00"), "v1")))
+    (old,) = st.read_sales(["1"]).values()
+    st.commit(batch(write(sale("1", "12.00"), "v2", old)))
+    before = st.day_totals(D1, D1)
+    conflicts = st.commit(
+        WriteBatch(writes=[write(sale("2", "5.00"), "v3")], deletes=[SaleDelete(old)], day_deltas={D1: -old.totals()})
+    )
+    assert set(conflicts) == {"1"} and conflicts["1"] is not None and conflicts["1"].version == "v2"
+    assert set(st.read_sales(["1", "2"])) == {"1"}  # all or nothing
+    assert st.day_totals(D1, D1) == before
+    ghost = StoredSale("9", D1, "v0", "h", Decimal(1), Decimal(0), Decimal(0), "imp_x", "imp_x")
+    assert st.commit(WriteBatch(deletes=[SaleDelete(ghost)])) == {"9": None}
+
+
+def test_a_sale_keeps_its_holder_history_and_client_id_as_written(sales_store: Any) -> None:
+    st = sales_store
+    history = (
+        Holder("v2|x|imp_b|0000000002", D2, Decimal("-1.50"), "abcd1234"),
+        Holder("v1|x|imp_a|01", D1, Decimal("7"), "00ff00ff"),
+    )
+    s = sale("1", "10.00")
+    st.commit(WriteBatch(writes=[SaleWrite(s, "v3", "imp_c", "imp_a", None, "updated", "h3", history)]))
+    (stored,) = st.read_sales(["1"]).values()
+    assert stored.history == history and stored.client_id == "c1"
+    assert stored.history[0].import_id == "imp_b"
+    assert stored.as_sale() == s
+
+
+def test_a_transaction_over_100_items_is_refused(sales_store: Any) -> None:
     writes = [write(sale(str(i), "1.00", date(2025, 1, 1 + i % 28)), "v1") for i in range(80)]
     with pytest.raises(ValueError, match="at most 100"):
-        backend.storage.commit(batch(*writes))
-    assert backend.storage.read_sales(["1"]) == {}
+        sales_store.commit(batch(*writes))
+    assert sales_store.read_sales(["1"]) == {}
 
 
-def test_replace_day_lands_only_on_the_revision_it_read(backend: Backend) -> None:
-    st = backend.storage
+def test_replace_day_lands_only_on_the_revision_it_read(sales_store: Any) -> None:
+    st = sales_store
     st.commit(batch(write(sale("1", "10.00"), "v1")))
     (agg,) = list(st.day_aggregates())
     assert not st.replace_day(D1, DayTotals(), agg.rev + 5)
@@ -161,100 +149,6 @@ def test_replace_day_lands_only_on_the_revision_it_read(backend: Backend) -> Non
     assert st.day_totals(D1, D1)[D1].revenue == 0
     assert st.replace_day(D2, DayTotals.of(Decimal(2), Decimal(0), Decimal(0)), None)
     assert not st.replace_day(D2, DayTotals(), None)
-
-
-def record(n: int) -> ImportRecord:
-    return ImportRecord(
-        import_id=f"imp_{n:04d}",
-        bucket=BUCKET,
-        key=f"uploads/{n}.csv",
-        status=ImportStatus.SUCCEEDED,
-        started_at=f"2026-11-01T10:00:{n:02d}.000Z",
-        rows_total=n,
-    )
-
-
-def test_imports_are_listed_newest_first_across_pages(backend: Backend) -> None:
-    st = backend.storage
-    for n in range(7):
-        st.put_import(record(n))
-    seen: list[str] = []
-    cursor = None
-    for _ in range(10):
-        page, cursor = st.list_imports(3, cursor)
-        seen += [r.import_id for r in page]
-        if cursor is None:
-            break
-    assert seen == [f"imp_{n:04d}" for n in reversed(range(7))]
-    got = st.get_import("imp_0003")
-    assert got is not None and got.rows_total == 3 and got.status == ImportStatus.SUCCEEDED
-    assert st.get_import("imp_nope") is None
-
-
-@pytest.mark.parametrize("token", ["%%%", "bm90LWpzb24", "e30"])
-def test_a_pagination_token_that_is_not_ours_is_an_invalid_cursor(backend: Backend, token: str) -> None:
-    with pytest.raises(InvalidCursor, match="next_token") as raised:
-        backend.storage.list_imports(3, token)
-    assert isinstance(raised.value, ValueError)  # what callers caught before InvalidCursor existed
-
-
-def test_an_object_version_reads_as_uploaded_and_a_deleted_one_is_gone(backend: Backend) -> None:
-    if isinstance(backend.storage, DynamoStorage):
-        boto3.client("s3").create_bucket(Bucket="contract-objects")
-        boto3.client("s3").put_bucket_versioning(
-            Bucket="contract-objects", VersioningConfiguration={"Status": "Enabled"}
-        )
-    first = backend.put_object("contract-objects", "uploads/a.csv", b"one")
-    second = backend.put_object("contract-objects", "uploads/a.csv", b"two")
-    with backend.storage.open_object("contract-objects", "uploads/a.csv", first) as stream:
-        assert stream.read() == b"one"
-    backend.delete_version("contract-objects", "uploads/a.csv", first)
-    with pytest.raises(ObjectGone):
-        backend.storage.open_object("contract-objects", "uploads/a.csv", first)
-    with backend.storage.open_object("contract-objects", "uploads/a.csv", second) as stream:
-        assert stream.read() == b"two"
-    with pytest.raises(ObjectGone):
-        backend.storage.open_object("contract-objects", "uploads/never.csv", "")
-
-
-def test_an_object_read_by_its_etag_is_changed_once_overwritten_in_an_unversioned_bucket(backend: Backend) -> None:
-    # S3 GetObject with If-Match: 412 PreconditionFailed once the key holds other bytes.
-    bucket, key = "contract-unversioned", "uploads/a.csv"
-    first = backend.put_unversioned(bucket, key, b"one")
-    assert first == hashlib.md5(b"one", usedforsecurity=False).hexdigest()  # a single-part upload's ETag
-    for etag in (first, f'"{first}"'):  # as S3 events carry it, and as GetObject answers it
-        with backend.storage.open_object(bucket, key, "", etag=etag) as stream:
-            assert stream.read() == b"one"
-    assert backend.put_unversioned(bucket, key, b"one") == first  # the same bytes again: the same ETag
-    second = backend.put_unversioned(bucket, key, b"two")
-    with pytest.raises(ObjectChanged, match="no longer has ETag") as raised:
-        backend.storage.open_object(bucket, key, "", etag=first)
-    assert isinstance(raised.value, ObjectGone)  # final, as a deleted object is: never retried
-    with backend.storage.open_object(bucket, key, "", etag=second) as stream:
-        assert stream.read() == b"two"
-    with backend.storage.open_object(bucket, key, "") as stream:  # no ETag: whatever the key holds
-        assert stream.read() == b"two"
-    with pytest.raises(ObjectGone) as gone:
-        backend.storage.open_object(bucket, "uploads/never.csv", "", etag=first)
-    assert not isinstance(gone.value, ObjectChanged)
-
-
-def test_a_version_read_with_another_version_s_etag_is_changed(backend: Backend) -> None:
-    if isinstance(backend.storage, DynamoStorage):
-        boto3.client("s3").create_bucket(Bucket="contract-objects")
-        boto3.client("s3").put_bucket_versioning(
-            Bucket="contract-objects", VersioningConfiguration={"Status": "Enabled"}
-        )
-    first = backend.put_object("contract-objects", "uploads/b.csv", b"one")
-    backend.put_object("contract-objects", "uploads/b.csv", b"two")
-    one, two = (hashlib.md5(b, usedforsecurity=False).hexdigest() for b in (b"one", b"two"))
-    with backend.storage.open_object("contract-objects", "uploads/b.csv", first, etag=one) as stream:
-        assert stream.read() == b"one"
-    with pytest.raises(ObjectChanged):
-        backend.storage.open_object("contract-objects", "uploads/b.csv", first, etag=two)
-
-
-# -- breakdown shards -----------------------------------------------------------------------------
 
 
 def shard_batch(
@@ -279,8 +173,8 @@ def line_totals(revenue: str, tax: str = "0", quantity: str = "1", lines: int = 
 ITEMS_0 = ShardRef("item", D1, 0)
 
 
-def test_breakdown_figures_are_added_per_key_and_read_back_per_shard(backend: Backend) -> None:
-    st = backend.storage
+def test_breakdown_figures_are_added_per_key_and_read_back_per_shard(sales_store: Any) -> None:
+    st = sales_store
     odd = 'Trial Lesson W/ Eli ,"quoted" = +1 ünïcode'  # any text is a key
     assert st.commit(
         shard_batch(
@@ -307,8 +201,8 @@ def test_breakdown_figures_are_added_per_key_and_read_back_per_shard(backend: Ba
     assert location.figures == {"(none)": line_totals("5")}
 
 
-def test_a_shard_without_room_cancels_the_whole_batch_and_is_named(backend: Backend) -> None:
-    st = backend.storage
+def test_a_shard_without_room_cancels_the_whole_batch_and_is_named(sales_store: Any) -> None:
+    st = sales_store
     three = {"a": line_totals("1"), "b": line_totals("1"), "c": line_totals("1")}
     assert st.commit(shard_batch(ITEMS_0, three)).written
     before = st.day_totals(D1, D2)
@@ -321,8 +215,8 @@ def test_a_shard_without_room_cancels_the_whole_batch_and_is_named(backend: Back
     assert st.commit(shard_batch(ITEMS_0, {"d": line_totals("1")}, None, SHARD_UNITS - 3)).written  # exactly full
 
 
-def test_a_key_expected_in_a_shard_that_lacks_it_is_refused(backend: Backend) -> None:
-    st = backend.storage
+def test_a_key_expected_in_a_shard_that_lacks_it_is_refused(sales_store: Any) -> None:
+    st = sales_store
     assert st.commit(shard_batch(ITEMS_0, {"a": line_totals("1")})).written
     conflicts = st.commit(shard_batch(ITEMS_0, {"b": line_totals("1")}, {"b"}))
     assert conflicts.full_shards == {ITEMS_0}
@@ -330,10 +224,10 @@ def test_a_key_expected_in_a_shard_that_lacks_it_is_refused(backend: Backend) ->
     assert missing.full_shards == {ShardRef("item", D2, 0)}  # expected in a shard that does not exist
 
 
-def test_a_shard_update_of_more_keys_than_an_expression_holds_is_refused(backend: Backend) -> None:
+def test_a_shard_update_of_more_keys_than_an_expression_holds_is_refused(sales_store: Any) -> None:
     figures = {f"k{n}": line_totals("1") for n in range(MAX_KEYS_PER_UPDATE + 1)}
     with pytest.raises(ValueError, match="at most"):
-        backend.storage.commit(shard_batch(ITEMS_0, figures))
+        sales_store.commit(shard_batch(ITEMS_0, figures))
 
 
 WIDEST = KeyTotals(
@@ -357,8 +251,8 @@ def test_a_full_shard_of_the_longest_one_unit_keys_and_widest_numbers_stays_unde
     assert item_size(item) < 0.8 * 400 * 1024  # DynamoDB's sizing rules (bench/ddbcost.py)
 
 
-def test_a_shard_fills_to_its_units_and_refuses_one_more_key(backend: Backend) -> None:
-    st = backend.storage
+def test_a_shard_fills_to_its_units_and_refuses_one_more_key(sales_store: Any) -> None:
+    st = sales_store
     for start in range(0, SHARD_UNITS, MAX_KEYS_PER_UPDATE):
         keys = longest_keys(start, min(start + MAX_KEYS_PER_UPDATE, SHARD_UNITS))
         assert st.commit(shard_batch(ITEMS_0, keys)).written, start
@@ -372,8 +266,8 @@ def test_a_shard_fills_to_its_units_and_refuses_one_more_key(backend: Backend) -
     ).written  # a key it holds: no room needed
 
 
-def test_a_long_key_takes_a_unit_per_started_256_bytes(backend: Backend) -> None:
-    st = backend.storage
+def test_a_long_key_takes_a_unit_per_started_256_bytes(sales_store: Any) -> None:
+    st = sales_store
     long_key = "é" * 300  # 600 UTF-8 bytes: three units
     assert units(long_key) == 3
     assert st.commit(shard_batch(ITEMS_0, {long_key: line_totals("2.5"), "short": line_totals("1")})).written
@@ -382,8 +276,8 @@ def test_a_long_key_takes_a_unit_per_started_256_bytes(backend: Backend) -> None
     assert shard.figures[long_key] == line_totals("2.5")
 
 
-def test_replace_breakdown_rewrites_a_day_only_on_the_revisions_it_read(backend: Backend) -> None:
-    st = backend.storage
+def test_replace_breakdown_rewrites_a_day_only_on_the_revisions_it_read(sales_store: Any) -> None:
+    st = sales_store
     st.commit(shard_batch(ITEMS_0, {"a": line_totals("1"), "b": line_totals("2")}))
     st.commit(shard_batch(ShardRef("item", D1, 1), {"a": line_totals("3")}))
     read = list(st.breakdown_shards("item", D1, D1))
@@ -398,3 +292,26 @@ def test_replace_breakdown_rewrites_a_day_only_on_the_revisions_it_read(backend:
     assert st.commit(shard_batch(ShardRef("item", D1, 1), {"d": line_totals("1")})).written  # an empty shard has room
     assert st.replace_breakdown("location", D2, {"x": line_totals("1")}, [])
     assert not st.replace_breakdown("location", D2, {"x": line_totals("1")}, [])  # it exists now
+
+
+def test_reading_more_sales_than_one_batch_get_holds_answers_each_stored_one_once(sales_store: Any) -> None:
+    # DynamoDB's BatchGetItem takes 100 keys: the store splits the read and drops duplicates.
+    for first in (0, 60):
+        writes = [write(sale(str(n), "1.00"), "v1") for n in range(first, first + 60)]
+        assert sales_store.commit(batch(*writes)).written
+    wanted = [str(n) for n in range(130)] + ["5", "5", "119"]
+    stored = sales_store.read_sales(wanted)
+    assert sorted(stored, key=int) == [str(n) for n in range(120)]
+    assert all(s.sale_id == key and s.version == "v1" for key, s in stored.items())
+
+
+def test_day_aggregates_come_in_day_order_with_one_revision_per_transaction_that_changed_them(
+    sales_store: Any,
+) -> None:
+    sales_store.commit(batch(write(sale("1", "10.00", D2), "v1")))
+    sales_store.commit(batch(write(sale("2", "5.00", D1), "v1"), write(sale("3", "1.00", D2), "v1")))
+    aggregates = list(sales_store.day_aggregates())
+    assert [(a.day, a.rev) for a in aggregates] == [(D1, 1), (D2, 2)]
+    assert aggregates[1].totals.revenue == Decimal("11.00") and aggregates[1].totals.order_count == 2
+    assert sales_store.day_totals(D2, D2) == {D2: aggregates[1].totals}
+    assert sales_store.day_totals(date(2025, 3, 3), date(2025, 3, 9)) == {}
