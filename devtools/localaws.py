@@ -49,6 +49,7 @@ from moto.server import ThreadedMotoServer
 
 from devtools import motopatch
 from devtools.lambdacontext import ACCOUNT_ID, REGION, LambdaContext
+from devtools.locallambda import LambdaEndpoint
 from devtools.template import (
     DEFAULT_STACK_NAME,
     BucketSpec,
@@ -145,6 +146,7 @@ class LocalAws:
         # Set to run invocations elsewhere (devtools.workers: one process per execution
         # environment); None runs them here, one at a time.
         self.runner: Callable[[str, Any, str | None], Any] | None = None
+        self.lambda_endpoint: LambdaEndpoint | None = None  # the Lambda Invoke API of the functions
 
     # lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> LocalAws:
@@ -181,6 +183,7 @@ class LocalAws:
                         motopatch.apply()
                     _LIVE_SERVERS.add(id(self))
                 self.create_resources()
+            self.lambda_endpoint = LambdaEndpoint(self, self.host if self.host != "localhost" else "127.0.0.1").start()
         except BaseException:
             self.stop()
             raise
@@ -189,6 +192,10 @@ class LocalAws:
 
     def stop(self) -> None:
         """Stop the moto server (if this stack started it) and restore the environment."""
+        endpoint, self.lambda_endpoint = self.lambda_endpoint, None
+        if endpoint is not None:
+            with contextlib.suppress(Exception):
+                endpoint.stop()
         server, self._server = self._server, None
         if server is not None:
             with _LIVE_LOCK:
@@ -419,6 +426,7 @@ class LocalAws:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ENDPOINT_URL": self.endpoint_url,
+            **({"AWS_ENDPOINT_URL_LAMBDA": self.lambda_endpoint.url} if self.lambda_endpoint else {}),
             # As under `sam local`: Powertools' Tracer stays off (no X-Ray daemon here).
             "AWS_SAM_LOCAL": "true",
             **SAFE_ENVIRONMENT,

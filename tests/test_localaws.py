@@ -13,13 +13,16 @@ import uuid
 from pathlib import Path
 from urllib.parse import unquote_plus
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from devtools import reconcile, redrive
 from devtools.dropfolder import DropFolder, describe_import, find_import
+from devtools.gateway import build_event
 from devtools.localaws import LocalAws
+from devtools.locallambda import function_name
 from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
 from devtools.samplegen import generate_export
 from devtools.template import Resolver, Template, TemplateError, load_template_text, merge_globals
@@ -627,3 +630,49 @@ def test_operator_commands_without_a_running_demo_exit_2(tmp_path: Path, capsys)
     assert reconcile.main(["--state-file", str(tmp_path / "none.json")]) == 2
     assert redrive.main(["--state-file", str(tmp_path / "none.json")]) == 2
     assert "make demo" in capsys.readouterr().err
+
+
+def test_delete_import_retracts_it_through_the_local_lambda_invoke_api(ingest_function: LocalAws) -> None:
+    """DELETE /imports/{id} invokes the ingest function asynchronously (boto3 Lambda Invoke); the
+    local stack answers that call as Lambda does (202, then the function runs with retries), so
+    the import ends RETRACTED and its sales leave the figures."""
+    stack = ingest_function
+    metrics = stack.handler_module("MetricsFunction")
+    metrics.reset()
+    sales = io.BytesIO()
+    summary = generate_export(sales, lines=40, seed=47)
+    notified = upload_and_notify(stack, sales.getvalue(), "uploads/x/retract-me.csv")
+    record = find_import(stack, notified)
+    assert record is not None and record.status.value == "SUCCEEDED", record
+    span = f"start={summary.first_date}&end={summary.last_date}"
+
+    def call(method: str, path: str, query: str = "") -> tuple[int, dict]:
+        event = build_event(method, path, query, iam=True)
+        answer = stack.invoke("MetricsFunction", event)
+        return answer["statusCode"], json.loads(answer.get("body") or "{}")
+
+    status, before = call("GET", "/metrics/revenue", span)
+    assert status == 200 and before["order_count"] > 0
+    status, body = call("DELETE", f"/imports/{record.import_id}")
+    assert status in (200, 202), body
+    endpoint = stack.lambda_endpoint
+    assert endpoint is not None and endpoint.invocations
+    for thread in endpoint.invocations:
+        thread.join(timeout=120)
+    status, after = call("GET", f"/imports/{record.import_id}")
+    assert status == 200 and after["status"] == "RETRACTED", after
+    status, figures = call("GET", "/metrics/revenue", span)
+    assert status == 200 and figures["order_count"] == 0 and figures["total_revenue_sgd"] == "0.00"
+    metrics.reset()
+
+
+def test_the_local_lambda_api_resolves_names_and_refuses_unknown_ones(real_stack: LocalAws) -> None:
+    assert function_name("sales-metrics-local-ingest:live") == "sales-metrics-local-ingest"
+    assert function_name("arn:aws:lambda:us-east-1:123456789012:function:f:live") == "f"
+    client = boto3.client(
+        "lambda",
+        endpoint_url=real_stack.environment("MetricsFunction")["AWS_ENDPOINT_URL_LAMBDA"],
+        region_name="us-east-1",
+    )
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName="no-such-function", InvocationType="Event", Payload=b"{}")
