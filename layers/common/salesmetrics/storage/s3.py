@@ -67,16 +67,20 @@ class S3ObjectStore(ObjectStore):
         self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson")
 
     def object_versions(self, bucket: str, key: str) -> list[tuple[str, bool]]:
-        found: list[tuple[str, str, bool]] = []
+        found: list[tuple[bool, str, bool, str]] = []
         paginator = self.s3.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=bucket, Prefix=key):
             for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
                 for entry in page.get(kind, []):  # type: ignore[attr-defined]
                     if entry["Key"] == key:
-                        found.append((entry["LastModified"].isoformat(), entry["VersionId"], marker))
-        # S3 lists a key's versions newest first; the markers come in a list of their own.
-        found.sort(key=lambda f: f[0], reverse=True)
-        return [(version, marker) for _, version, marker in found]
+                        latest = bool(entry.get("IsLatest"))
+                        found.append((latest, entry["LastModified"].isoformat(), marker, entry["VersionId"]))
+        # S3 lists a key's versions newest first, but boto3 hands the markers over in a list of
+        # their own, and two entries can share a LastModified (whole seconds on some stores).
+        # Newest first: the latest one, then by time; on a tie a marker is the newer, since a
+        # delete marker hides a version that existed before it.
+        found.sort(reverse=True)
+        return [(version, marker) for _, _, marker, version in found]
 
     def presign_upload(self, bucket: str, key: str, content_type: str, expires_in: int) -> str:
         return self.s3.generate_presigned_url(
