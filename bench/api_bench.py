@@ -52,6 +52,7 @@ _ENV = {
     "HTTPS_PROXY": "http://127.0.0.1:9",  # nothing may reach real AWS
     "TABLE_NAME": TABLE,
     "BUCKET_NAME": BUCKET,
+    "RETRACT_FUNCTION_NAME": "bench-ingest:live",
     "POWERTOOLS_SERVICE_NAME": "bench",
     "POWERTOOLS_METRICS_NAMESPACE": "Bench",
     "POWERTOOLS_METRICS_DISABLED": "true",

@@ -30,6 +30,7 @@ ENV = {
     "HTTPS_PROXY": "http://127.0.0.1:9",
     "TABLE_NAME": TABLE,
     "BUCKET_NAME": BUCKET,
+    "RETRACT_FUNCTION_NAME": "sales-metrics-test-ingest:live",
     "UPLOADS_PREFIX": "uploads/",
     "UPLOAD_URL_TTL_SECONDS": "900",
     "CURRENCY": "SGD",

@@ -18,7 +18,7 @@ from tests.api.conftest import reset_handlers
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHONPATH = sourceroots.pythonpath()
-NEEDED = {"TABLE_NAME": "sales", "BUCKET_NAME": "uploads"}
+NEEDED = {"TABLE_NAME": "sales", "BUCKET_NAME": "uploads", "RETRACT_FUNCTION_NAME": "sales-ingest:live"}
 
 
 def metrics_settings(**environ: str) -> Any:
@@ -42,7 +42,14 @@ def test_metrics_names_every_bad_variable() -> None:
     with pytest.raises(ConfigError) as raised:
         metrics_settings(BUCKET_NAME=" ", UPLOAD_URL_TTL_SECONDS="901", MAX_RANGE_DAYS="a year", CURRENCY="dollars")
     named = [problem.split(" ")[0].rstrip(":") for problem in raised.value.problems]
-    assert named == ["TABLE_NAME", "BUCKET_NAME", "CURRENCY", "UPLOAD_URL_TTL_SECONDS", "MAX_RANGE_DAYS"]
+    assert named == [
+        "TABLE_NAME",
+        "BUCKET_NAME",
+        "RETRACT_FUNCTION_NAME",
+        "CURRENCY",
+        "UPLOAD_URL_TTL_SECONDS",
+        "MAX_RANGE_DAYS",
+    ]
     assert "TABLE_NAME is not set" in str(raised.value) and "BUCKET_NAME is not set" in str(raised.value)
 
 
@@ -80,7 +87,7 @@ def test_a_bad_environment_fails_each_functions_cold_start_naming_the_variable()
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in ("TABLE_NAME", "BUCKET_NAME", "DLQ_URL", "MAX_RANGE_DAYS")
+        if name not in ("TABLE_NAME", "BUCKET_NAME", "DLQ_URL", "MAX_RANGE_DAYS", "RETRACT_FUNCTION_NAME")
     }
     env.update(PYTHONPATH=PYTHONPATH, MAX_RANGE_DAYS="many", POWERTOOLS_SERVICE_NAME="config-test")
     done = subprocess.run(
@@ -89,7 +96,8 @@ def test_a_bad_environment_fails_each_functions_cold_start_naming_the_variable()
     assert done.returncode == 0, done.stderr
     failures = json.loads(done.stdout.splitlines()[-1])
     assert failures["metrics_handler"].startswith(
-        "metrics function configuration: TABLE_NAME is not set; BUCKET_NAME is not set; MAX_RANGE_DAYS: "
+        "metrics function configuration: TABLE_NAME is not set; BUCKET_NAME is not set; "
+        "RETRACT_FUNCTION_NAME is not set; MAX_RANGE_DAYS: "
     )
     assert failures["health_handler"] == "health function configuration: TABLE_NAME is not set"
     assert failures["ingest_handler"] == "ingest function configuration: TABLE_NAME is not set"

@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
 
 
-class RetractionNotConfigured(RuntimeError):
-    """RETRACT_FUNCTION_NAME is not set: this deployment cannot start a retraction."""
-
-
 @cache
 def _client() -> LambdaClient:
     return boto3.client("lambda")
@@ -34,9 +30,7 @@ def retract_event(import_id: str) -> dict[str, Any]:
 
 def start(import_id: str) -> None:
     """Invoke the retraction asynchronously; it answers at once (202 from Lambda)."""
-    name = settings().retract_function_name
-    if not name:
-        raise RetractionNotConfigured("RETRACT_FUNCTION_NAME is not set")
+    name = settings().retract_function_name  # required: a cold start without it fails, naming it
     _client().invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(retract_event(import_id)).encode())
 
 

@@ -25,14 +25,14 @@ class MetricsSettings(BaseModel):
 
     table_name: str = Field(validation_alias="TABLE_NAME")
     bucket_name: str = Field(validation_alias="BUCKET_NAME", description="Where uploads go.")
+    # The function DELETE /imports/{import_id} invokes (asynchronously) to run a retraction.
+    retract_function_name: str = Field(validation_alias="RETRACT_FUNCTION_NAME")
     uploads_prefix: Prefix = Field("uploads/", validation_alias="UPLOADS_PREFIX")
     currency: str = Field("SGD", validation_alias="CURRENCY", pattern=r"^[A-Z]{3}$")
     upload_url_ttl_seconds: int = Field(
         MAX_UPLOAD_URL_TTL_SECONDS, ge=1, le=MAX_UPLOAD_URL_TTL_SECONDS, validation_alias="UPLOAD_URL_TTL_SECONDS"
     )
     max_range_days: int = Field(MAX_RANGE_DAYS, ge=1, validation_alias="MAX_RANGE_DAYS")
-    # The function DELETE /imports/{import_id} invokes (asynchronously) to run a retraction.
-    retract_function_name: str = Field("", validation_alias="RETRACT_FUNCTION_NAME")
     # Powertools' own variable: it still prints a ColdStart metric when disabled unless told not to.
     metrics_disabled: bool = Field(False, validation_alias="POWERTOOLS_METRICS_DISABLED")
 
