@@ -5,7 +5,9 @@ same across two polls (so a copy in progress is never read half-written). Each n
 file goes to `<uploads prefix>drop/<filename>` in the template's bucket and its S3 event is
 delivered as the template's notification filter says (devtools.s3events), to the ingest function,
 which imports sales exports (`.csv` / `.csv.gz`, any case) and leaves anything else; one readable
-line is logged per file. Hidden files (dot files) are not uploaded.
+line is logged per file. Hidden files (dot files) are not uploaded. A file it uploaded that is
+then removed from the folder is deleted from the bucket (`aws s3 rm`: a delete marker), whose
+`ObjectRemoved` event retracts that file's import, as in S3.
 
 An import that replaced many sales other files had stored (same Sale IDs, other content) gets a
 warning saying which files and how to see or undo it: usually a correction, but two unrelated
@@ -26,7 +28,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from devtools.localaws import LocalAws
-from devtools.s3events import Notified, upload_and_notify
+from devtools.s3events import Notified, delete_and_notify, upload_and_notify
 from salesmetrics.imports import ImportRecord, import_id_for
 from salesmetrics.storage.items import stored_sale
 
@@ -264,7 +266,11 @@ class DropFolder:
                 continue
             current[path] = (stat.st_size, stat.st_mtime_ns)
         ready = [p for p, sig in current.items() if self._seen.get(p) == sig and self._done.get(p) != sig]
+        gone = [p for p in self._done if p not in current and p not in self._seen]
         self._seen = current
+        for path in gone:
+            del self._done[path]
+            self.remove(path)
         results = []
         for path in ready:
             if self._stop.is_set():
@@ -281,6 +287,35 @@ class DropFolder:
             if self.on_import is not None:
                 self.on_import(result)
         return results
+
+    def remove(self, path: Path) -> Notified | None:
+        """The file left the folder: delete its object, which retracts its import."""
+        key = self.key_for(path)
+        try:
+            notified = delete_and_notify(self.stack, key)
+        except Exception as exc:  # keep watching
+            log.error("drop %s removed; its object could not be deleted: %s: %s", path.name, type(exc).__name__, exc)
+            return None
+        retracted = [
+            r
+            for invocation in notified.invocations
+            if invocation.ok and isinstance(invocation.result, dict)
+            for r in invocation.result.get("retracted") or []
+            if r
+        ]
+        if retracted:
+            for record in retracted:
+                log.info(
+                    "drop %s removed: import %s %s | %s sales removed, %s restored",
+                    path.name,
+                    record.get("import_id"),
+                    record.get("status"),
+                    record.get("sales_removed"),
+                    record.get("sales_restored"),
+                )
+        else:
+            log.info("drop %s removed: s3://%s/%s deleted; no import to retract", path.name, notified.bucket, key)
+        return notified
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or self._stop

@@ -217,6 +217,37 @@ def notify_stored(
     return _deliver(stack, bucket, key, put, head, when, started)
 
 
+def delete_and_notify(stack: LocalAws, key: str, *, bucket_logical_id: str | None = None) -> Notified:
+    """DELETE `key` as `aws s3 rm` does (on a versioned bucket: a delete marker) and deliver the
+    `ObjectRemoved:DeleteMarkerCreated` (or, unversioned, `ObjectRemoved:Delete`) event to every
+    function subscribed to it, as S3 would; moto runs no notifications."""
+    bucket = stack.bucket(bucket_logical_id)
+    started = time.monotonic()
+    answer = stack.client("s3").delete_object(Bucket=bucket.name, Key=key)
+    marker = bool(answer.get("DeleteMarker"))
+    version_id = answer.get("VersionId")
+    name = "ObjectRemoved:DeleteMarkerCreated" if marker else "ObjectRemoved:Delete"
+    event = build_put_event(
+        bucket=bucket.name,
+        key=key,
+        size=0,
+        etag="",
+        version_id=version_id,
+        region=stack.region,
+        request_id=_s3_request_id((answer.get("ResponseMetadata") or {}).get("RequestId")),
+        event_name=name,
+    )
+    notified = Notified(bucket.name, key, version_id, "", 0, event)
+    for fn in stack.functions():
+        for spec in fn.s3_events:
+            if spec.bucket_logical_id == bucket.logical_id and spec.matches(f"s3:{name}", key):
+                record = dict(event["Records"][0])
+                record["s3"] = {**record["s3"], "configurationId": configuration_id(fn.logical_id, spec.name)}
+                notified.invocations.append(stack.invoke_async(fn.logical_id, {"Records": [record]}))
+    notified.seconds = time.monotonic() - started
+    return notified
+
+
 def _deliver(
     stack: LocalAws,
     bucket: Any,

@@ -676,3 +676,26 @@ def test_the_local_lambda_api_resolves_names_and_refuses_unknown_ones(real_stack
     )
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.invoke(FunctionName="no-such-function", InvocationType="Event", Payload=b"{}")
+
+
+def test_removing_a_file_from_the_drop_folder_retracts_its_import(ingest_function: LocalAws, tmp_path: Path) -> None:
+    """A file taken out of the drop folder is deleted from the bucket (a delete marker), and the
+    ObjectRemoved event S3 would send retracts its import: its sales leave the figures."""
+    stack = ingest_function
+    folder = DropFolder(stack, tmp_path / "drop", interval=0.01, key_prefix="uploads/drop-undo/")
+    path = folder.folder / "wrong.csv"
+    summary = generate_export(path, lines=30, seed=53)
+    assert folder.poll() == []
+    [result] = folder.poll()
+    assert result.record is not None and result.record.status.value == "SUCCEEDED", result.record
+    path.unlink()
+    assert folder.poll() == []  # gone once: maybe being replaced
+    folder.poll()
+    versions = stack.client("s3").list_object_versions(Bucket=stack.bucket().name, Prefix=result.key)
+    assert [m["IsLatest"] for m in versions.get("DeleteMarkers", [])] == [True]
+    table = stack.client("dynamodb")
+    item = table.get_item(
+        TableName=stack.table().name, Key={"pk": {"S": f"IMPORT#{result.record.import_id}"}, "sk": {"S": "IMPORT"}}
+    )["Item"]
+    assert item["status"]["S"] == "RETRACTED" and int(item["sales_removed"]["N"]) == summary.sales
+    assert folder.poll() == []  # removed once, retracted once
