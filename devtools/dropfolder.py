@@ -183,7 +183,10 @@ def replaced_sales_warning(stack: LocalAws, record: Any, api_url: str | None = N
     ]
     if _has_route(stack, "GET", "/imports/{import_id}/changes") and _has_route(stack, "DELETE", "/imports/{import_id}"):
         lines.append(f"  see them:  curl -s {base}/imports/{record.import_id}/changes")
-        lines.append(f"  undo it:   curl -s -X DELETE {base}/imports/{record.import_id}")
+        lines.append(
+            f"  undo it:   curl -s -X DELETE {base}/imports/{record.import_id}"
+            "   (or take the file out of the drop folder)"
+        )
     else:
         lines.append(f"  see it:    curl -s {base}/imports/{record.import_id}   (sales_updated)")
         lines.append(
