@@ -11,6 +11,7 @@ each sale winning, and the sales stored are exactly the reckoning's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,10 +25,12 @@ from salesmetrics.imports import ImportStatus, import_id_for
 from salesmetrics.ingest import Ingestor
 from salesmetrics.reconcile import reconcile
 from salesmetrics.retract import Retractor, removed_imports
-from salesmetrics.storage.base import WriteBatch
+from salesmetrics.storage.aws import AwsStorage
+from salesmetrics.storage.base import Conflicts, WriteBatch
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import BUCKET, REJECTS_PREFIX, T0, check_exact
 from tests.ingest.test_any_order_property import Upload, build_file, uploads
+from tests.moto_resources import moto_aws
 from tests.reckoning import reckon
 
 
@@ -52,7 +55,39 @@ steps = st.builds(
 )
 
 
-def check_figures(storage: MemoryStorage, files: list[bytes]) -> None:
+class MotoStorage(AwsStorage):
+    """The real storage on moto, with what the scenario needs of the fake: commit hooks (for the
+    crashes), object puts and removals through S3, and the set of stored Sale IDs."""
+
+    def __init__(self, table: str, s3: Any) -> None:
+        super().__init__(table)
+        self._s3_client = s3
+        self.before_commit: Callable[[WriteBatch], None] | None = None
+        self.after_commit: Callable[[WriteBatch], None] | None = None
+
+    def commit(self, batch: WriteBatch) -> Conflicts:
+        if self.before_commit is not None:
+            self.before_commit(batch)
+        conflicts = super().commit(batch)
+        if self.after_commit is not None:
+            self.after_commit(batch)
+        return conflicts
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> str:
+        return str(self._s3_client.put_object(Bucket=bucket, Key=key, Body=body)["VersionId"])
+
+    def put_delete_marker(self, bucket: str, key: str) -> str:
+        return str(self._s3_client.delete_object(Bucket=bucket, Key=key)["VersionId"])
+
+    def delete_version(self, bucket: str, key: str, version_id: str) -> None:
+        self._s3_client.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+
+    @property
+    def sales(self) -> set[str]:
+        return {sale.sale_id for sale in self.iter_sales()}
+
+
+def check_figures(storage: Any, files: list[bytes]) -> None:
     if files:
         check_exact(storage, files)
     else:  # everything retracted: nothing left anywhere
@@ -61,11 +96,11 @@ def check_figures(storage: MemoryStorage, files: list[bytes]) -> None:
     assert set(storage.sales) == set(reckon(files).sales)
 
 
-def run_scenario(plans: list[Upload], script: list[Step], data: Any) -> None:
+def run_scenario(plans: list[Upload], script: list[Step], data: Any, storage: Any = None) -> None:
     files: list[bytes] = []
     for plan in plans:
         files.append(build_file(plan, files))
-    storage = MemoryStorage()
+    storage = MemoryStorage() if storage is None else storage
     refs = []
     for i, body in enumerate(files):
         key = f"uploads/export-{i}.csv"
@@ -151,3 +186,14 @@ def test_many_more_uploads_and_retractions_leave_the_figures_of_the_imports_kept
     plans: list[Upload], script: list[Step], data: Any
 ) -> None:
     run_scenario(plans, script, data)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans=st.lists(uploads, min_size=1, max_size=3), script=st.lists(steps, min_size=2, max_size=6), data=st.data())
+def test_uploads_and_retractions_on_dynamodb_and_s3_leave_the_figures_of_the_imports_kept(
+    plans: list[Upload], script: list[Step], data: Any
+) -> None:
+    """The same property, a few examples, on moto: the real storage's transactions, conditional
+    deletes, history and S3 version listing (delete markers, permanent deletes)."""
+    with moto_aws() as aws:
+        run_scenario(plans, script, data, MotoStorage(aws["table"], aws["s3"]))
