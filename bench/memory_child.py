@@ -54,8 +54,9 @@ class _Counting:
 
         return Conflicts()  # everything written
 
-    def put_import(self, record: Any) -> None:
+    def put_import(self, record: Any, *, if_status: Any = None) -> bool:
         self.imports_put += 1
+        return True
 
     def get_import(self, import_id: str) -> None:
         return None

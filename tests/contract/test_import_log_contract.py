@@ -68,3 +68,19 @@ def test_a_cursor_answers_the_page_after_it_only(import_log: Any) -> None:
     again, _ = import_log.list_imports(2, cursor)  # the same cursor twice: the same page
     second, _ = import_log.list_imports(2, cursor)
     assert [r.import_id for r in again] == [r.import_id for r in second] == ["imp_0002", "imp_0001"]
+
+
+def test_a_conditional_put_writes_only_over_the_statuses_named_or_no_record(import_log: Any) -> None:
+    """What keeps an ingest and a retraction of one import from both starting."""
+    first = record(2)
+    assert import_log.put_import(first, if_status={ImportStatus.SUCCEEDED}) is True  # no record yet
+    retracting = record(2)
+    retracting.status = ImportStatus.RETRACTING
+    assert import_log.put_import(retracting, if_status={ImportStatus.SUCCEEDED}) is True
+    again = record(2)
+    again.status = ImportStatus.IN_PROGRESS
+    assert import_log.put_import(again, if_status={ImportStatus.SUCCEEDED, ImportStatus.FAILED}) is False
+    got = import_log.get_import("imp_0002")
+    assert got is not None and got.status == ImportStatus.RETRACTING  # the refused write changed nothing
+    assert import_log.put_import(again) is True  # unconditional
+    assert import_log.get_import("imp_0002").status == ImportStatus.IN_PROGRESS

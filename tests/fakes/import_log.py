@@ -8,10 +8,11 @@ import base64
 import binascii
 import json
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from salesmetrics.errors import InvalidCursor
-from salesmetrics.imports import ImportRecord
+from salesmetrics.imports import ImportRecord, ImportStatus
 
 
 @dataclass
@@ -19,9 +20,13 @@ class MemoryImportLog:
     imports: dict[str, ImportRecord] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put_import(self, record: ImportRecord) -> None:
+    def put_import(self, record: ImportRecord, *, if_status: Collection[ImportStatus] | None = None) -> bool:
         with self._lock:
+            stored = self.imports.get(record.import_id)
+            if if_status is not None and stored is not None and stored.status not in if_status:
+                return False
             self.imports[record.import_id] = ImportRecord.from_dict(record.to_dict())
+            return True
 
     def get_import(self, import_id: str) -> ImportRecord | None:
         with self._lock:

@@ -197,3 +197,32 @@ def test_uploads_and_retractions_on_dynamodb_and_s3_leave_the_figures_of_the_imp
     deletes, history and S3 version listing (delete markers, permanent deletes)."""
     with moto_aws() as aws:
         run_scenario(plans, script, data, MotoStorage(aws["table"], aws["s3"]))
+
+
+def test_an_ingest_that_starts_after_a_retraction_marked_its_import_does_not_ingest() -> None:
+    """The race of a redelivered ingest with DELETE: the ingest read the record before the
+    retraction marked it, and writes after. Its start is refused, so the retracted sales stay out."""
+    storage = MemoryStorage()
+    files = [build_file(Upload(start=0, length=30, fix=0, shuffle=None, copy_of=None), [])]
+    ref = ObjectRef(
+        BUCKET, "uploads/a.csv", storage.put_object(BUCKET, "uploads/a.csv", files[0]), "e0", 1, T0, "01", "r"
+    )
+    import_id = import_id_for(ref.bucket, ref.key, ref.version_id, ref.etag)
+    assert Ingestor(storage, REJECTS_PREFIX).run(ref).status == ImportStatus.SUCCEEDED
+    real_get = storage.get_import
+    raced: list[bool] = []
+
+    def get_then_retract(wanted: str) -> Any:
+        seen = real_get(wanted)
+        if wanted == import_id and not raced:  # the DELETE lands between the ingest's read and write
+            raced.append(True)
+            storage.get_import = real_get  # type: ignore[method-assign]
+            assert Retractor(storage).run(import_id) is not None
+        return seen
+
+    storage.get_import = get_then_retract  # type: ignore[method-assign]
+    record = Ingestor(storage, REJECTS_PREFIX).run(ref)
+    assert raced
+    assert record.status == ImportStatus.RETRACTED
+    assert storage.get_import(import_id).status == ImportStatus.RETRACTED
+    check_figures(storage, [])

@@ -335,6 +335,10 @@ def _log_keys(record: ImportRecord) -> dict[str, object]:
     }
 
 
+# The statuses a stored record may have for an ingest to (re)start it: any but being retracted.
+STARTABLE = frozenset(ImportStatus) - RETRACTED_STATES
+
+
 class IngestStorage(SalesStore, ImportLog, ObjectStore, Protocol):
     """What an import uses: the object it reads (and the rejects file it writes), the record it
     keeps, the sales it writes. Not the health probe."""
@@ -389,7 +393,11 @@ class Ingestor:
             etag=obj.etag,
             attempts=previous.attempts + 1 if previous else 1,
         )
-        self.storage.put_import(record)
+        if not self.storage.put_import(record, if_status=STARTABLE):
+            # A retraction marked it between the read and this write: it is not ingested.
+            stored = self.storage.get_import(import_id)
+            logger.info("import is being retracted; not ingested", extra=_log_keys(stored or record))
+            return stored or record
         try:
             self._ingest(obj, record)
         except ObjectChanged as exc:

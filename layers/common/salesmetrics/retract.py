@@ -87,17 +87,24 @@ class Retractor:
 
     def begin(self, import_id: str) -> ImportRecord | None:
         """Mark the import RETRACTING (nothing if it is retracting or retracted already); None for
-        an unknown import, `ImportBusy` for one still being ingested."""
-        record = self.storage.get_import(import_id)
-        if record is None or record.status in RETRACTED_STATES:
-            return record
-        if record.status == ImportStatus.IN_PROGRESS:
-            raise ImportBusy(f"import {import_id} is still being ingested; retract it when it has finished")
-        record.retracted_from = record.status.value
-        record.status = ImportStatus.RETRACTING
-        record.message = f"retracting (was {record.retracted_from}): {record.message}"
-        self.storage.put_import(record)
-        return record
+        an unknown import, `ImportBusy` for one still being ingested.
+
+        The mark is conditioned on the status read, and an ingest starts only on a record that is
+        not retracting (`Ingestor.run`): of a redelivered ingest and a retraction racing for one
+        import, exactly one goes ahead."""
+        for _ in range(MAX_PLAN_ATTEMPTS):
+            record = self.storage.get_import(import_id)
+            if record is None or record.status in RETRACTED_STATES:
+                return record
+            if record.status == ImportStatus.IN_PROGRESS:
+                raise ImportBusy(f"import {import_id} is still being ingested; retract it when it has finished")
+            was = record.status
+            record.retracted_from = was.value
+            record.status = ImportStatus.RETRACTING
+            record.message = f"retracting (was {record.retracted_from}): {record.message}"
+            if self.storage.put_import(record, if_status={was}):
+                return record
+        raise TransientStorageError(f"the record of {import_id} kept changing; giving up for a retry")
 
     def run(self, import_id: str) -> ImportRecord | None:
         """Retract the import and return its record, RETRACTED (None: no such import)."""

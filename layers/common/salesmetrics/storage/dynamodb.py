@@ -16,7 +16,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from ..breakdowns import BreakdownShard, KeyTotals, ShardRef, layout
 from ..dates import utc_now
 from ..errors import InvalidCursor
-from ..imports import ImportRecord
+from ..imports import ImportRecord, ImportStatus
 from ..sales import DayTotals, StoredSale
 from .base import (
     MAX_TRANSACTION_ITEMS,
@@ -417,7 +417,7 @@ class DynamoSalesStore(DynamoTable, SalesStore):
 class DynamoImportLog(DynamoTable, ImportLog):
     """`ImportLog`: one item per import, listed newest first through the `gsi1` index."""
 
-    def put_import(self, record: ImportRecord) -> None:
+    def put_import(self, record: ImportRecord, *, if_status: Collection[ImportStatus] | None = None) -> bool:
         item = {k: to_wire(v) for k, v in record.to_dict().items() if v is not None}
         item.update(
             pk={"S": import_pk(record.import_id)},
@@ -425,7 +425,24 @@ class DynamoImportLog(DynamoTable, ImportLog):
             gsi1pk={"S": IMPORTS_GSI_PK},
             gsi1sk={"S": f"{record.started_at}#{record.import_id}"},
         )
-        self.client.put_item(TableName=self.table_name, Item=item)
+        if if_status is None:
+            self.client.put_item(TableName=self.table_name, Item=item)
+            return True
+        kwargs: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if if_status:
+            values = {f":s{n}": {"S": str(status)} for n, status in enumerate(sorted(if_status))}
+            kwargs = {
+                "ConditionExpression": f"attribute_not_exists(pk) OR #status IN ({', '.join(values)})",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": values,
+            }
+        try:
+            self.client.put_item(TableName=self.table_name, Item=item, **kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def get_import(self, import_id: str) -> ImportRecord | None:
         item = self.client.get_item(
