@@ -49,6 +49,8 @@ OPERATIONS = [
     ("GET", "/imports"),
     ("GET", "/imports/{import_id}"),
     ("GET", "/imports/{import_id}/rejects"),
+    ("GET", "/imports/{import_id}/changes"),
+    ("DELETE", "/imports/{import_id}"),
     ("POST", "/uploads"),
     ("GET", "/health"),
 ]
