@@ -28,6 +28,7 @@ Globals:
       Variables:
         TABLE_NAME: t
         BUCKET_NAME: b
+        RETRACT_FUNCTION_NAME: checkbuild-ingest:live
         POWERTOOLS_SERVICE_NAME: checkbuild-test
         POWERTOOLS_METRICS_NAMESPACE: CheckBuildTest
 Resources:
