@@ -23,7 +23,7 @@ from .imports import RETRACTED_STATES, ImportRecord, ImportStatus, import_id_for
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
 from .sales import HOLDER_DIGEST, MAX_HOLDERS, DayTotals, Holder, Sale, SaleChange, StoredSale
-from .scatter import FragmentSpill, IdFilter, find_scattered
+from .scatter import FragmentSpill, IdFilter, first_pass
 from .storage.base import (
     MAX_TRANSACTION_ITEMS,
     ObjectChanged,
@@ -454,10 +454,7 @@ class Ingestor:
         the decimal mark the whole file shows."""
         stream = self._open(obj)
         try:
-            text, dialect = open_export(stream)
-            reader = ExportReader(iter_byte_lines(text), dialect)
-            scattered = find_scattered(reader.sale_id_runs())
-            settled = reader.settled_dialect()
+            scattered, settled = first_pass(stream)
         finally:
             stream.close()
         logger.debug(

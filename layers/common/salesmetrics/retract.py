@@ -34,7 +34,7 @@ from .imports import RETRACTED_STATES, ImportRecord, ImportStatus
 from .ingest import MAX_PLAN_ATTEMPTS, MAX_TRANSACTION_BYTES
 from .parsing import ExportError, ExportReader, Fragment, iter_byte_lines
 from .sales import DayTotals, Holder, Sale, SaleChange, StoredSale, import_of
-from .scatter import FragmentSpill, find_scattered
+from .scatter import FragmentSpill, first_pass
 from .storage.base import (
     MAX_TRANSACTION_ITEMS,
     Conflicts,
@@ -325,10 +325,7 @@ def _object_sales(storage: RetractStorage, record: ImportRecord, spill_dir: str 
     etag = record.etag if not record.version_id else ""
     stream = storage.open_object(record.bucket, record.key, record.version_id, etag=etag)
     try:
-        text, dialect = open_export(stream)
-        reader = ExportReader(iter_byte_lines(text), dialect)
-        scattered = find_scattered(reader.sale_id_runs())
-        settled = reader.settled_dialect()
+        scattered, settled = first_pass(stream)
     finally:
         stream.close()
     stream = storage.open_object(record.bucket, record.key, record.version_id, etag=etag)

@@ -22,9 +22,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from itertools import groupby
-from typing import Any
+from typing import Any, BinaryIO
 
-from .parsing import MAX_SALE_LINES, TWO_DATES, Fragment, Rejection, two_dates_reason
+from .formats import Dialect, open_export
+from .parsing import MAX_SALE_LINES, TWO_DATES, ExportReader, Fragment, Rejection, iter_byte_lines, two_dates_reason
 from .sales import Sale, SaleLine
 
 SEEN_BITS = 1 << 25  # 4 MiB: every Sale ID of the file
@@ -78,6 +79,16 @@ def find_scattered(sale_id_runs: Iterable[str]) -> IdFilter | None:
         else:
             seen.add(sale_id)
     return scattered
+
+
+def first_pass(stream: BinaryIO) -> tuple[IdFilter | None, Dialect]:
+    """The cheap first read of an export, before its sales are read: which Sale IDs stand in more
+    than one run (None in the common case), and the dialect with the decimal mark the whole file
+    shows. The caller opens and closes the stream."""
+    text, dialect = open_export(stream)
+    reader = ExportReader(iter_byte_lines(text), dialect)
+    scattered = find_scattered(reader.sale_id_runs())
+    return scattered, reader.settled_dialect()
 
 
 SPILL_MEMORY_BYTES = 4 << 20  # runs held in memory before they go to disk
