@@ -7,10 +7,11 @@ import csv
 import io
 import re
 import tempfile
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
-from .columns import ColumnMap
-from .parsing import Rejection
+if TYPE_CHECKING:  # the metrics API imports `inert` alone; the parser is the ingest's
+    from .columns import ColumnMap
+    from .parsing import Rejection
 
 # Spreadsheet apps evaluate cells starting with these; a leading apostrophe makes them text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")

@@ -33,6 +33,7 @@ from .formats import open_export
 from .imports import RETRACTED_STATES, ImportRecord, ImportStatus
 from .ingest import MAX_PLAN_ATTEMPTS, MAX_TRANSACTION_BYTES
 from .parsing import ExportError, ExportReader, Fragment, iter_byte_lines
+from .retraction_start import begin_retraction
 from .sales import DayTotals, Holder, Sale, SaleChange, StoredSale, import_of
 from .scatter import FragmentSpill, first_pass
 from .storage.base import (
@@ -54,10 +55,6 @@ logger = logging.getLogger(__name__)
 class RetractStorage(SalesStore, ImportLog, ObjectStore, Protocol):
     """What a retraction uses: the sales it rewrites, the import records, the object versions it
     reads again (and the change lists)."""
-
-
-class ImportBusy(RuntimeError):
-    """The import is still being ingested: it can be retracted once it has finished."""
 
 
 @dataclass(slots=True)
@@ -86,25 +83,8 @@ class Retractor:
         self.shards = ShardDirectory()
 
     def begin(self, import_id: str) -> ImportRecord | None:
-        """Mark the import RETRACTING (nothing if it is retracting or retracted already); None for
-        an unknown import, `ImportBusy` for one still being ingested.
-
-        The mark is conditioned on the status read, and an ingest starts only on a record that is
-        not retracting (`Ingestor.run`): of a redelivered ingest and a retraction racing for one
-        import, exactly one goes ahead."""
-        for _ in range(MAX_PLAN_ATTEMPTS):
-            record = self.storage.get_import(import_id)
-            if record is None or record.status in RETRACTED_STATES:
-                return record
-            if record.status == ImportStatus.IN_PROGRESS:
-                raise ImportBusy(f"import {import_id} is still being ingested; retract it when it has finished")
-            was = record.status
-            record.retracted_from = was.value
-            record.status = ImportStatus.RETRACTING
-            record.message = f"retracting (was {record.retracted_from}): {record.message}"
-            if self.storage.put_import(record, if_status={was}):
-                return record
-        raise TransientStorageError(f"the record of {import_id} kept changing; giving up for a retry")
+        """Mark the import RETRACTING (`retraction_start.begin_retraction`)."""
+        return begin_retraction(self.storage, import_id)
 
     def run(self, import_id: str) -> ImportRecord | None:
         """Retract the import and return its record, RETRACTED (None: no such import)."""

@@ -13,7 +13,7 @@ from salesmetrics.changes import changes_page
 from salesmetrics.errors import InvalidCursor
 from salesmetrics.imports import ImportStatus
 from salesmetrics.metrics import money_text
-from salesmetrics.retract import ImportBusy, Retractor
+from salesmetrics.retraction_start import ImportBusy, begin_retraction
 
 from .. import retractions
 from ..answers import json_answer
@@ -131,7 +131,7 @@ def retract_import(
     if not known_import_id(import_id):
         raise UnknownImport(import_id)
     try:
-        record = Retractor(get_storage()).begin(import_id)
+        record = begin_retraction(get_storage(), import_id)
     except ImportBusy as exc:
         raise ImportStillRunning(import_id) from exc
     if record is None:
