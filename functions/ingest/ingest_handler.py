@@ -30,9 +30,10 @@ from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
 from salesmetrics.ingest import Ingestor
 from salesmetrics.retract import Retractor, removed_imports
 from salesmetrics.storage.aws import AwsStorage
+from salesmetrics.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 # The domain logs through the standard library; give those loggers the same JSON and keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"salesmetrics"})

@@ -11,9 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from salesmetrics.config import ReconcileSettings, get_settings
 from salesmetrics.reconcile import reconcile
 from salesmetrics.storage.dynamodb import DynamoSalesStore
+from salesmetrics.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 # Read at import: a missing or malformed variable fails the cold start, naming it.
 get_settings(ReconcileSettings)

@@ -15,9 +15,10 @@ from ingest_handler import not_ingested_because, process, retract, retract_remov
 from salesmetrics.config import RedriveSettings, get_settings
 from salesmetrics.events import UnsupportedEvent, objects_in, removals_in
 from salesmetrics.storage.queue import DeadLetterQueue
+from salesmetrics.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 _SAFETY_MS = 60_000  # stop taking messages when less than this is left of the invocation
 # Read at import: a missing or malformed variable fails the cold start, naming it.

@@ -7,9 +7,11 @@ import warnings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from salesmetrics.tracing import TRACED_MODULES
+
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 # Most reads add no metric of their own; Powertools would warn about the empty flush on each such
 # invocation (the way its documentation suggests silencing it).
