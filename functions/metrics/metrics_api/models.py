@@ -38,7 +38,7 @@ Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", description=MONEY_
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # -- errors ----------------------------------------------------------------------------------------
