@@ -17,6 +17,9 @@
    native code is replaced in the copy by *the same version's* wheel for this machine (fetched
    once with `pip download` into `.aws-sam/check-wheels/`); everything else imported is the
    artefact's own file. Checks 1-3 make sure the shipped binaries are those versions' arm64 builds.
+5. **Bytecode**: every module of the layer has its CPython 3.13 `.pyc` beside it, hash-based and
+   unchecked (layers/common/Makefile), so a cold start loads the modules instead of compiling
+   them: Lambda's /opt is read-only, and a missing `.pyc` is compiled again at every cold start.
 
     python -m devtools.checkbuild [--build-dir .aws-sam/build] [--python /path/to/python3.13]
 
@@ -30,6 +33,7 @@ import base64
 import csv
 import email.parser
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -182,6 +186,8 @@ def check_contents(layer: list[Distribution], report: Report) -> None:
         for relative, spec, _size in dist.record():
             if not spec:  # RECORD lists itself (and .pyc files) without a hash
                 continue
+            if relative.startswith("../"):  # a console script, installed beside the packages: not
+                continue  # importable, so layers/common/Makefile leaves it out
             algorithm, _, expected = spec.partition("=")
             path = dist.root / relative
             if not path.is_file():
@@ -434,6 +440,30 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def check_bytecode(python_dir: Path, report: Report) -> None:
+    """Every .py of the layer has an unchecked hash-based .pyc of this Python's bytecode version."""
+    tag = sys.implementation.cache_tag  # cpython-313: what Lambda's python3.13 looks for
+    magic = importlib.util.MAGIC_NUMBER
+    modules = sorted(python_dir.rglob("*.py"))
+    bad: list[str] = []
+    for source in modules:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        if not compiled.is_file():
+            bad.append(f"{_shown(source)} has no {compiled.name}")
+            continue
+        with compiled.open("rb") as stream:
+            header = stream.read(8)
+        flags = int.from_bytes(header[4:8], "little")
+        if header[:4] != magic or flags != 0b01:  # bit 0: hash-based; bit 1: check the source
+            bad.append(f"{_shown(compiled)} is not an unchecked hash-based .pyc of Python {tag}")
+    for line in bad[:10]:
+        report.fail(f"bytecode: {line}")
+    if len(bad) > 10:
+        report.fail(f"bytecode: ... and {len(bad) - 10} more modules")
+    if not bad:
+        report.ok(f"bytecode: all {len(modules):,} modules of the layer are compiled ({tag}, unchecked hash)")
+
+
 def check(build_dir: Path = BUILD_DIR, python: str | None = None) -> Report:
     template_path = build_dir / "template.yaml"
     if not template_path.is_file():
@@ -457,6 +487,7 @@ def check(build_dir: Path = BUILD_DIR, python: str | None = None) -> Report:
             check_versions(layer, read_pins(LAYER_REQUIREMENTS), read_lock(DEV_LOCK), report)
             check_contents(layer, report)
             check_architecture(layer, python_dir, architecture, report)
+            check_bytecode(python_dir, report)
             wrong = [
                 f.logical_id
                 for f in functions

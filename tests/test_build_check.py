@@ -4,8 +4,11 @@ file changed, a distribution missing or binaries for the wrong machine, it fails
 
 from __future__ import annotations
 
+import compileall
 import importlib.metadata
+import py_compile
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +83,8 @@ def _make_build(root: Path) -> Path:
         shutil.copytree(
             ROOT / "functions" / source, build / name, ignore=shutil.ignore_patterns("__pycache__", "requirements*.txt")
         )
+    # As layers/common/Makefile does: the layer's bytecode, compiled once, used unchecked.
+    compileall.compile_dir(python, quiet=1, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     (build / "template.yaml").write_text(TEMPLATE, encoding="utf-8")
     return build
 
@@ -104,6 +109,19 @@ def test_a_build_of_the_locked_versions_passes_every_check(pristine: Path) -> No
     assert "MetricsFunction metrics_handler.handler on Python 3.13" in text
     assert "GET /swagger?format=json -> 200" in text
     assert "HealthFunction health_handler.handler" in text
+    assert "bytecode: all" in text
+
+
+def test_a_module_without_its_bytecode_or_with_timestamp_bytecode_fails_the_bytecode_check(build: Path) -> None:
+    python = build / "CommonLayer" / "python"
+    (python / "salesmetrics" / "__pycache__" / f"money.{sys.implementation.cache_tag}.pyc").unlink()
+    py_compile.compile(str(python / "salesmetrics" / "sales.py"))  # the default: checked by timestamp
+    report = checkbuild.Report()
+    checkbuild.check_bytecode(python, report)
+    failed = "\n".join(report.failed)
+    assert f"salesmetrics/money.py has no money.{sys.implementation.cache_tag}.pyc" in failed
+    assert f"sales.{sys.implementation.cache_tag}.pyc is not an unchecked hash-based .pyc" in failed
+    assert len(report.failed) == 2
 
 
 def test_a_file_changed_after_install_fails_the_contents_check(build: Path) -> None:
