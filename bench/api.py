@@ -21,7 +21,6 @@ import warnings
 from typing import Any
 
 from bench import api_bench
-from devtools import sourceroots
 
 TARGET = 1.2
 ROUTES = (("revenue", "/metrics/revenue"), ("daily", "/metrics/revenue/daily"))
@@ -142,8 +141,8 @@ def _direct_imports(module: str) -> dict[str, float]:
     """Cumulative ms of each module `module` imports directly (one run of `-X importtime`)."""
     env = {
         **os.environ,
-        **api_bench._ENV,  # the same environment import_time_ms uses
-        "PYTHONPATH": sourceroots.pythonpath(),
+        **api_bench.IMPORT_ENV,  # the same environment import_time_ms uses
+        "PYTHONPATH": api_bench.import_pythonpath(),
     }
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],

@@ -741,7 +741,7 @@ def section_ingest(run: dict[str, Any]) -> list[str]:
 
 
 def _route(q: dict[str, Any]) -> str:
-    return q["path"] + ("?" + "&".join(f"{k}={v}" for k, v in q["query"].items()) if q.get("query") else "")
+    return str(q["path"]) + ("?" + "&".join(f"{k}={v}" for k, v in q["query"].items()) if q.get("query") else "")
 
 
 def section_reports(run: dict[str, Any]) -> list[str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import io
 import random
-import sys
 import time
 import warnings
 from datetime import date, timedelta
@@ -28,6 +27,7 @@ from typing import Any
 from bench import api_bench
 from bench.common import environment
 from bench.ddbcost import item_size
+from devtools import sourceroots
 
 TARGET = 1.2
 ROUTES: tuple[tuple[str, str, dict[str, str]], ...] = (
@@ -146,9 +146,7 @@ def _time(handler: Any, path: str, extra: dict[str, str], counter: _Counter, rep
 
 
 def measure(sizes: tuple[int, ...], repeats: int, max_sale_items: int) -> dict[str, Any]:
-    for path in reversed(api_bench.SOURCE_PATHS):
-        if str(api_bench.ROOT / path) not in sys.path:
-            sys.path.insert(0, str(api_bench.ROOT / path))
+    sourceroots.add_to_sys_path()
     out: dict[str, Any] = {}
     with environment(api_bench._ENV):
         import boto3  # noqa: PLC0415
