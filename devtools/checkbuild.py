@@ -17,9 +17,10 @@
    native code is replaced in the copy by *the same version's* wheel for this machine (fetched
    once with `pip download` into `.aws-sam/check-wheels/`); everything else imported is the
    artefact's own file. Checks 1-3 make sure the shipped binaries are those versions' arm64 builds.
-5. **Bytecode**: every module of the layer has its CPython 3.13 `.pyc` beside it, hash-based and
-   unchecked (layers/common/Makefile), so a cold start loads the modules instead of compiling
-   them: Lambda's /opt is read-only, and a missing `.pyc` is compiled again at every cold start.
+5. **Bytecode**: every module of the layer and of each function has its CPython 3.13 `.pyc` beside
+   it, hash-based and unchecked (the Makefiles of layers/common and of each CodeUri), so a cold
+   start loads the modules instead of compiling them: Lambda's code directories are read-only,
+   and a missing `.pyc` is compiled again at every cold start.
 
     python -m devtools.checkbuild [--build-dir .aws-sam/build] [--python /path/to/python3.13]
 
@@ -440,8 +441,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def check_bytecode(python_dir: Path, report: Report) -> None:
-    """Every .py of the layer has an unchecked hash-based .pyc of this Python's bytecode version."""
+def check_bytecode(python_dir: Path, report: Report, what: str = "the layer") -> None:
+    """Every .py of a built directory has an unchecked hash-based .pyc of this Python's bytecode version."""
     tag = sys.implementation.cache_tag  # cpython-313: what Lambda's python3.13 looks for
     magic = importlib.util.MAGIC_NUMBER
     modules = sorted(python_dir.rglob("*.py"))
@@ -461,7 +462,7 @@ def check_bytecode(python_dir: Path, report: Report) -> None:
     if len(bad) > 10:
         report.fail(f"bytecode: ... and {len(bad) - 10} more modules")
     if not bad:
-        report.ok(f"bytecode: all {len(modules):,} modules of the layer are compiled ({tag}, unchecked hash)")
+        report.ok(f"bytecode: all {len(modules):,} modules of {what} are compiled ({tag}, unchecked hash)")
 
 
 def check(build_dir: Path = BUILD_DIR, python: str | None = None) -> Report:
@@ -504,6 +505,8 @@ def check(build_dir: Path = BUILD_DIR, python: str | None = None) -> Report:
             if usable is not None:
                 layer_dirs[python_dir] = usable
         print("built functions:", flush=True)
+        for fn in functions:
+            check_bytecode(fn.code_uri, report, fn.logical_id)
         if layer_dirs:
             check_imports(functions, layer_dirs, python, report)
     return report
