@@ -299,24 +299,26 @@ _IMPORT_LINE = re.compile(r"import time:\s+\d+\s+\|\s+(\d+)\s+\|\s*(\S+)\s*$")
 
 
 @functools.cache
-def built_layer_code() -> Path:
-    """The layer's own package as `sam build` ships it (layers/common/Makefile): a copy with its
-    bytecode compiled, unchecked. Installed packages have theirs already (pip compiled them, as the
-    layer's build does); the functions' own code ships without (SAM's Python build), so it stays
-    source and is compiled at each import, as in Lambda."""
-    target = OUT / "coldstart-layer"
+def built_code() -> tuple[Path, ...]:
+    """The code `sam build` ships (the Makefiles of layers/common and of each function's
+    directory): copies of each function's directory and of the layer's package, with their
+    bytecode compiled, unchecked. Installed packages have theirs already (pip compiled them, as
+    the layer's build does). Returned in PYTHONPATH order: the functions, then the layer."""
+    target = OUT / "coldstart-code"
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(
-        ROOT / "layers" / "common" / "salesmetrics",
-        target / "salesmetrics",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    ignore = shutil.ignore_patterns("__pycache__", "Makefile")
+    roots = []
+    for directory in sourceroots.FUNCTION_DIRS:
+        shutil.copytree(directory, target / "functions" / directory.name, ignore=ignore)
+        roots.append(target / "functions" / directory.name)
+    shutil.copytree(ROOT / "layers" / "common" / "salesmetrics", target / "layer" / "salesmetrics", ignore=ignore)
+    roots.append(target / "layer")
     compileall.compile_dir(target, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-    return target
+    return tuple(roots)
 
 
 def import_pythonpath() -> str:
-    return os.pathsep.join([str(built_layer_code()), sourceroots.pythonpath()])
+    return os.pathsep.join([*(str(p) for p in built_code()), str(ROOT)])
 
 
 def import_time_ms(module: str, runs: int = 5, python: str = sys.executable, pythonpath: str | None = None) -> float:
