@@ -7,11 +7,16 @@ import base64
 import gzip
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from devtools import sourceroots
+from tests.api.conftest import ENV
 from tests.api.conftest import handlers as api_handlers
 
 ROUTES = {
@@ -242,3 +247,36 @@ def test_swagger_ui_is_compressed_when_asked(offline_client: Any) -> None:
     html = gzip.decompress(base64.b64decode(reply.text)).decode()
     assert "<html" in html.lower()
     assert len(reply.text) < len(html) / 2
+
+
+_COLD_ENVIRONMENT = """
+import json, sys
+import metrics_handler
+from devtools.gateway import build_event
+from devtools.lambdacontext import LambdaContext
+
+MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+context = LambdaContext(function_name="MetricsFunction", memory_limit_in_mb=512, timeout_seconds=30)
+seen = [MODELS in sys.modules]
+bad = metrics_handler.handler(build_event("GET", "/metrics/revenue", "start=2025-03-01&end=bad"), context)
+seen.append(MODELS in sys.modules)
+doc = metrics_handler.handler(build_event("GET", "/app/swagger", "format=json"), context)
+seen.append(MODELS in sys.modules)
+print(json.dumps({"seen": seen, "bad": bad["statusCode"], "doc": doc["statusCode"], "body": doc["body"][:200]}))
+"""
+
+
+def test_a_cold_environment_loads_the_openapi_models_only_for_the_document() -> None:
+    # Powertools' OpenAPI models are ~50 ms of a cold start; only GET /swagger needs them.
+    done = subprocess.run(
+        [sys.executable, "-c", _COLD_ENVIRONMENT],
+        env={**os.environ, **ENV, "PYTHONPATH": sourceroots.pythonpath(), "POWERTOOLS_LOG_LEVEL": "ERROR"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["seen"] == [False, False, True]
+    assert (result["bad"], result["doc"]) == (400, 200)
+    assert '"openapi":"3.1.0"' in result["body"].replace(" ", "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -11,9 +13,22 @@ from .routers import breakdowns, docs, imports, rejects, revenue, uploads
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 class MetricsResolver(APIGatewayHttpResolver):
+    _docs_lock = threading.Lock()  # the local gateway may resolve requests on several threads
+    _docs_enabled = False
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # The document's route is added on the first request that may be for it (routers/docs.py).
+        if not self._docs_enabled and str(event.get("rawPath") or "").endswith(docs.PATH):
+            with self._docs_lock:
+                if not self._docs_enabled:
+                    docs.enable(self)
+                    self._docs_enabled = True
+        return super().resolve(event, context)
+
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
         return docs.complete(super().get_openapi_schema(**kwargs))
 
@@ -26,4 +41,3 @@ app = MetricsResolver(enable_validation=True, strip_prefixes=[DASHBOARD_PREFIX])
 for _router in (revenue.router, breakdowns.router, imports.router, rejects.router, uploads.router):
     app.include_router(_router)
 errors.register(app)
-docs.enable(app)

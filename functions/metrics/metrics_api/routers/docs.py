@@ -2,7 +2,10 @@
 document say exactly what the deployed API does.
 
 Not a `Router`: Powertools serves the document from the resolver itself (`enable_swagger`), so
-`enable` is given the resolver, and `complete` finishes each document it generates.
+`enable` is given the resolver, and `complete` finishes each document it generates. The resolver
+enables it on the first request for `PATH` (metrics_api.app): Powertools' OpenAPI models, which
+only the document needs, are ~50 ms of a cold start that most execution environments never
+spend on it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
+PATH = "/swagger"
 API_VERSION = "1.0.0"
 TITLE = "Sales metrics API"
 SIGV4_DESCRIPTION = (
@@ -46,7 +50,7 @@ def enable(app: APIGatewayHttpResolver) -> None:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBase  # noqa: PLC0415
 
     app.enable_swagger(
-        path="/swagger",
+        path=PATH,
         compress=True,
         title=TITLE,
         version=API_VERSION,
