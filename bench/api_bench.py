@@ -321,9 +321,9 @@ def import_pythonpath() -> str:
     return os.pathsep.join([*(str(p) for p in built_code()), str(ROOT)])
 
 
-def import_time_ms(module: str, runs: int = 5, python: str = sys.executable, pythonpath: str | None = None) -> float:
+def import_time_ms(module: str, runs: int = 5, python: str = sys.executable) -> float:
     """Cumulative `python -X importtime` of `module` in a fresh interpreter, fastest of `runs`."""
-    env = {**os.environ, **IMPORT_ENV, "PYTHONPATH": pythonpath or import_pythonpath()}
+    env = {**os.environ, **IMPORT_ENV, "PYTHONPATH": import_pythonpath()}
     best = float("inf")
     for _ in range(runs):
         done = subprocess.run(
