@@ -226,3 +226,22 @@ def test_an_ingest_that_starts_after_a_retraction_marked_its_import_does_not_ing
     assert record.status == ImportStatus.RETRACTED
     assert storage.get_import(import_id).status == ImportStatus.RETRACTED
     check_figures(storage, [])
+
+
+def test_a_sale_id_holding_a_unicode_line_separator_is_retracted_like_any_other() -> None:
+    """U+2028, U+2029 and U+0085 stay unescaped in the change list's JSON lines; a reader that
+    split there could not read the import's changes, so its undo failed on every retry."""
+    storage = MemoryStorage()
+    plain = build_file(Upload(start=0, length=6, fix=0, shuffle=None, copy_of=None), []).decode("utf-8")
+    header, first, *rest = plain.splitlines(keepends=True)
+    sale_id = first.split(",")[2]
+    odd = "".join(line.replace(f",{sale_id},", f',"{sale_id}\u2028x\u2029y\u0085z",') for line in (first, *rest))
+    data = (header + odd).encode("utf-8")
+    ref = ObjectRef(BUCKET, "uploads/u.csv", storage.put_object(BUCKET, "uploads/u.csv", data), "e0", 1, T0, "01", "r")
+    import_id = import_id_for(ref.bucket, ref.key, ref.version_id, ref.etag)
+    assert Ingestor(storage, REJECTS_PREFIX).run(ref).status == ImportStatus.SUCCEEDED
+    assert any("\u2028" in s for s in storage.sales)
+    check_figures(storage, [data])
+    record = Retractor(storage).run(import_id)
+    assert record is not None and record.status == ImportStatus.RETRACTED
+    check_figures(storage, [])
