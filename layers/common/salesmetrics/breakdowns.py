@@ -384,6 +384,34 @@ class BreakdownPlan:
             f.lines += t.lines
             f.sales += t.sales
 
+    def known_line(self, day: date, ln: SaleLine) -> tuple[_Figures, _Figures, _Figures] | None:
+        """The plan's figures of a one-line sale's three keys on `day`, when the plan adds to all
+        three already (most sales of a transaction): adding the sale then takes no placement."""
+        figures = self._figures
+        item = figures.get(("item", day, ln.item_name.strip() or NONE_KEY))
+        if item is None:
+            return None
+        location = figures.get(("location", day, ln.location.strip() or NONE_KEY))
+        if location is None:
+            return None
+        payment = figures.get(("payment_method", day, ln.payment_method.strip() or NONE_KEY))
+        if payment is None:
+            return None
+        return item, location, payment
+
+    @staticmethod
+    def add_line(known: tuple[_Figures, _Figures, _Figures], ln: SaleLine) -> None:
+        """Add a one-line sale to the keys `known_line` found: what `contribution` says of it."""
+        total = ln.item_total
+        tax = ZERO if ln.tax is None else ln.tax
+        quantity = ZERO if ln.quantity is None else ln.quantity
+        for f in known:
+            f.revenue += total
+            f.tax += tax
+            f.quantity += quantity
+            f.lines += 1
+            f.sales += 1
+
     def item_count(self) -> int:
         return len(self._shards)
 

@@ -15,11 +15,10 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from json.encoder import encode_basestring as _escape  # a str as a JSON string literal, non-ASCII kept
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InvalidCursor
 from .sales import SaleChange
@@ -32,8 +31,9 @@ PARTS_PER_PAGE = 20  # a page reads at most this many parts; a short page still 
 VISIBLE = frozenset({SaleChange.CREATED, SaleChange.UPDATED})
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeEntry:
+class ChangeEntry(NamedTuple):
+    """What an import did to one sale (a NamedTuple: one is made per sale of every import)."""
+
     sale_id: str
     change: SaleChange
     sale_date: date

@@ -22,7 +22,7 @@ from .formats import Dialect, open_export
 from .imports import RETRACTED_STATES, ImportRecord, ImportStatus, import_id_for
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
-from .sales import HOLDER_DIGEST, MAX_HOLDERS, DayTotals, Holder, Sale, SaleChange, StoredSale
+from .sales import HOLDER_DIGEST, MAX_HOLDERS, DaySums, Holder, Sale, SaleChange, StoredSale
 from .scatter import FragmentSpill, IdFilter, first_pass
 from .storage.base import (
     MAX_TRANSACTION_ITEMS,
@@ -226,52 +226,76 @@ class SaleWriter:
         self.read_first = len(stored) * 2 >= len(unknown) > 0
         return len(stored)
 
-    def _plan(
+    def _plan(  # noqa: C901, PLR0912, PLR0915 - the hot loop: the common case inline, the rest below it
         self, pending: list[Sale], start: int, known: dict[str, StoredSale | None], hashes: dict[str, str], limit: int
     ) -> _Plan:
         plan = _Plan()
         writes = plan.batch.writes
-        days = plan.batch.day_deltas
+        days = DaySums()
         shards = BreakdownPlan(self.shards)
+        import_id = self.import_id
+        prefix = self.version_prefix
+        changes = plan.changes
+        entries = plan.entries
+        created = SaleChange.CREATED
         for sale in pending[start:]:
-            stored = known.get(sale.sale_id)
-            version = self.version_of(sale)
-            digest = hashes.get(sale.sale_id)
+            sale_id = sale.sale_id
+            stored = known.get(sale_id)
+            version = f"{prefix}{sale.lines[0].line_no:010d}"  # version_of, inline
+            digest = hashes.get(sale_id)
             if digest is None:
-                digest = hashes[sale.sale_id] = sale.content_hash
+                digest = hashes[sale_id] = sale.content_hash
+            day = sale.sale_date
+            if stored is None and len(sale.lines) == 1 and (known_keys := shards.known_line(day, sale.lines[0])):
+                # The common case, a new one-line sale whose keys this transaction already adds
+                # to: no shard item more, so only the sale and perhaps its day count.
+                size = 650  # request bytes: 400 + 250 a line, as below
+                items = len(writes) + len(days) + shards.item_count() + 1 + (day not in days)
+                if writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
+                    break
+                shards.add_line(known_keys, sale.lines[0])
+                writes.append(SaleWrite(sale, version, import_id, import_id, None, created, digest))
+                plan.size += size
+                days.add(day, sale.total, sale.tax, sale.discounts)
+                changes.append(created)
+                entries.append(ChangeEntry(sale_id, created, day, sale.total))
+                plan.taken += 1
+                continue
             write: SaleWrite | None = None
-            delta: list[tuple[date, DayTotals]] = []
+            old_day: date | None = None  # the day the stored version leaves, when its figures move
             lines_delta: DayDeltas = {}
-            entry = ChangeEntry(sale.sale_id, SaleChange.UNCHANGED, sale.sale_date, sale.total)
+            entry = ChangeEntry(sale_id, SaleChange.UNCHANGED, day, sale.total)
             if stored is None:
-                change = SaleChange.CREATED
-                write = SaleWrite(sale, version, self.import_id, self.import_id, None, change, digest)
-                delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
-                lines_delta = sale_deltas(sale.sale_date, sale.lines, None, None)
-                entry = ChangeEntry(sale.sale_id, change, sale.sale_date, sale.total)
+                change = created
+                write = SaleWrite(sale, version, import_id, import_id, None, change, digest)
+                lines_delta = sale_deltas(day, sale.lines, None, None)
+                entry = ChangeEntry(sale_id, change, day, sale.total)
             elif stored.version == version:
                 change = stored.change  # this import wrote it before a crash; count it as it was
                 entry = _again(sale, stored)
             elif stored.version > version:
                 change = SaleChange.UNCHANGED  # storage holds a newer upload's version of this sale
-                write = _remembered(stored, Holder(version, sale.sale_date, sale.total, digest[:HOLDER_DIGEST]))
+                write = _remembered(stored, Holder(version, day, sale.total, digest[:HOLDER_DIGEST]))
             elif stored.content_hash == digest:
                 change = SaleChange.UNCHANGED  # same content, newer upload: record the version, no delta
                 write = SaleWrite(
-                    sale, version, self.import_id, stored.first_import_id, stored, change, digest, _pushed(stored)
+                    sale, version, import_id, stored.first_import_id, stored, change, digest, _pushed(stored)
                 )
             else:
                 change = SaleChange.UPDATED
                 write = SaleWrite(
-                    sale, version, self.import_id, stored.first_import_id, stored, change, digest, _pushed(stored)
+                    sale, version, import_id, stored.first_import_id, stored, change, digest, _pushed(stored)
                 )
                 entry = _entry(sale, change, stored.sale_date, stored.total)
-                delta.append((sale.sale_date, DayTotals.of(sale.total, sale.tax, sale.discounts)))
-                delta.append((stored.sale_date, -stored.totals()))
+                old_day = stored.sale_date
                 # The stored version's lines leave their keys; the new version's join theirs.
-                lines_delta = sale_deltas(sale.sale_date, sale.lines, stored.sale_date, stored.lines)
+                lines_delta = sale_deltas(day, sale.lines, stored.sale_date, stored.lines)
             if write is not None:
-                new_days = sum(1 for d, _ in delta if d not in days)
+                moves = change != SaleChange.UNCHANGED  # an unchanged sale adds nothing to any day
+                touched = {day} if moves else set()
+                if old_day is not None:
+                    touched.add(old_day)
+                new_days = sum(1 for d in touched if d not in days)
                 offer = shards.place(lines_delta)
                 size = 400 + 250 * len(sale.lines) + offer.size  # request bytes: the item and new shard keys
                 items = len(writes) + len(days) + shards.item_count() + 1 + new_days + offer.new_items
@@ -279,12 +303,15 @@ class SaleWriter:
                     break
                 writes.append(write)
                 plan.size += size
-                for day, totals in delta:
-                    days[day] = days[day] + totals if day in days else totals
+                if moves:
+                    days.add(day, sale.total, sale.tax, sale.discounts)
+                if old_day is not None and stored is not None:
+                    days.add(old_day, stored.total, stored.tax, stored.discounts, negate=True)
                 shards.apply(offer)
-            plan.changes.append(change)
-            plan.entries.append(entry)
+            changes.append(change)
+            entries.append(entry)
             plan.taken += 1
+        plan.batch.day_deltas = days.totals()
         plan.batch.breakdowns = shards.finish()
         return plan
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from ..breakdowns import ShardDelta, ShardRef
 from ..sales import DayTotals, Holder, Sale, SaleChange, StoredSale
@@ -30,9 +31,12 @@ class ObjectChanged(ObjectGone):
     unversioned bucket). Final too: the newer object has an event of its own."""
 
 
-@dataclass(frozen=True, slots=True)
-class SaleWrite:
-    """Put `sale` (at `version`) if storage still holds `expected` (None: no such sale yet)."""
+class SaleWrite(NamedTuple):
+    """Put `sale` (at `version`) if storage still holds `expected` (None: no such sale yet).
+
+    A NamedTuple, not a frozen dataclass: the planner makes one per sale written, and a frozen
+    dataclass sets each field through object.__setattr__.
+    """
 
     sale: Sale
     version: str
