@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import Decimal
+from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded, Underflow
 from typing import Any
 
 import pytest
@@ -258,6 +258,38 @@ def test_numbers_keep_their_text(value: Decimal | int, text: str) -> None:
 def test_a_number_dynamodb_cannot_hold_exactly_is_refused_not_rounded(value: Decimal) -> None:
     with pytest.raises(ValueError, match="DynamoDB"):
         number(value)
+
+
+def _storable(value: Decimal | int) -> bool:
+    """The full check, as boto3's TypeSerializer makes it: exact within 38 digits of precision
+    and DynamoDB's exponent range, finite."""
+    context = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+    try:
+        return context.create_decimal(value).is_finite()
+    except DecimalException:
+        return False
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.one_of(
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.integers(min_value=-(10**45), max_value=10**45),
+        st.builds(
+            lambda digits, exp, neg: Decimal((neg, tuple(int(c) for c in digits), exp)),
+            st.text("0123456789", min_size=1, max_size=45),
+            st.integers(-140, 135),
+            st.integers(0, 1),
+        ),
+    )
+)
+def test_a_number_is_stored_with_its_own_text_exactly_when_dynamodb_can_hold_it(value: Decimal | int) -> None:
+    # The short-text shortcut in `number` must agree with the full check on every value.
+    if _storable(value):
+        assert number(value) == {"N": str(value)}
+    else:
+        with pytest.raises(ValueError, match="DynamoDB"):
+            number(value)
 
 
 @pytest.mark.parametrize("value", [1.5, True, "3"])

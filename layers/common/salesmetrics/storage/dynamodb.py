@@ -136,7 +136,8 @@ def _restore_wire_items(params: dict[str, Any], context: dict[str, Any], **_: An
     if items is not None:
         body = json.loads(params["body"])
         body["TransactItems"] = items
-        params["body"] = json.dumps(body, separators=(",", ":")).encode()
+        # No cycle check: the items are trees this module built (a fifth of the encoding's time).
+        params["body"] = json.dumps(body, separators=(",", ":"), check_circular=False).encode()
 
 
 def _dynamodb_client() -> DynamoDBClient:

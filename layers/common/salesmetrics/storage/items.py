@@ -77,6 +77,7 @@ Item = dict[str, Any]
 # DynamoDB numbers: at most 38 significant digits, exponent within -130..125. The same limits
 # boto3's TypeSerializer enforces: a value it cannot hold exactly is an error, never rounded.
 _NUMBER_CONTEXT = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+_SHORT = 38  # characters of a number's plain text that cannot hold more than 38 digits
 _SALE_SK = {"S": SALE_SK}
 _DAYS_PK = {"S": DAYS_PK}
 
@@ -96,6 +97,12 @@ def number(value: Decimal | int) -> dict[str, str]:
     """`{"N": text}` for a value DynamoDB stores exactly; ValueError for one it cannot."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise TypeError(f"a DynamoDB number must be an int or a Decimal, not {type(value).__name__}")
+    text = str(value)
+    if len(text) <= _SHORT and text[-1].isdigit() and "E" not in text:
+        # Plain notation of at most 38 characters: at most 38 digits, an exponent far inside
+        # DynamoDB's range, and finite (NaN and Infinity end in a letter). Nearly every amount
+        # and count is one; the context below decides the rest.
+        return {"N": text}
     try:
         checked = _NUMBER_CONTEXT.create_decimal(value)
     except DecimalException as exc:
