@@ -60,6 +60,22 @@ class IdFilter:
             bits[p >> 3] |= 1 << (p & 7)
         self.count += 1
 
+    def add_new(self, value: str) -> bool:
+        """Add `value`; whether it was new to the filter (False: seen before, or a false "seen").
+        One hash for both questions: the first pass asks them of every Sale ID of a file."""
+        h = hash(value) & 0xFFFF_FFFF_FFFF_FFFF
+        step = (h >> 32) | 1
+        mask = self._mask
+        bits = self._bits
+        new = False
+        for p in (h & mask, (h + step) & mask, (h + 2 * step) & mask):
+            byte, bit = p >> 3, 1 << (p & 7)
+            if not bits[byte] & bit:
+                bits[byte] |= bit
+                new = True
+        self.count += 1
+        return new
+
     def __contains__(self, value: object) -> bool:
         if not isinstance(value, str):
             return False
@@ -72,12 +88,10 @@ def find_scattered(sale_id_runs: Iterable[str]) -> IdFilter | None:
     seen = IdFilter()
     scattered: IdFilter | None = None
     for sale_id in sale_id_runs:
-        if sale_id in seen:
+        if not seen.add_new(sale_id):
             if scattered is None:
                 scattered = IdFilter(SCATTERED_BITS)
             scattered.add(sale_id)
-        else:
-            seen.add(sale_id)
     return scattered
 
 
