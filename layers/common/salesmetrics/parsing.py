@@ -36,6 +36,7 @@ from .sales import Sale, SaleLine
 
 MAX_FIELD_CHARS = 1_000
 MAX_ID_CHARS = 64
+MAX_SHARED_TEXTS = 20_000  # distinct texts shared before the table starts afresh (bounded memory)
 MAX_SALE_LINES = 500
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_ROW_LINES = 50  # physical lines one row may span (quoted newlines)
@@ -487,6 +488,11 @@ class ExportReader:
         amounts, dates = amount_cache(decimal_comma, two_way), DATE_CACHE
         normalise_id = _normalise_id
         new_line = tuple.__new__
+        # An item name, payment method or location repeats on line after line: each line holds the
+        # one string object of its text (less memory per sale held, and its hash already known to
+        # every dictionary the writer looks it up in).
+        texts: dict[str, str] = {}
+        share = texts.setdefault
 
         while True:
             try:
@@ -569,20 +575,25 @@ class ExportReader:
                     reason = "Item Total is empty"
                 else:
                     qty, price, sub, disc, tax = values
+                    if len(texts) > MAX_SHARED_TEXTS:
+                        texts.clear()
+                    name = cells[i_name].strip() if i_name is not None else ""
+                    pay = cells[i_pay].strip() if i_pay is not None else ""
+                    loc = cells[i_loc].strip() if i_loc is not None else ""
                     # tuple.__new__ skips the NamedTuple's Python-level __new__: half the cost.
                     line = new_line(
                         SaleLine,
                         (
                             line_no,
-                            cells[i_name].strip() if i_name is not None else "",
+                            share(name, name),
                             qty,
                             price,
                             sub,
                             disc,
                             tax,
                             total,
-                            cells[i_pay].strip() if i_pay is not None else "",
-                            cells[i_loc].strip() if i_loc is not None else "",
+                            share(pay, pay),
+                            share(loc, loc),
                         ),
                     )
             if line is not None and not group.orphans and not group.overflowed:
