@@ -11,10 +11,12 @@ from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devtools.samplegen import generate_export, generate_sales
 from salesmetrics.parsing import MAX_SALE_LINES
-from salesmetrics.sales import ZERO_TOTALS, DayTotals, Sale, SaleLine, StoredSale
+from salesmetrics.sales import ZERO_TOTALS, DaySums, DayTotals, Sale, SaleLine, StoredSale
 from tests.reckoning import read_sales
 from tests.unit.support import export, line, read
 
@@ -424,3 +426,30 @@ def test_generated_client_names_reach_no_sale() -> None:
     blob = "\x1f".join({t for sale in sales for t in _strings(sale)})
     leaked = {name for name in names if name in blob}
     assert leaked == set()
+
+
+_AMOUNTS = st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 3), _AMOUNTS, _AMOUNTS, _AMOUNTS, st.booleans()),
+        max_size=40,
+    )
+)
+def test_a_plans_day_sums_are_the_sums_of_each_sales_day_totals(
+    contributions: list[tuple[int, Decimal, Decimal, Decimal, bool]],
+) -> None:
+    # What the planner sums in place must be exactly what adding DayTotals one by one gives:
+    # + a sale written, - a stored version leaving its day.
+    sums = DaySums()
+    expected: dict[date, DayTotals] = {}
+    for day_no, total, tax, discounts, leaving in contributions:
+        day = date(2025, 3, day_no)
+        sums.add(day, total, tax, discounts, negate=leaving)
+        totals = DayTotals.of(total, tax, discounts)
+        delta = -totals if leaving else totals
+        expected[day] = expected[day] + delta if day in expected else delta
+    assert sums.totals() == expected
+    assert len(sums) == len(expected) and all(day in sums for day in expected)

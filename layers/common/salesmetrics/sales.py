@@ -214,6 +214,23 @@ class DayTotals:
 ZERO_TOTALS = DayTotals()
 
 
+def _figures_of(total: Decimal, tax: Decimal, discounts: Decimal) -> tuple[Decimal | int, ...]:
+    """`DayTotals.of(total, tax, discounts)` as its nine values, in field order."""
+    order = total > 0
+    refund = total < 0
+    return (
+        total,
+        total - tax,
+        tax,
+        discounts,
+        1 if order else 0,
+        total if order else ZERO,
+        1 if refund else 0,
+        total if refund else ZERO,
+        1,
+    )
+
+
 class DaySums:
     """Each day's figures summed while a transaction is planned: what `DayTotals.of` says of each
     sale added (or, subtracted, of a stored version leaving its day), in place. The planner adds
@@ -231,21 +248,37 @@ class DaySums:
         return day in self._days
 
     def add(self, day: date, total: Decimal, tax: Decimal, discounts: Decimal, *, negate: bool = False) -> None:
-        order = total > 0
-        refund = total < 0
-        values: list[Decimal | int] = [
-            total,
-            total - tax,
-            tax,
-            discounts,
-            1 if order else 0,
-            total if order else ZERO,
-            1 if refund else 0,
-            total if refund else ZERO,
-            1,
-        ]
         if negate:
-            values = [-v for v in values]
+            self._subtract(day, total, tax, discounts)
+            return
+        sums = self._days.get(day)
+        if sums is None:
+            self._days[day] = [
+                total,
+                total - tax,
+                tax,
+                discounts,
+                1 if total > 0 else 0,
+                total if total > 0 else ZERO,
+                1 if total < 0 else 0,
+                total if total < 0 else ZERO,
+                1,
+            ]
+            return
+        sums[0] += total
+        sums[1] += total - tax
+        sums[2] += tax
+        sums[3] += discounts
+        if total > 0:
+            sums[4] += 1
+            sums[5] += total
+        elif total < 0:
+            sums[6] += 1
+            sums[7] += total
+        sums[8] += 1
+
+    def _subtract(self, day: date, total: Decimal, tax: Decimal, discounts: Decimal) -> None:
+        values = [-v for v in _figures_of(total, tax, discounts)]
         sums = self._days.get(day)
         if sums is None:
             self._days[day] = values
