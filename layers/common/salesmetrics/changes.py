@@ -26,8 +26,8 @@ from .storage.base import ObjectGone
 from .storage.object_store import ObjectStore
 
 CHANGES_PREFIX = "changes/"  # in the uploads bucket, outside the uploads prefix (no event)
-MAX_PARTS = 100_000  # bounds every walk: 2,000 sales a part, 200 million sales an import
-PARTS_PER_PAGE = 20  # a page reads at most this many parts; a short page still has a next_token
+MAX_PARTS = 100_000  # bounds every walk: 6,000 sales a part, 600 million sales an import
+PARTS_PER_PAGE = 7  # a page reads at most this many parts (~42,000 lines, as 20 parts of 2,000 did); a short page still has a next_token
 VISIBLE = frozenset({SaleChange.CREATED, SaleChange.UPDATED})
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -38,8 +38,10 @@ from .storage.sales_store import SalesStore
 
 logger = logging.getLogger(__name__)
 
-SALES_PER_FLUSH = 2000  # split across the writer lanes: a few transactions each
-WRITER_LANES = 8
+# A flush is split across the writer lanes by day: ~20 days of a 300-sale day in 16 lanes, a few
+# transactions each. Its round trips are those of its busiest lane (docs/architecture.md).
+SALES_PER_FLUSH = 6000
+WRITER_LANES = 16
 MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB's limit is 4 MB; leave room for keys and expressions
 MAX_PLAN_ATTEMPTS = 12
 DEFAULT_MAX_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
@@ -316,6 +318,43 @@ class SaleWriter:
         return plan
 
 
+class _Flushes:
+    """The flushes of one attempt, in order: each one's sales written (`SaleWriter.write`), then its
+    part of the change list filed (numbered by flush, so a retry of the same file rewrites the same
+    parts). With a `background` thread, a flush is written there while the reader parses the next
+    one: DynamoDB's latency hides behind the parsing. Flushes never overlap one another - the next
+    starts writing only once the last one committed and its part was filed - so each flush is
+    planned against what the ones before it wrote, as without the thread."""
+
+    def __init__(self, writer: SaleWriter, put_part: Callable[[int, bytes], None], background: Executor | None) -> None:
+        self.writer = writer
+        self.put_part = put_part
+        self.background = background
+        self.parts = 0
+        self._in_flight: Future[None] | None = None
+
+    def submit(self, sales: list[Sale]) -> None:
+        self.wait()
+        if self.background is None:
+            self.writer.write(sales)
+            self._file()
+        else:
+            self._in_flight = self.background.submit(self.writer.write, sales)
+
+    def wait(self) -> None:
+        """The flush in flight finished and filed; its error, if it failed."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+            self._file()
+
+    def _file(self) -> None:
+        entries = self.writer.take_entries()
+        if entries:
+            self.put_part(self.parts, encode_part(entries))
+            self.parts += 1
+
+
 def _pushed(stored: StoredSale) -> tuple[Holder, ...]:
     """The history of a sale whose stored version a newer upload replaces."""
     return (stored.as_holder(), *stored.history)[:MAX_HOLDERS]
@@ -496,6 +535,9 @@ class Ingestor:
         stream = self._open(obj)
         spill = FragmentSpill(self.spill_dir) if scattered is not None else None
         pool = ThreadPoolExecutor(self.writers, thread_name_prefix="sale-writer") if self.writers > 1 else None
+        # With writer lanes, one flush writes while the reader parses the next one.
+        background = ThreadPoolExecutor(1, thread_name_prefix="sale-flush") if pool is not None else None
+        executors = [e for e in (background, pool) if e is not None]  # shut down in this order
         try:
             text, _ = open_export(stream)  # the same bytes: the first pass's dialect, settled over the whole file
             reader = ExportReader(iter_byte_lines(text), dialect, scattered=scattered)
@@ -504,15 +546,15 @@ class Ingestor:
             )
             rejects = RejectsFile(reader.columns)
             buffer: list[Sale] = []
-            parts = [0]
+            flushes = _Flushes(
+                writer,
+                lambda part, body: self.storage.put_changes(obj.bucket, part_key(record.import_id, part), body),
+                background,
+            )
 
             def flush() -> None:
-                writer.write(buffer)
+                flushes.submit(buffer[:])
                 buffer.clear()
-                entries = writer.take_entries()
-                if entries:  # numbered by flush: a retry of the same file rewrites the same part
-                    self.storage.put_changes(obj.bucket, part_key(record.import_id, parts[0]), encode_part(entries))
-                    parts[0] += 1
                 self._check_time(record, reader.stats.rows_total)
 
             def take(item: Sale | Rejection) -> None:
@@ -534,12 +576,14 @@ class Ingestor:
                 for merged in spill.merged():
                     take(merged)
             flush()
+            flushes.wait()
         finally:
+            # No write outlives the attempt: a flush still in flight finishes (or fails) first.
+            for executor in executors:
+                executor.shutdown(wait=True)
             stream.close()
             if spill is not None:
                 spill.close()
-            if pool is not None:
-                pool.shutdown(wait=True)
         stats = reader.stats
         record.rows_total = stats.rows_total
         record.rows_ingested = stats.rows_ingested

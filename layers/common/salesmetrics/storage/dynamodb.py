@@ -84,6 +84,9 @@ __all__ = [
 ]
 
 MAX_BATCH_GET = 100
+# Connections kept open to DynamoDB: every writer lane of an ingest (16) sends at once, and a
+# pool smaller than that would open and drop a connection per request (botocore's default is 10).
+MAX_CONNECTIONS = 24
 _RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
@@ -141,7 +144,11 @@ def _restore_wire_items(params: dict[str, Any], context: dict[str, Any], **_: An
 
 
 def _dynamodb_client() -> DynamoDBClient:
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, parameter_validation=False)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 4},
+        parameter_validation=False,
+        max_pool_connections=MAX_CONNECTIONS,
+    )
     client = boto3.client("dynamodb", config=config)
     if client.meta.service_model.protocol == "json":  # the protocol whose body is that JSON
         events = client.meta.events
