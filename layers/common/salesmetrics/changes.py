@@ -27,7 +27,9 @@ from .storage.object_store import ObjectStore
 
 CHANGES_PREFIX = "changes/"  # in the uploads bucket, outside the uploads prefix (no event)
 MAX_PARTS = 100_000  # bounds every walk: 6,000 sales a part, 600 million sales an import
-PARTS_PER_PAGE = 7  # a page reads at most this many parts (~42,000 lines, as 20 parts of 2,000 did); a short page still has a next_token
+# A page reads at most this many parts (~42,000 lines, as 20 parts of 2,000 did); a short page
+# still has a next_token.
+PARTS_PER_PAGE = 7
 VISIBLE = frozenset({SaleChange.CREATED, SaleChange.UPDATED})
 
 
