@@ -253,17 +253,7 @@ class DaySums:
             return
         sums = self._days.get(day)
         if sums is None:
-            self._days[day] = [
-                total,
-                total - tax,
-                tax,
-                discounts,
-                1 if total > 0 else 0,
-                total if total > 0 else ZERO,
-                1 if total < 0 else 0,
-                total if total < 0 else ZERO,
-                1,
-            ]
+            self._days[day] = list(_figures_of(total, tax, discounts))
             return
         sums[0] += total
         sums[1] += total - tax
