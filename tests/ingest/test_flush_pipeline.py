@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from salesmetrics.changes import iter_parts
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import Ingestor, OutOfTime
+from salesmetrics.rejects import RejectsFile
+from salesmetrics.retract import Retractor
 from salesmetrics.storage.base import Conflicts, WriteBatch
 from tests.fakes.storage import MemoryStorage
-from tests.ingest.test_hostile_findings import HEADER, ref_for
+from tests.ingest.test_hostile_findings import BUCKET, HEADER, ref_for
 
 PER_FLUSH = 40
 SALES = 400
@@ -100,27 +103,65 @@ def test_a_flush_failing_in_the_background_fails_the_attempt_and_no_write_outliv
     assert sum(d.totals.sales_count for d in storage.days.values()) == SALES
 
 
-def test_running_out_of_time_waits_for_the_flush_in_flight() -> None:
-    storage = _Recording(round_trip=0.05)  # slow: the flush is still in flight when time runs out
+def _listed(storage: MemoryStorage, import_id: str) -> set[str]:
+    return {e.sale_id for _, entries in iter_parts(storage, BUCKET, import_id) for e in entries}
+
+
+@pytest.mark.parametrize("writers", [1, 8])
+def test_running_out_of_time_on_the_last_attempt_leaves_no_write_running_and_every_written_sale_listed(
+    writers: int,
+) -> None:
+    storage = _Recording(round_trip=0.02)  # slow: without care a flush would still be in flight
     checks = [0]
 
     def remaining_ms() -> int:
         checks[0] += 1
-        if checks[0] < 3:
-            return 60_000
-        time.sleep(0.02)  # the flush just handed over is mid-transaction when the budget is spent
-        return 1_000
+        return 60_000 if checks[0] < 3 else 1_000
 
     ref = ref_for(storage, _export())
-    ingestor = Ingestor(storage, "rejects/", writers=8, sales_per_flush=PER_FLUSH, remaining_ms=remaining_ms)
-    with pytest.raises(OutOfTime):
+    ingestor = Ingestor(
+        storage, "rejects/", writers=writers, sales_per_flush=PER_FLUSH, remaining_ms=remaining_ms, max_attempts=1
+    )
+    with pytest.raises(OutOfTime) as stopped:
         ingestor.run(ref)
-    ends = [what for kind, what in storage.events if kind == "commit-end"]
+    assert "after 0 lines" not in str(stopped.value)  # it names how far it got
     starts = [what for kind, what in storage.events if kind == "commit-start"]
-    assert len(starts) == len(ends)  # every transaction begun had finished when run() returned
+    assert starts and len(starts) == len([1 for kind, _ in storage.events if kind == "commit-end"])
+    assert storage.events[-1][0] == "part"  # the last thing the attempt did: list what it wrote
     done = len(storage.events)
-    time.sleep(0.3)
-    assert len(storage.events) == done
-    record = Ingestor(storage, "rejects/", writers=8, sales_per_flush=PER_FLUSH).run(ref)
-    assert (record.status, record.sales_created + record.sales_unchanged) == (ImportStatus.SUCCEEDED, SALES)
-    assert sum(d.totals.sales_count for d in storage.days.values()) == SALES
+    time.sleep(0.2)
+    assert len(storage.events) == done  # nothing was still writing when run() returned
+    (record,) = storage.imports.values()
+    # Its last attempt: no retry will rewrite the change list, so it must hold every written sale,
+    # or a retraction of this failed import would leave some behind.
+    assert record.status == ImportStatus.FAILED
+    assert set(storage.sales) == _listed(storage, record.import_id)
+    assert Retractor(storage).run(record.import_id).status == ImportStatus.RETRACTED
+    assert not storage.sales and sum(d.totals.sales_count for d in storage.days.values()) == 0
+
+
+def test_a_reader_failing_while_a_flush_fails_in_flight_lists_what_was_written_and_tells_both_errors(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = _Recording(round_trip=0.05)  # the third flush is mid-write when the reader fails
+
+    def fail_in_the_third_flush(batch: WriteBatch) -> None:
+        if any(_flush_of(w.sale.sale_id) == 2 for w in batch.writes):
+            raise _Boom("the storage refused the third flush")
+
+    def reader_fails(self: Any, rejection: Any) -> None:
+        raise OSError("the rejects file could not be written")
+
+    storage.after_commit = fail_in_the_third_flush
+    monkeypatch.setattr(RejectsFile, "add", reader_fails)
+    lines = _export().decode().splitlines(keepends=True)
+    lines[1 + 3 * PER_FLUSH + 5] = "not a date,9999,item,1.00,0.10\n"  # a rejected line in the fourth flush
+    ref = ref_for(storage, "".join(lines).encode())
+    ingestor = Ingestor(storage, "rejects/", writers=8, sales_per_flush=PER_FLUSH, max_attempts=1)
+    with pytest.raises(OSError, match="rejects file") as failed:
+        ingestor.run(ref)
+    assert any("the storage refused the third flush" in note for note in failed.value.__notes__)
+    assert "the flush in flight failed too: _Boom" in caplog.text
+    (record,) = storage.imports.values()
+    assert record.status == ImportStatus.FAILED
+    assert storage.sales and set(storage.sales) == _listed(storage, record.import_id)

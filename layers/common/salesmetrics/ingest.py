@@ -116,10 +116,18 @@ class SaleWriter:
         self.shards = ShardDirectory()  # where this import put (or found) each breakdown key
         self.wrote_breakdowns = False  # whether a transaction of this import changed a breakdown
         self.entries: list[ChangeEntry] = []  # what the flushes so far did to each sale, for the change list
+        self.unsure: list[ChangeEntry] = []  # the sales of transactions that failed, which may have been written
 
     def take_entries(self) -> list[ChangeEntry]:
         entries, self.entries = self.entries, []
         return entries
+
+    def keep_unsure(self) -> None:
+        """The sales of failed transactions join the entries to list. A retraction looks at what
+        each listed sale holds, so one this import never wrote is left alone (docs/architecture.md,
+        "Undo")."""
+        unsure, self.unsure = self.unsure, []
+        self.entries.extend(unsure)
 
     def version_of(self, sale: Sale) -> str:
         return f"{self.version_prefix}{sale.first_line:010d}"
@@ -161,7 +169,13 @@ class SaleWriter:
         hashes: dict[str, str] = {}  # each sale's digest, computed once however often it is re-planned
         while position < len(pending):
             plan = self._plan(pending, position, known, hashes, limit)
-            conflicts = self.storage.commit(plan.batch)
+            try:
+                conflicts = self.storage.commit(plan.batch)
+            except BaseException:
+                # Its outcome is unknown (DynamoDB may have applied a write whose answer was lost):
+                # its sales are listed as maybe written, should this attempt be the last one.
+                self.unsure.extend(plan.entries)
+                raise
             if not conflicts.written:
                 attempts += 1
                 if attempts >= MAX_PLAN_ATTEMPTS:
@@ -348,11 +362,36 @@ class _Flushes:
             in_flight.result()
             self._file()
 
+    def settle(self, failure: BaseException) -> None:
+        """After a failed attempt, once nothing writes any more: the part of every sale committed,
+        or sent in a transaction whose outcome is unknown, and not yet listed is filed (a retry
+        rewrites that part whole), so that an attempt that was the last one leaves no written sale
+        outside the change list for a retraction to miss.
+        The flush in flight's own error, if it failed too, is logged and noted on `failure`."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None and not in_flight.cancelled():
+            error = in_flight.exception()
+            if error is not None and error is not failure:
+                logger.error("the flush in flight failed too: %s: %s", type(error).__name__, error)
+                failure.add_note(f"the flush in flight failed too: {type(error).__name__}: {error}")
+        self.writer.keep_unsure()
+        try:
+            self._file()
+        except Exception as exc:  # the attempt fails with its own error; this one is told, not raised
+            logger.exception("the change list's part of the committed sales could not be filed")
+            failure.add_note(f"the change list's part of the committed sales could not be filed: {exc}")
+
     def _file(self) -> None:
         entries = self.writer.take_entries()
         if entries:
             self.put_part(self.parts, encode_part(entries))
             self.parts += 1
+
+
+def _shut_down(executors: list[ThreadPoolExecutor]) -> None:
+    """Every task submitted finished (or failed); calling it again does nothing more."""
+    for executor in executors:
+        executor.shutdown(wait=True)
 
 
 def _pushed(stored: StoredSale) -> tuple[Holder, ...]:
@@ -538,24 +577,27 @@ class Ingestor:
         # With writer lanes, one flush writes while the reader parses the next one.
         background = ThreadPoolExecutor(1, thread_name_prefix="sale-flush") if pool is not None else None
         executors = [e for e in (background, pool) if e is not None]  # shut down in this order
+        writer = SaleWriter(
+            self.storage, record.import_id, obj.version_prefix(record.import_id), pool=pool, lanes=self.writers
+        )
+        flushes = _Flushes(
+            writer,
+            lambda part, body: self.storage.put_changes(obj.bucket, part_key(record.import_id, part), body),
+            background,
+        )
         try:
             text, _ = open_export(stream)  # the same bytes: the first pass's dialect, settled over the whole file
             reader = ExportReader(iter_byte_lines(text), dialect, scattered=scattered)
-            writer = SaleWriter(
-                self.storage, record.import_id, obj.version_prefix(record.import_id), pool=pool, lanes=self.writers
-            )
             rejects = RejectsFile(reader.columns)
             buffer: list[Sale] = []
-            flushes = _Flushes(
-                writer,
-                lambda part, body: self.storage.put_changes(obj.bucket, part_key(record.import_id, part), body),
-                background,
-            )
 
             def flush() -> None:
+                # The flush before committed and filed its part first, then the clock: an attempt
+                # that stops for time leaves no flush in flight to finish inside the last seconds.
+                flushes.wait()
+                self._check_time(record, reader.stats.rows_total)
                 flushes.submit(buffer[:])
                 buffer.clear()
-                self._check_time(record, reader.stats.rows_total)
 
             def take(item: Sale | Rejection) -> None:
                 reader.count(item)
@@ -577,10 +619,14 @@ class Ingestor:
                     take(merged)
             flush()
             flushes.wait()
+        except BaseException as failure:
+            # No write outlives the attempt: a flush still in flight finishes (or fails) first;
+            # then what the attempt did commit is listed, even if it is the last attempt.
+            _shut_down(executors)
+            flushes.settle(failure)
+            raise
         finally:
-            # No write outlives the attempt: a flush still in flight finishes (or fails) first.
-            for executor in executors:
-                executor.shutdown(wait=True)
+            _shut_down(executors)
             stream.close()
             if spill is not None:
                 spill.close()

@@ -471,7 +471,7 @@ class ExportReader:
         numeric_idx = [idx for _, idx in numeric]
         present_idx = [idx for idx in numeric_idx if idx is not None]
         all_numeric = len(present_idx) == len(numeric_idx)
-        rows_total = 0  # a local on the hot path; written back to stats as it goes below
+        rows_total = 0  # a local on the hot path; added to stats before each sale is handed out
         stats = self.stats
         bad_lines = self._bad_lines
         long_lines = self._long_lines
@@ -606,6 +606,8 @@ class ExportReader:
                         continue
                 elif not group.bad:
                     if group.lines and group.day is not None:  # a clean sale always has its day
+                        stats.rows_total += rows_total  # current whenever the caller runs (a time-out names it)
+                        rows_total = 0
                         if scattered is not None and group.sale_id in scattered:
                             yield group.fragment()
                         else:
@@ -619,6 +621,8 @@ class ExportReader:
             client = normalise_id(cells[i_client]) if i_client is not None else ""
             out = group.add(sale_id, day, client, line, line_no, reason, cells)
             if out:
+                stats.rows_total += rows_total
+                rows_total = 0
                 yield from out
         stats.rows_total += rows_total
         yield from group.finish()
