@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ class _CountingBody:
 
 
 def _is_sale_put(entry: Any) -> bool:
-    item = (entry.get("Put") or {}).get("Item") or {} if isinstance(entry, dict) else {}
+    item = (entry.get("Put") or {}).get("Item") or {} if isinstance(entry, Mapping) else {}
     sort_key = item.get("sk")
     return sort_key == "SALE" or sort_key == {"S": "SALE"}
 

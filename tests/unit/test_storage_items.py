@@ -14,12 +14,14 @@ from hypothesis import strategies as st
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.base import SaleWrite
 from salesmetrics.storage.items import (
+    EncodedItem,
     day_item,
     day_totals,
     day_update,
     decode_lines,
     encode_lines,
     from_wire,
+    item_text,
     number,
     sale_client_id,
     sale_item,
@@ -200,6 +202,57 @@ def test_a_put_over_a_stored_sale_requires_the_version_it_was_planned_against() 
     assert put["ConditionExpression"] == "#ver = :expected"
     assert put["ExpressionAttributeNames"] == {"#ver": "ver"}
     assert put["ExpressionAttributeValues"] == {":expected": {"S": "older|ver"}}
+
+
+def _put_as_dict(table: str, write: SaleWrite, now: str) -> dict[str, Any]:
+    """The Put of a sale as the dict it was built as before it was written as text: the spec."""
+    put: dict[str, Any] = {
+        "TableName": table,
+        "Item": sale_item(write, now),
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if write.expected is None:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        put["ConditionExpression"] = "#ver = :expected"
+        put["ExpressionAttributeNames"] = {"#ver": "ver"}
+        put["ExpressionAttributeValues"] = {":expected": {"S": write.expected.version}}
+    return {"Put": put}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    table=st.text(min_size=1, max_size=20),
+    sale_id=st.text(min_size=1, max_size=30),  # any code point, lone surrogates included
+    client=st.text(max_size=30),
+    version=st.text(max_size=60),
+    expected=st.none() | st.text(max_size=60),
+    lines=lines_strategy,
+)
+def test_a_put_is_written_as_exactly_the_json_of_its_dict(
+    table: str, sale_id: str, client: str, version: str, expected: str | None, lines: tuple[SaleLine, ...]
+) -> None:
+    sale = Sale.build(sale_id, date(2024, 2, 29), client, lines)
+    stored = (
+        None
+        if expected is None
+        else StoredSale(sale_id, date(2024, 2, 29), expected, "h", *(Decimal(0),) * 3, "i", "i")
+    )
+    write = SaleWrite(sale, version, "imp_a", "imp_first", stored, "created", sale.content_hash)
+    put = sale_put(table, write, NOW)
+    spec = _put_as_dict(table, write, NOW)
+    # Byte for byte what json.dumps writes (ASCII, so the body encodes whatever the text held).
+    assert item_text(put) == json.dumps(spec, separators=(",", ":")) == put.text
+    assert put.text.isascii()
+    assert dict(put) == spec and put["Put"]["Item"]["pk"] == {"S": "SALE#" + sale_id}
+    assert stored_sale(put["Put"]["Item"]).sale_id == sale_id
+
+
+def test_an_encoded_item_reads_as_the_mapping_it_encodes() -> None:
+    item = EncodedItem('{"Put":{"TableName":"t","Item":{"pk":{"S":"a\\u00e9"}}}}')
+    assert len(item) == 1 and list(item) == ["Put"] and "Put" in item and item.get("Update") is None
+    assert item["Put"]["Item"]["pk"]["S"] == "a\u00e9" and dict(item.items()) == {"Put": item["Put"]}
+    assert item_text({"Update": {"Key": {"sk": {"S": "é"}}}}) == '{"Update":{"Key":{"sk":{"S":"\\u00e9"}}}}'
 
 
 def test_a_day_update_adds_every_figure_as_exact_numbers() -> None:
