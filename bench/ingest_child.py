@@ -19,7 +19,8 @@ made by a warm-up run, as in a warm Lambda execution environment):
 alternating, `rounds` of each; CPU time of this process (`time.process_time`: all threads,
 user + system) and wall time of each. For the objects named in `delay_keys`, one more ingest
 with the endpoint holding every answer back by `delay_ms`: its wall time against the instant
-run's. `profile_key`: one more ingest under cProfile (CPU clock), summarised.
+run's. `profile_key`: one more ingest under cProfile, on one writer lane (cProfile follows one
+thread), summarised by package, by stage and by function.
 """
 
 from __future__ import annotations
@@ -88,11 +89,34 @@ def baseline(bucket: str, key: str, version_id: str) -> int:
     return rows
 
 
+# Stages of the ingest, by the function that holds each (cumulative time, so they nest: the
+# botocore call and the body's encoding are inside `commit`).
+_STAGES = (
+    ("salesmetrics/scatter.py", "first_pass", "first pass (Sale IDs in more than one run, the decimal mark)"),
+    ("salesmetrics/parsing.py", "__iter__", "reader: parse and validate every line"),
+    ("salesmetrics/ingest.py", "_plan", "planning the transactions (content hash, day and breakdown deltas)"),
+    ("salesmetrics/storage/dynamodb.py", "commit", "commit: build the items, send, read the answer"),
+    ("botocore/client.py", "_make_api_call", "  of which botocore's call (serialise, sign, HTTP, parse)"),
+    ("salesmetrics/storage/dynamodb.py", "_restore_wire_items", "    of which the body's JSON (encoded once)"),
+)
+
+
 def _profile(fn: Callable[[], Any], top: int = 25) -> dict[str, Any]:
+    """`fn` under cProfile with the ingest on one writer lane: cProfile sees only the thread that
+    enabled it, and the lanes and the flush in flight run in others. One lane does the same work
+    (the same sales and items, about as many requests) on the profiled thread."""
+    from salesmetrics.ingest import Ingestor  # noqa: PLC0415 - after the revision's paths are set
+
+    defaults = Ingestor.__init__.__kwdefaults__
+    lanes = defaults["writers"]
     profiler = cProfile.Profile()  # wall clock: a CPU clock is a syscall per event here
-    profiler.enable()
-    fn()
-    profiler.disable()
+    defaults["writers"] = 1
+    try:
+        profiler.enable()
+        fn()
+        profiler.disable()
+    finally:
+        defaults["writers"] = lanes
     stats = pstats.Stats(profiler, stream=io.StringIO())
     total = stats.total_tt  # type: ignore[attr-defined]
     rows = []
@@ -117,8 +141,16 @@ def _profile(fn: Callable[[], Any], top: int = 25) -> dict[str, Any]:
             }
         )
     rows.sort(key=lambda r: r["own_s"], reverse=True)
+    stages = []
+    for fragment, name, label in _STAGES:
+        cumulative = sum(
+            entry[3]
+            for (filename, _line, fn_name), entry in stats.stats.items()  # type: ignore[attr-defined]
+            if fn_name == name and fragment in filename
+        )
+        stages.append({"stage": label, "cumulative_s": round(cumulative, 3), "share": round(cumulative / total, 3)})
     packages = [{"package": p, "own_s": round(s, 3), "share": round(s / total, 3)} for p, s in by_package.most_common()]
-    return {"total_s": round(total, 3), "top": rows[:top], "by_package": packages}
+    return {"total_s": round(total, 3), "top": rows[:top], "by_package": packages, "stages": stages}
 
 
 def main(argv: list[str]) -> int:

@@ -684,9 +684,22 @@ def section_ingest(run: dict[str, Any]) -> list[str]:
             f"### Where the ingest's CPU goes ({p['lines']:,} lines, cProfile)",
             "",
             f"One more ingest under cProfile (total {p['total_s']} s with the profiler's overhead, which inflates "
-            "call-heavy code: read it for ranking). Own time by package:",
+            "call-heavy code: read it for ranking), on one writer lane: cProfile sees only the thread that started "
+            "it, and one lane does nearly the same work (the same sales and items, about as many requests) "
+            "on that thread.",
             "",
         ]
+        if p.get("stages"):
+            out += ["By stage (cumulative, so the indented rows are part of the row above):", ""]
+            out += _table(
+                ["stage", "cumulative s", "share"],
+                [
+                    [q["stage"].replace("  ", "&nbsp;&nbsp;"), q["cumulative_s"], f"{q['share']:.1%}"]
+                    for q in p["stages"]
+                ],
+            )
+            out += [""]
+        out += ["Own time by package:", ""]
         out += _table(
             ["package", "own s", "share"],
             [[q["package"], q["own_s"], f"{q['share']:.1%}"] for q in p["by_package"] if q["share"] >= 0.005],
