@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import Ingestor, OutOfTime
 from salesmetrics.rejects import RejectsFile
 from salesmetrics.retract import Retractor
-from salesmetrics.storage.base import Conflicts, WriteBatch
+from salesmetrics.storage.base import Conflicts, TransientStorageError, WriteBatch
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.test_hostile_findings import BUCKET, HEADER, ref_for
 
@@ -165,3 +166,91 @@ def test_a_reader_failing_while_a_flush_fails_in_flight_lists_what_was_written_a
     (record,) = storage.imports.values()
     assert record.status == ImportStatus.FAILED
     assert storage.sales and set(storage.sales) == _listed(storage, record.import_id)
+
+
+def _long_export(sales: int) -> bytes:
+    # Fifteen sales a day from New Year on: any number of sales, several days a flush.
+    rows = []
+    for s in range(sales):
+        d = date(2025, 1, 1) + timedelta(days=s // 15)
+        rows.append(f"{d.month}/{d.day}/{d.year},{s},item {s % 7},{s % 50}.{s % 100:02d},0.10\n")
+    return (HEADER + "".join(rows)).encode()
+
+
+@pytest.mark.parametrize(("writers", "per_flush"), [(1, 200), (8, 2000)])
+def test_a_last_attempt_failing_sooner_keeps_what_an_earlier_attempt_listed(writers: int, per_flush: int) -> None:
+    storage = MemoryStorage()
+    ref = ref_for(storage, _long_export(2 * per_flush))
+
+    def answer_lost_in_the_second_flush(batch: WriteBatch) -> None:  # written, but the attempt never hears
+        if any(int(w.sale.sale_id) >= per_flush for w in batch.writes):
+            raise _Boom("answer lost")
+
+    storage.after_commit = answer_lost_in_the_second_flush
+    ingestor = Ingestor(storage, "rejects/", writers=writers, sales_per_flush=per_flush, max_attempts=2)
+    with pytest.raises(_Boom):
+        ingestor.run(ref)
+    (record,) = storage.imports.values()
+    assert set(storage.sales) == _listed(storage, record.import_id)
+
+    # The last attempt fails on its very first transaction, before anything of it is written:
+    # its part of the first flush lists nearly nothing, and must not replace the earlier one.
+    storage.after_commit = None
+    first = [True]
+
+    def refuse_the_first(batch: WriteBatch) -> None:
+        if first[0] and batch.writes:
+            first[0] = False
+            raise _Boom("refused")
+
+    storage.before_commit = refuse_the_first
+    with pytest.raises(_Boom):
+        ingestor.run(ref)
+    storage.before_commit = None
+    (record,) = storage.imports.values()
+    assert record.status == ImportStatus.FAILED
+    assert set(storage.sales) <= _listed(storage, record.import_id)
+    assert Retractor(storage).run(record.import_id).status == ImportStatus.RETRACTED
+    assert not storage.sales and sum(d.totals.sales_count for d in storage.days.values()) == 0
+
+
+class _PartRefusedOnce(MemoryStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals = 1
+
+    def put_changes(self, bucket: str, key: str, body: bytes) -> None:
+        if key.endswith("000001.jsonl") and self.refusals:
+            self.refusals -= 1
+            raise _Boom("S3 answered 500 for the part")
+        super().put_changes(bucket, key, body)
+
+
+@pytest.mark.parametrize("writers", [1, 8])
+def test_a_part_that_failed_to_go_up_is_filed_when_the_attempt_fails(writers: int) -> None:
+    storage = _PartRefusedOnce()
+    ref = ref_for(storage, _long_export(400))
+    ingestor = Ingestor(storage, "rejects/", writers=writers, sales_per_flush=100, max_attempts=1)
+    with pytest.raises(_Boom):
+        ingestor.run(ref)
+    (record,) = storage.imports.values()
+    assert record.status == ImportStatus.FAILED
+    assert storage.sales and set(storage.sales) == _listed(storage, record.import_id)
+
+
+def test_a_transaction_refused_every_time_lists_none_of_its_sales() -> None:
+    # Refused (throttled past every retry) means not written: GET /imports/{id}/changes of the
+    # FAILED import shows what it did write, not what it tried to.
+    storage = MemoryStorage()
+
+    def refuse_the_second_flush(batch: WriteBatch) -> None:
+        if any(int(w.sale.sale_id) >= 100 for w in batch.writes):
+            raise TransientStorageError("transaction of 100 items kept being refused")
+
+    storage.before_commit = refuse_the_second_flush
+    ingestor = Ingestor(storage, "rejects/", writers=1, sales_per_flush=100, max_attempts=1)
+    with pytest.raises(TransientStorageError):
+        ingestor.run(ref_for(storage, _long_export(300)))
+    (record,) = storage.imports.values()
+    assert record.status == ImportStatus.FAILED
+    assert set(storage.sales) == _listed(storage, record.import_id) == {str(s) for s in range(100)}

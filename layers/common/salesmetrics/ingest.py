@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import BinaryIO, Protocol
 
 from .breakdowns import DIMENSIONS, BreakdownPlan, BreakdownShard, DayDeltas, ShardDirectory, sale_deltas
-from .changes import ChangeEntry, encode_part, part_key
+from .changes import ChangeEntry, encode_part, part_key, read_part
 from .dates import utc_now
 from .events import ObjectRef
 from .formats import Dialect, open_export
@@ -171,6 +171,8 @@ class SaleWriter:
             plan = self._plan(pending, position, known, hashes, limit)
             try:
                 conflicts = self.storage.commit(plan.batch)
+            except TransientStorageError:
+                raise  # refused, every time it was sent: nothing of it was written
             except BaseException:
                 # Its outcome is unknown (DynamoDB may have applied a write whose answer was lost):
                 # its sales are listed as maybe written, should this attempt be the last one.
@@ -340,9 +342,16 @@ class _Flushes:
     starts writing only once the last one committed and its part was filed - so each flush is
     planned against what the ones before it wrote, as without the thread."""
 
-    def __init__(self, writer: SaleWriter, put_part: Callable[[int, bytes], None], background: Executor | None) -> None:
+    def __init__(
+        self,
+        writer: SaleWriter,
+        put_part: Callable[[int, bytes], None],
+        read_part: Callable[[int], list[ChangeEntry] | None],
+        background: Executor | None,
+    ) -> None:
         self.writer = writer
         self.put_part = put_part
+        self.read_part = read_part
         self.background = background
         self.parts = 0
         self._in_flight: Future[None] | None = None
@@ -376,16 +385,25 @@ class _Flushes:
                 failure.add_note(f"the flush in flight failed too: {type(error).__name__}: {error}")
         self.writer.keep_unsure()
         try:
-            self._file()
+            self._file(merge=True)
         except Exception as exc:  # the attempt fails with its own error; this one is told, not raised
             logger.exception("the change list's part of the committed sales could not be filed")
             failure.add_note(f"the change list's part of the committed sales could not be filed: {exc}")
 
-    def _file(self) -> None:
-        entries = self.writer.take_entries()
-        if entries:
-            self.put_part(self.parts, encode_part(entries))
-            self.parts += 1
+    def _file(self, *, merge: bool = False) -> None:
+        """The part of the flush just written. `merge`: the flush did not finish, so its part is
+        joined with what an earlier attempt filed under the same number (a later line for a sale
+        wins): a partial flush never drops sales a fuller one listed."""
+        entries = self.writer.entries
+        if not entries:
+            return
+        if merge:
+            by_sale = {entry.sale_id: entry for entry in self.read_part(self.parts) or ()}
+            by_sale.update((entry.sale_id, entry) for entry in entries)
+            entries = list(by_sale.values())
+        self.put_part(self.parts, encode_part(entries))
+        self.writer.take_entries()  # only once filed: a part that did not go up is tried again by `settle`
+        self.parts += 1
 
 
 def _shut_down(executors: list[ThreadPoolExecutor]) -> None:
@@ -583,6 +601,7 @@ class Ingestor:
         flushes = _Flushes(
             writer,
             lambda part, body: self.storage.put_changes(obj.bucket, part_key(record.import_id, part), body),
+            lambda part: read_part(self.storage, obj.bucket, record.import_id, part),
             background,
         )
         try:
