@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
+from salesmetrics.breakdowns import key_id
+from salesmetrics.sales import DayTotals, Sale, SaleChange, SaleLine, StoredSale
+from salesmetrics.storage import items as items_module
 from salesmetrics.storage.base import SaleWrite
 from salesmetrics.storage.items import (
     EncodedItem,
@@ -238,7 +240,7 @@ def test_a_put_is_written_as_exactly_the_json_of_its_dict(
         if expected is None
         else StoredSale(sale_id, date(2024, 2, 29), expected, "h", *(Decimal(0),) * 3, "i", "i")
     )
-    write = SaleWrite(sale, version, "imp_a", "imp_first", stored, "created", sale.content_hash)
+    write = SaleWrite(sale, version, "imp_a", "imp_first", stored, SaleChange.CREATED, sale.content_hash)
     put = sale_put(table, write, NOW)
     spec = _put_as_dict(table, write, NOW)
     # Byte for byte what json.dumps writes (ASCII, so the body encodes whatever the text held).
@@ -364,3 +366,14 @@ def test_plain_values_round_trip_through_the_wire_form() -> None:
     assert from_wire(to_wire(value)) == {**value, "i": Decimal(3)}
     with pytest.raises(TypeError, match="float"):
         to_wire({"money": 1.5})
+
+
+def test_the_key_ids_of_shard_updates_are_each_keys_digest_and_their_cache_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(items_module, "_MAX_KEY_IDS", 3)
+    monkeypatch.setattr(items_module, "_KEY_IDS", {})
+    keys = [f"item {n}" for n in range(10)] * 2
+    for key in keys:
+        assert items_module._key_id(key) == key_id(key)
+        assert len(items_module._KEY_IDS) <= 3

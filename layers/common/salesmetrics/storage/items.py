@@ -499,7 +499,7 @@ def _placeholder(n: int) -> str:
 _VALUE_NAMES = tuple(":" + _placeholder(n) for n in range(len(_PLACEHOLDER_ALPHABET) ** 2))
 _ATTRIBUTE_NAMES = tuple("#" + _placeholder(n) for n in range(len(_PLACEHOLDER_ALPHABET) ** 2))
 _KEY_IDS: dict[str, str] = {}  # key -> key_id(key): the same few keys recur in every update
-_MAX_KEY_IDS = 100_000
+_MAX_KEY_IDS = 20_000  # as many as the reader shares texts of (parsing.MAX_SHARED_TEXTS): ~3 MB at most
 
 
 def _key_id(key: str) -> str:
