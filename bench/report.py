@@ -633,7 +633,8 @@ def section_ingest(run: dict[str, Any]) -> list[str]:
         "what a first ingest meets, so the client takes DynamoDB's path; it keeps no data because a first "
         "ingest never reads back what it wrote). Baseline: in the same warm process, an S3 client made, "
         "`GetObject`, and a bare `csv.reader` over the streamed body. One fresh child process "
-        "(`bench/ingest_child.py`) does both, alternating, after a warm-up run of each; ratio = fastest ingest / "
+        "(`bench/ingest_child.py`) does both, alternating, after a warm-up run of each (the short baseline three "
+        "times a round, so that one slow moment of the machine does not set it); ratio = fastest ingest / "
         "fastest baseline in process CPU time (all threads, user + system). *Commit answered in process*: the "
         'same ingest with the storage\'s `commit` returning "written" at once, i.e. without the write path: '
         "a reference, not a target. Tracing is off (as everywhere in `make bench`); in Lambda X-Ray's botocore "
