@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from salesmetrics.breakdowns import key_id
 from salesmetrics.sales import DayTotals, Sale, SaleChange, SaleLine, StoredSale
-from salesmetrics.storage import items as items_module
 from salesmetrics.storage.base import SaleWrite
 from salesmetrics.storage.items import (
     EncodedItem,
@@ -368,12 +367,10 @@ def test_plain_values_round_trip_through_the_wire_form() -> None:
         to_wire({"money": 1.5})
 
 
-def test_the_key_ids_of_shard_updates_are_each_keys_digest_and_their_cache_stays_bounded(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(items_module, "_MAX_KEY_IDS", 3)
-    monkeypatch.setattr(items_module, "_KEY_IDS", {})
-    keys = [f"item {n}" for n in range(10)] * 2
-    for key in keys:
-        assert items_module._key_id(key) == key_id(key)
-        assert len(items_module._KEY_IDS) <= 3
+def test_the_key_ids_of_shard_updates_are_each_keys_digest_and_their_cache_stays_bounded() -> None:
+    key_id.cache_clear()
+    for n in range(3):
+        assert key_id(f"item {n}") == key_id.__wrapped__(f"item {n}")
+        assert key_id(f"item {n}") == key_id(f"item {n}")
+    info = key_id.cache_info()
+    assert info.maxsize == 20_000 and info.currsize == 3 and info.hits >= 3

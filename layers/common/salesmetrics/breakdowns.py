@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from .money import ZERO
@@ -59,6 +60,7 @@ def units(key: str) -> int:
     return 1 + len(key.encode("utf-8")) // UNIT_BYTES
 
 
+@lru_cache(maxsize=20_000)  # the same few keys recur in every update and read; bounded like the reader's shared texts
 def key_id(key: str) -> str:
     """The 16-character name a key's figures are stored under (a 96-bit digest: two keys of one
     shard sharing it is as likely as two different sales sharing a content hash)."""

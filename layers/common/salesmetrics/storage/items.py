@@ -498,17 +498,6 @@ def _placeholder(n: int) -> str:
 # Every placeholder of an update, made once: a shard update names hundreds (~15 µs of a call each).
 _VALUE_NAMES = tuple(":" + _placeholder(n) for n in range(len(_PLACEHOLDER_ALPHABET) ** 2))
 _ATTRIBUTE_NAMES = tuple("#" + _placeholder(n) for n in range(len(_PLACEHOLDER_ALPHABET) ** 2))
-_KEY_IDS: dict[str, str] = {}  # key -> key_id(key): the same few keys recur in every update
-_MAX_KEY_IDS = 20_000  # as many as the reader shares texts of (parsing.MAX_SHARED_TEXTS): ~3 MB at most
-
-
-def _key_id(key: str) -> str:
-    ident = _KEY_IDS.get(key)
-    if ident is None:
-        if len(_KEY_IDS) >= _MAX_KEY_IDS:
-            _KEY_IDS.clear()  # bounded: a shop of more distinct keys than this pays the digest again
-        ident = _KEY_IDS[key] = key_id(key)
-    return ident
 
 
 def _figures_of(totals: KeyTotals) -> tuple[Decimal | int, ...]:
@@ -529,7 +518,7 @@ def shard_update(table: str, ref: ShardRef, delta: ShardDelta, now: str) -> Item
     for key, totals in delta.figures.items():
         if totals.is_zero():
             continue
-        ident = _key_id(key)
+        ident = key_id(key)
         for letter, value in zip(_FIGURE_LETTERS, _figures_of(totals), strict=True):
             if not value:
                 continue
