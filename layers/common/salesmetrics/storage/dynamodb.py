@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import boto3
 from botocore.config import Config
@@ -77,6 +77,7 @@ __all__ = [
     "DynamoImportLog",
     "DynamoSalesStore",
     "DynamoTable",
+    "Transaction",
     "WireItems",
     "decode_cursor",
     "encode_cursor",
@@ -124,6 +125,15 @@ class WireItems(list[Mapping[str, Any]]):
     the JSON body as text just before the request is signed and sent; retries resend that same
     body. On any other client they are serialised as the plain list of mappings they also are.
     """
+
+
+class Transaction(NamedTuple):
+    """One batch's TransactWriteItems items, and where in them each kind starts."""
+
+    items: WireItems
+    sales_to: int  # items[:sales_to] are the sales' Puts and Deletes, in the batch's order
+    shards_from: int  # items[shards_from:] update the breakdown shards `shards`, in order
+    shards: list[ShardRef]
 
 
 _SET_ASIDE = "salesmetrics.wire_items"
@@ -247,7 +257,9 @@ class DynamoSalesStore(DynamoTable, SalesStore):
                 raise TransientStorageError(f"BatchGetItem left {len(keys)} keys unprocessed")
         return found
 
-    def commit(self, batch: WriteBatch) -> Conflicts:  # noqa: C901, PLR0912 - one transaction's items and the reading of every cancellation reason, kept together
+    def transaction(self, batch: WriteBatch) -> Transaction:
+        """The batch as TransactWriteItems' items: the sales' Puts and Deletes, then the day
+        updates, then the breakdown shards' updates (which a cancellation reason's index names)."""
         now = utc_now()
         table = self.table_name
         items = WireItems([sale_put(table, w, now) for w in batch.writes])
@@ -263,6 +275,10 @@ class DynamoSalesStore(DynamoTable, SalesStore):
             if update is not None:
                 items.append(update)
                 shards.append(ref)
+        return Transaction(items, sales_to, shards_from, shards)
+
+    def commit(self, batch: WriteBatch) -> Conflicts:  # noqa: C901 - every cancellation reason read in one place
+        items, sales_to, shards_from, shards = self.transaction(batch)
         if not items:
             return Conflicts()
         if len(items) > MAX_TRANSACTION_ITEMS:
