@@ -21,7 +21,10 @@ process (`time.process_time`: all threads, user + system) and wall time of each.
 named in `delay_keys`, one more ingest with the endpoint holding every answer back by
 `delay_ms`: its wall time against the instant run's. `profile_key`: one more ingest under
 cProfile, on one writer lane (cProfile follows one thread), summarised by package, by stage and
-by function.
+by function. `stages_key`: the ingest's own stages timed one by one on that object's bytes,
+held in memory, on this thread (`stage_budget`): what each costs in µs per line, beside the
+baseline, so that the 10x budget can be read stage by stage; and the whole ingest of it on one
+writer lane (no writer threads), against the ingest with them.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -105,24 +109,32 @@ _STAGES = (
 )
 
 
-def _profile(fn: Callable[[], Any], top: int = 25) -> dict[str, Any]:
-    """`fn` under cProfile with the ingest on one writer lane: cProfile sees only the thread that
-    enabled it, and the lanes and the flush in flight run in others. One lane does the same work
-    (the same sales and items, about as many requests) on the profiled thread."""
+@contextmanager
+def _one_lane() -> Iterator[None]:
+    """The handler's ingests on one writer lane: no writer threads, no flush written in the
+    background, every call on the calling thread."""
     from salesmetrics.ingest import Ingestor  # noqa: PLC0415 - after the revision's paths are set
 
     defaults = Ingestor.__init__.__kwdefaults__
     if defaults is None or "writers" not in defaults:
         raise RuntimeError("Ingestor no longer takes its writer lanes as a keyword argument")
     lanes = defaults["writers"]
-    profiler = cProfile.Profile()  # wall clock: a CPU clock is a syscall per event here
     defaults["writers"] = 1
     try:
+        yield
+    finally:
+        defaults["writers"] = lanes
+
+
+def _profile(fn: Callable[[], Any], top: int = 25) -> dict[str, Any]:
+    """`fn` under cProfile with the ingest on one writer lane: cProfile sees only the thread that
+    enabled it, and the lanes and the flush in flight run in others. One lane does the same work
+    (the same sales and items, about as many requests) on the profiled thread."""
+    profiler = cProfile.Profile()  # wall clock: a CPU clock is a syscall per event here
+    with _one_lane():
         profiler.enable()
         fn()
         profiler.disable()
-    finally:
-        defaults["writers"] = lanes
     stats = pstats.Stats(profiler, stream=io.StringIO())
     total = stats.total_tt  # type: ignore[attr-defined]
     rows = []
@@ -157,6 +169,86 @@ def _profile(fn: Callable[[], Any], top: int = 25) -> dict[str, Any]:
         stages.append({"stage": label, "cumulative_s": round(cumulative, 3), "share": round(cumulative / total, 3)})
     packages = [{"package": p, "own_s": round(s, 3), "share": round(s / total, 3)} for p, s in by_package.most_common()]
     return {"total_s": round(total, 3), "top": rows[:top], "by_package": packages, "stages": stages}
+
+
+STAGE_ROUNDS = 3  # each stage timed this many times, the fastest taken
+
+
+def stage_budget(bucket: str, key: str, version_id: str, storage: Any) -> dict[str, Any]:
+    """The ingest's stages one by one, on one thread, from the object's bytes held in memory:
+
+    - first pass: `scatter.first_pass` (Sale IDs in more than one run, the decimal mark);
+    - reader: `ExportReader` over the text, every line parsed and validated into sales;
+    - content hash: every sale's `content_hash` (the writer computes it once per sale);
+    - planning: `SaleWriter` over those sales in the ingest's flushes, one lane, its `commit`
+      answering "written" in process (digest included: the writer asks for it);
+    - items: planning plus every transaction's items built (`DynamoSalesStore.transaction`),
+      not sent.
+
+    What is left of the whole ingest after these is the sending (botocore, HTTP) and the
+    handler's own calls. Imports and allocations outside the timed calls are not counted.
+    """
+    import boto3  # noqa: PLC0415
+
+    from salesmetrics.formats import open_export  # noqa: PLC0415 - after the revision's paths are set
+    from salesmetrics.ingest import SALES_PER_FLUSH, SaleWriter  # noqa: PLC0415
+    from salesmetrics.parsing import ExportReader, Rejection, iter_byte_lines  # noqa: PLC0415
+    from salesmetrics.scatter import first_pass  # noqa: PLC0415
+    from salesmetrics.storage.base import Conflicts  # noqa: PLC0415
+
+    s3: Any = boto3.client("s3")
+    kwargs = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+    raw = s3.get_object(**kwargs)["Body"].read()
+
+    class Answered:
+        """`commit` answering "written": with `build`, after building the transaction's items."""
+
+        def __init__(self, build: bool) -> None:
+            self.build = build
+
+        def commit(self, batch: Any) -> Conflicts:
+            if self.build:
+                storage.transaction(batch)
+            return Conflicts()
+
+        def read_sales(self, _sale_ids: Any) -> dict[str, Any]:
+            return {}
+
+    def first() -> Any:
+        return first_pass(io.BytesIO(raw))
+
+    scattered, dialect = first()
+
+    def read() -> list[Any]:
+        text, _ = open_export(io.BytesIO(raw))
+        return [
+            s for s in ExportReader(iter_byte_lines(text), dialect, scattered=scattered) if not isinstance(s, Rejection)
+        ]
+
+    sales = read()
+
+    def digests() -> None:
+        for sale in sales:
+            _ = sale.content_hash
+
+    def write(build: bool) -> None:
+        writer = SaleWriter(Answered(build), "bench-import", "v#")  # type: ignore[arg-type]
+        for start in range(0, len(sales), SALES_PER_FLUSH):
+            writer.write(sales[start : start + SALES_PER_FLUSH])
+
+    stages = (
+        ("first_pass", first),
+        ("reader", read),
+        ("content_hash", digests),
+        ("planning", partial(write, False)),
+        ("planning_and_items", partial(write, True)),
+    )
+    timed: dict[str, float] = {}
+    for _ in range(STAGE_ROUNDS):
+        for name, fn in stages:
+            _wall, cpu, _ = _timed(fn)
+            timed[name] = min(cpu, timed.get(name, cpu))
+    return {"sales": len(sales), "bytes": len(raw), "cpu_s": {k: round(v, 3) for k, v in timed.items()}}
 
 
 def main(argv: list[str]) -> int:
@@ -255,6 +347,16 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
+    staged = next((o for o in objects if o["key"] == spec.get("stages_key")), None)
+    if staged is not None:
+        out["stages"] = {
+            "lines": staged["lines"],
+            "key": staged["key"],
+            **stage_budget(bucket, staged["key"], staged["version_id"], storage),
+        }
+        # The same ingest with no concurrent writers: what the writer threads cost in CPU.
+        with _one_lane():
+            out["stages"]["one_lane_cpu_s"] = min(_timed(partial(ingest, staged))[1] for _ in range(STAGE_ROUNDS))
     profiled = next((o for o in objects if o["key"] == spec.get("profile_key")), None)
     if profiled is not None:
         out["profile"] = {"lines": profiled["lines"], **_profile(lambda: ingest(profiled))}

@@ -679,6 +679,30 @@ def section_ingest(run: dict[str, Any]) -> list[str]:
         + ".",
         "",
     ]
+    st = r.get("stages")
+    if st:
+        out += [
+            f"### The ingest stage by stage ({st['lines']:,} lines, {st['sales']:,} sales, no profiler)",
+            "",
+            "Each stage timed on its own, fastest of three, in the same child process, on one thread, from the "
+            "object's bytes held in memory (`stage_budget` in `bench/ingest_child.py`); *the rest* is the whole "
+            "ingest's CPU less the stages above it. × baseline is against the bare pass of the same object: the "
+            "target allows 10× for all of it.",
+            "",
+        ]
+        out += _table(
+            ["stage", "CPU s", "µs per line", "× baseline"],
+            [
+                [
+                    q["label"],
+                    q["cpu_s"],
+                    q["us_per_line"],
+                    f"**{_x(q['x_baseline'])}**" if q["stage"] == "ingest" else _x(q["x_baseline"]),
+                ]
+                for q in st["rows"]
+            ],
+        )
+        out += [""]
     p = r.get("profile")
     if p:
         out += [
