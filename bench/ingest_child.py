@@ -192,7 +192,8 @@ def stage_budget(bucket: str, key: str, version_id: str, storage: Any) -> dict[s
 
     from salesmetrics.formats import open_export  # noqa: PLC0415 - after the revision's paths are set
     from salesmetrics.ingest import SALES_PER_FLUSH, SaleWriter  # noqa: PLC0415
-    from salesmetrics.parsing import ExportReader, Rejection, iter_byte_lines  # noqa: PLC0415
+    from salesmetrics.parsing import ExportReader, iter_byte_lines  # noqa: PLC0415
+    from salesmetrics.sales import Sale  # noqa: PLC0415
     from salesmetrics.scatter import first_pass  # noqa: PLC0415
     from salesmetrics.storage.base import Conflicts  # noqa: PLC0415
 
@@ -219,11 +220,10 @@ def stage_budget(bucket: str, key: str, version_id: str, storage: Any) -> dict[s
 
     scattered, dialect = first()
 
-    def read() -> list[Any]:
+    def read() -> list[Sale]:
+        # A generated export has no scattered sales, so no fragment to merge: its sales, as read.
         text, _ = open_export(io.BytesIO(raw))
-        return [
-            s for s in ExportReader(iter_byte_lines(text), dialect, scattered=scattered) if not isinstance(s, Rejection)
-        ]
+        return [s for s in ExportReader(iter_byte_lines(text), dialect, scattered=scattered) if isinstance(s, Sale)]
 
     sales = read()
 
