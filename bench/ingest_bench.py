@@ -161,7 +161,7 @@ _STAGE_LABELS = (
     ("content_hash", "every sale's content hash (part of planning)"),
     ("planning", "planning the transactions, `commit` answered in process"),
     ("items", "building the transactions' items (DynamoDB JSON)"),
-    ("rest", "the rest: sending (botocore, HTTP), handler, import record, rejects file"),
+    ("rest", "the rest: sending (botocore, HTTP), the writer threads, handler, change list, rejects file"),
     ("ingest", "whole ingest"),
     ("one_lane", "whole ingest on one writer lane (no writer threads; DynamoDB's latency not hidden)"),
 )
