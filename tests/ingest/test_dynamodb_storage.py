@@ -21,7 +21,7 @@ from salesmetrics.reconcile import reconcile
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import SaleWrite, WriteBatch
-from salesmetrics.storage.dynamodb import WireItems
+from salesmetrics.storage.dynamodb import WireItems, user_agent
 from salesmetrics.storage.items import day_update, item_text, sale_item, sale_put, stored_sale
 from tests.earlier_shape import earlier_sale_item
 from tests.ingest.support import (
@@ -84,6 +84,7 @@ class FakeDynamoDB:
 
     def __init__(self, storage: AwsStorage, answers: list[tuple[int, dict[str, Any]]] | None = None) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.user_agents: list[str] = []
         self.answers = list(answers or [])
         events: Any = storage.client.meta.events
         events.register("before-send.dynamodb", self.send)
@@ -92,6 +93,8 @@ class FakeDynamoDB:
         target = request.headers["X-Amz-Target"]
         target = target.decode() if isinstance(target, bytes) else target
         self.requests.append((target.split(".")[-1], json.loads(request.body)))
+        agent = request.headers["User-Agent"]
+        self.user_agents.append(agent.decode() if isinstance(agent, bytes) else agent)
         status, body = self.answers.pop(0) if self.answers else (200, {})
         raw = HTTPResponse(body=io.BytesIO(json.dumps(body).encode()), status=status, preload_content=False)
         headers = HTTPHeaders()
@@ -149,6 +152,19 @@ def test_a_transaction_body_is_what_botocore_itself_would_send(aws: dict[str, An
     validate_parameters(params, model.input_shape)
     expected = json.loads(client._serializer.serialize_to_request(params, model)["body"])
     assert sent == expected
+
+
+def test_every_request_carries_the_user_agent_made_once() -> None:
+    # botocore rebuilds its own User-Agent twice per request (a tenth of a transaction's CPU);
+    # set in the client's config, it is sent as made, with botocore's and Powertools' parts after it.
+    storage = AwsStorage("t", sleep=no_sleep)
+    fake = FakeDynamoDB(storage)
+    assert storage.commit(WriteBatch(_writes(3))) == {}
+    assert storage.read_sales(["S1"]) == {}
+    assert len(fake.user_agents) == 2
+    for agent in fake.user_agents:
+        assert agent.startswith(user_agent() + " Botocore/")
+        assert "ua/2.1" not in agent  # not the string botocore builds per request
 
 
 def test_wire_items_on_another_client_are_plain_mappings(aws: dict[str, Any]) -> None:
