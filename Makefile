@@ -10,8 +10,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/dev.lock requirements/dev.t
 # Every SAM CLI call made from here (build, validate, deploy, local) sends no telemetry.
 export SAM_CLI_TELEMETRY := 0
 # Nothing local may reach real AWS: fake credentials, and a dead proxy for anything that escapes.
+# botocore signs in Python, as in Lambda, whose layer ships no awscrt (this venv has it, for the SAM CLI).
 LOCAL_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
-	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost
+	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost \
+	BOTO_DISABLE_CRT=true
 
 .PHONY: help venv test test-fast lint demo demo-check bench try-export reconcile redrive build lock events publish-dashboard clean openapi openapi-check
 

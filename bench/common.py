@@ -34,6 +34,8 @@ SAFE_ENV = {
     "HTTPS_PROXY": "http://127.0.0.1:9",
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
+    # botocore signs in Python, as in Lambda: the layer ships no awscrt (this venv has it).
+    "BOTO_DISABLE_CRT": "true",
 }
 
 

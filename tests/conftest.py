@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+
+# The Lambda layer ships botocore without awscrt, so it signs requests in Python; this venv has
+# awscrt (a dependency of the SAM CLI), which botocore would use instead. Read when botocore is
+# first imported: before anything below imports it. `make` sets it too (LOCAL_ENV).
+os.environ.setdefault("BOTO_DISABLE_CRT", "true")
+
 from collections.abc import Iterator
 from typing import Any
 

@@ -38,6 +38,15 @@ def test_every_layer_requirement_is_pinned_to_the_version_the_tests_ran_on() -> 
     assert installed == layer
 
 
+def test_the_suite_signs_requests_as_the_layer_does() -> None:
+    # botocore signs with awscrt whenever it can import it; the venv has it (for the SAM CLI), the
+    # layer does not, so the suite turns it off (tests/conftest.py, the Makefile's LOCAL_ENV).
+    import botocore.compat
+
+    assert "awscrt" not in _pins(ROOT / "layers" / "common" / "requirements.txt")
+    assert not botocore.compat.HAS_CRT
+
+
 def test_layer_requirements_are_what_make_lock_generates() -> None:
     expected = layerlock.render(layerlock.layer_pins())
     current = (ROOT / "layers" / "common" / "requirements.txt").read_text(encoding="utf-8")
