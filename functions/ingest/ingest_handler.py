@@ -28,6 +28,7 @@ from salesmetrics.events import ObjectRef, Removal, UnsupportedEvent, objects_in
 from salesmetrics.filenames import NOT_AN_EXPORT, is_export_name
 from salesmetrics.imports import ImportRecord, ImportStatus, import_id_for
 from salesmetrics.ingest import Ingestor
+from salesmetrics.pacing import WritePacing
 from salesmetrics.retract import Retractor, removed_imports
 from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.tracing import TRACED_MODULES
@@ -98,6 +99,7 @@ def _ingest(obj: dict[str, Any]) -> dict[str, Any]:
         settings.rejects_prefix,
         max_attempts=settings.ingest_max_attempts,
         remaining_ms=context.get_remaining_time_in_millis if context else None,
+        pacing=WritePacing(),  # one thread until DynamoDB's answers keep it waiting (pacing.py)
     ).run(ref)
     _emit_metrics(record, (time.perf_counter() - started) * 1000)
     logger.info("import finished", extra={"import": _loggable(record)})

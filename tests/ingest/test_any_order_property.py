@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import Ingestor
+from salesmetrics.pacing import WritePacing
 from salesmetrics.storage.base import WriteBatch
 from tests.fakes.storage import MemoryStorage
 from tests.ingest.support import (
@@ -43,6 +44,24 @@ FINISHED = {ImportStatus.SUCCEEDED, ImportStatus.PARTIAL, ImportStatus.FAILED}
 
 class Crash(Exception):
     pass
+
+
+class _SwitchAfter(WritePacing):
+    """Serial for an attempt's first `flushes` flushes, concurrent after them."""
+
+    def __init__(self, flushes: int) -> None:
+        super().__init__()
+        self.flushes = flushes
+        self.reviews = 0
+
+    def start(self) -> None:
+        super().start()
+        self.reviews = 0
+
+    def review(self) -> bool:
+        self.reviews += 1
+        self.concurrent = self.concurrent or self.reviews >= self.flushes
+        return self.concurrent
 
 
 @dataclass(frozen=True)
@@ -122,9 +141,13 @@ def run_scenario(plans: list[Upload], data: Any) -> None:
     # Concurrent writer lanes make thread scheduling part of the case (not replayable exactly);
     # most examples write on one lane, so that hypothesis can shrink what they find.
     writers = data.draw(st.sampled_from([1, 1, 1, 4]), label="writer lanes")
+    # The lanes from the first flush, or serial first and concurrent from a later flush on (what an
+    # adaptive pacing does once DynamoDB's answers keep it waiting).
+    serial_flushes = data.draw(st.none() | st.integers(1, 3), label="serial flushes") if writers > 1 else None
 
     def ingestor() -> Ingestor:
-        return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush, writers=writers)
+        pacing = _SwitchAfter(serial_flushes) if serial_flushes is not None else None
+        return Ingestor(storage, REJECTS_PREFIX, sales_per_flush=per_flush, writers=writers, pacing=pacing)
 
     for _ in range(4 * len(queue) + 10):  # bounded: every crash re-queues a retry without a crash
         if not queue:

@@ -20,6 +20,7 @@ from .dates import utc_now
 from .events import ObjectRef
 from .formats import Dialect, open_export
 from .imports import RETRACTED_STATES, ImportRecord, ImportStatus, import_id_for
+from .pacing import WritePacing
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
 from .sales import HOLDER_DIGEST, MAX_HOLDERS, DaySums, Holder, Sale, SaleChange, StoredSale
@@ -96,15 +97,23 @@ class SaleWriter:
     with every conflict. A breakdown shard that refuses its update (full, or not holding a key
     where this writer put it) is learnt by reading that day's shards.
 
-    With a `pool`, a flush is split into `lanes` by sale date (day number modulo lanes) and the
-    lanes are written concurrently, hiding DynamoDB's latency. A lane's transactions touch only
+    With a `pool`, and once the `pacing` says so (pacing.py: from the start when fixed), a flush
+    is split into `lanes` by sale date (day number modulo lanes) and the lanes are written
+    concurrently, hiding DynamoDB's latency. A lane's transactions touch only
     its own days' aggregates (but for the old day of a sale that moved), so concurrent
     transactions of one import rarely contend for an item; when they do, DynamoDB's
     TransactionConflict is retried and the exactly-once logic above is unchanged within a lane.
     """
 
     def __init__(
-        self, storage: SalesStore, import_id: str, version_prefix: str, *, pool: Executor | None = None, lanes: int = 1
+        self,
+        storage: SalesStore,
+        import_id: str,
+        version_prefix: str,
+        *,
+        pool: Executor | None = None,
+        lanes: int = 1,
+        pacing: WritePacing | None = None,
     ) -> None:
         self.storage = storage
         self.import_id = import_id
@@ -113,6 +122,7 @@ class SaleWriter:
         self.read_first = False
         self.pool = pool
         self.lanes = lanes
+        self.pacing = pacing or WritePacing.fixed()
         self.shards = ShardDirectory()  # where this import put (or found) each breakdown key
         self.wrote_breakdowns = False  # whether a transaction of this import changed a breakdown
         self.entries: list[ChangeEntry] = []  # what the flushes so far did to each sale, for the change list
@@ -140,7 +150,7 @@ class SaleWriter:
             return
         if self.read_first and self.wrote_breakdowns:
             self._learn_shards(pending)
-        if self.pool is None or self.lanes < 2:
+        if self.pool is None or self.lanes < 2 or not self.pacing.concurrent:
             self.counts.merge(self._write_lane(pending))
             return
         by_lane: dict[int, list[Sale]] = {}
@@ -170,7 +180,7 @@ class SaleWriter:
         while position < len(pending):
             plan = self._plan(pending, position, known, hashes, limit)
             try:
-                conflicts = self.storage.commit(plan.batch)
+                conflicts = self.pacing.timed(self.storage.commit, plan.batch)
             except TransientStorageError:
                 raise  # refused, every time it was sent: nothing of it was written
             except BaseException:
@@ -358,7 +368,7 @@ class _Flushes:
 
     def submit(self, sales: list[Sale]) -> None:
         self.wait()
-        if self.background is None:
+        if self.background is None or not self.writer.pacing.concurrent:
             self.writer.write(sales)
             self._file()
         else:
@@ -474,7 +484,9 @@ class Ingestor:
     attempt that fails with that number says in the record that it gave up, so no import stays
     IN_PROGRESS once its event has left for the dead-letter queue (re-drive can still finish it).
     `remaining_ms` (Lambda's clock) lets an attempt stop cleanly, its record saying why, before the
-    platform would kill it mid-write.
+    platform would kill it mid-write. `pacing` decides when the `writers` lanes run concurrently:
+    by default (`WritePacing.fixed()`) from the first flush; the Lambda handler's adapts to how
+    long DynamoDB keeps it waiting (pacing.py).
     """
 
     def __init__(
@@ -488,6 +500,7 @@ class Ingestor:
         remaining_ms: Callable[[], int] | None = None,
         spill_dir: str | None = None,
         writers: int = WRITER_LANES,
+        pacing: WritePacing | None = None,
     ) -> None:
         self.storage = storage
         self.rejects_prefix = rejects_prefix
@@ -497,6 +510,7 @@ class Ingestor:
         self.remaining_ms = remaining_ms
         self.spill_dir = spill_dir
         self.writers = writers
+        self.pacing = pacing or WritePacing.fixed()
 
     def run(self, obj: ObjectRef) -> ImportRecord:
         import_id = import_id_for(obj.bucket, obj.key, obj.version_id, obj.etag)
@@ -595,8 +609,14 @@ class Ingestor:
         # With writer lanes, one flush writes while the reader parses the next one.
         background = ThreadPoolExecutor(1, thread_name_prefix="sale-flush") if pool is not None else None
         executors = [e for e in (background, pool) if e is not None]  # shut down in this order
+        self.pacing.start()
         writer = SaleWriter(
-            self.storage, record.import_id, obj.version_prefix(record.import_id), pool=pool, lanes=self.writers
+            self.storage,
+            record.import_id,
+            obj.version_prefix(record.import_id),
+            pool=pool,
+            lanes=self.writers,
+            pacing=self.pacing,
         )
         flushes = _Flushes(
             writer,
@@ -609,14 +629,18 @@ class Ingestor:
             reader = ExportReader(iter_byte_lines(text), dialect, scattered=scattered)
             rejects = RejectsFile(reader.columns)
             buffer: list[Sale] = []
+            per_flush = self.pacing.first_flush(self.sales_per_flush)
 
             def flush() -> None:
+                nonlocal per_flush
                 # The flush before committed and filed its part first, then the clock: an attempt
                 # that stops for time leaves no flush in flight to finish inside the last seconds.
                 flushes.wait()
                 self._check_time(record, reader.stats.rows_total)
                 flushes.submit(buffer[:])
                 buffer.clear()
+                per_flush = self.sales_per_flush
+                self.pacing.review()  # a serial flush is done by now; a concurrent one reviews nothing
 
             def take(item: Sale | Rejection) -> None:
                 reader.count(item)
@@ -624,7 +648,7 @@ class Ingestor:
                     rejects.add(item)
                     return
                 buffer.append(item)
-                if len(buffer) >= self.sales_per_flush:
+                if len(buffer) >= per_flush:
                     flush()
 
             for item in reader:
