@@ -19,7 +19,7 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 WAIT_SHARE = 0.2  # about what the threads cost: below it, one thread is the cheaper way
-PROBE_SALES = 1_000  # the first flush's size, when the pacing adapts: its waits decide early
+PROBE_SALES = 300  # the first flush's size, when the pacing adapts: a few transactions whose waits decide early
 
 
 class WritePacing:
