@@ -161,7 +161,7 @@ _STAGE_LABELS = (
     ("content_hash", "every sale's content hash (part of planning)"),
     ("planning", "planning the transactions, `commit` answered in process"),
     ("items", "building the transactions' items (DynamoDB JSON)"),
-    ("rest", "the rest: sending (botocore, HTTP), handler, change list, rejects file"),
+    ("rest", "the rest: sending (signing, HTTP), handler, change list, rejects file"),
     ("ingest", "whole ingest (paced: on one thread while DynamoDB answers at once)"),
     ("fixed_pacing", "whole ingest with the writer lanes concurrent from the first flush (`WritePacing.fixed()`)"),
 )
@@ -211,7 +211,7 @@ def analysis(result: dict[str, Any]) -> str:
         text.append(
             f"On {r['lines']:,} lines the ingest costs {r['ratio']}× the bare pass ({r['ingest_us_per_line']} µs per "
             f"line against {r['baseline_us_per_line']}); with `commit` answered in process it would still cost "
-            f"{r['stubbed_ratio']}×, so the write path (building the transactions, botocore, HTTP) is "
+            f"{r['stubbed_ratio']}×, so the write path (building the transactions, signing, HTTP) is "
             f"{r['write_path_share']:.0%} of it, {r['write_path_us_per_sale']} µs per sale."
         )
     if any(r["stubbed_ratio"] > result["cpu_target"] for r in rows):

@@ -105,8 +105,8 @@ _STAGES = (
     ("salesmetrics/parsing.py", "__iter__", "reader: parse and validate every line"),
     ("salesmetrics/ingest.py", "_plan", "planning the transactions (content hash, day and breakdown deltas)"),
     ("salesmetrics/storage/dynamodb.py", "commit", "commit: build the items, send, read the answer"),
-    ("botocore/client.py", "_make_api_call", "  of which botocore's call (serialise, sign, HTTP, parse)"),
-    ("salesmetrics/storage/dynamodb.py", "_restore_wire_items", "    of which the body's JSON (encoded once)"),
+    ("salesmetrics/storage/transactions.py", "send", "  of which sending (body, sign, HTTP, parse the answer)"),
+    ("salesmetrics/storage/transactions.py", "body", "    of which the body's JSON (the items' texts joined)"),
 )
 
 

@@ -638,7 +638,7 @@ def section_ingest(run: dict[str, Any]) -> list[str]:
         "fastest baseline in process CPU time (all threads, user + system). *Commit answered in process*: the "
         'same ingest with the storage\'s `commit` returning "written" at once, i.e. without the write path: '
         "a reference, not a target. Tracing is off (as everywhere in `make bench`); in Lambda X-Ray's botocore "
-        "patch adds a little per request.",
+        "patch adds a little per request, except to the transactions, which the storage sends itself.",
         "",
     ]
     rows = []

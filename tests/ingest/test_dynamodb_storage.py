@@ -8,11 +8,14 @@ import json
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 from botocore.validate import validate_parameters
 from urllib3.response import HTTPResponse
 
@@ -23,6 +26,7 @@ from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import SaleWrite, WriteBatch
 from salesmetrics.storage.dynamodb import WireItems, user_agent
 from salesmetrics.storage.items import day_update, item_text, sale_item, sale_put, stored_sale
+from salesmetrics.storage.transactions import TransactionSender
 from tests.earlier_shape import earlier_sale_item
 from tests.ingest.support import (
     T0,
@@ -44,16 +48,22 @@ def run(storage: AwsStorage, event: dict[str, Any], per_flush: int = 30) -> Any:
 
 def validating(storage: AwsStorage) -> Counter[str]:
     """Check every request of the storage's client against DynamoDB's model, as botocore would
-    with parameter validation on (before anything is set aside); count them by operation."""
+    with parameter validation on; count them by operation. A transaction is checked as the body
+    sent (its sender writes that body itself, from the items' text)."""
     seen: Counter[str] = Counter()
 
     def check(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if "TransactItems" in params:  # sale Puts come as their JSON text: check what it says
-            params = {**params, "TransactItems": [json.loads(item_text(i)) for i in params["TransactItems"]]}
-        validate_parameters(params, model.input_shape)  # raises ParamValidationError
+        if model.name != "TransactWriteItems":
+            validate_parameters(params, model.input_shape)  # raises ParamValidationError
+            seen[model.name] += 1
+
+    def check_body(params: dict[str, Any], model: Any, **_: Any) -> None:
+        validate_parameters(json.loads(params["body"]), model.input_shape)
         seen[model.name] += 1
 
-    storage.client.meta.events.register_first("provide-client-params.dynamodb", check)
+    events = storage.client.meta.events
+    events.register_first("provide-client-params.dynamodb", check)
+    events.register("before-call.dynamodb.TransactWriteItems", check_body)  # after the body is whole
     return seen
 
 
@@ -79,27 +89,33 @@ def test_every_request_the_storage_sends_is_valid_for_dynamodb(aws: dict[str, An
 
 
 class FakeDynamoDB:
-    """Answers the storage's client without any network: records each request's body and
-    target, and answers with `answers` in turn (status, JSON body), then `{}`."""
+    """Answers the storage's client without any network: records each request's body, target
+    and headers, and answers with `answers` in turn - (status, JSON body[, headers]), or an
+    exception raised as the HTTP layer would - then `{}`."""
 
-    def __init__(self, storage: AwsStorage, answers: list[tuple[int, dict[str, Any]]] | None = None) -> None:
+    def __init__(self, storage: AwsStorage, answers: list[Any] | None = None) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.headers: list[dict[str, str]] = []
         self.user_agents: list[str] = []
         self.answers = list(answers or [])
         events: Any = storage.client.meta.events
         events.register("before-send.dynamodb", self.send)
 
     def send(self, request: Any, **_: Any) -> AWSResponse:
-        target = request.headers["X-Amz-Target"]
-        target = target.decode() if isinstance(target, bytes) else target
-        self.requests.append((target.split(".")[-1], json.loads(request.body)))
-        agent = request.headers["User-Agent"]
-        self.user_agents.append(agent.decode() if isinstance(agent, bytes) else agent)
-        status, body = self.answers.pop(0) if self.answers else (200, {})
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        self.requests.append((headers["X-Amz-Target"].split(".")[-1], json.loads(request.body)))
+        self.headers.append(headers)
+        self.user_agents.append(headers["User-Agent"])
+        answer = self.answers.pop(0) if self.answers else (200, {})
+        if isinstance(answer, Exception):
+            raise answer
+        status, body, *extra = answer
         raw = HTTPResponse(body=io.BytesIO(json.dumps(body).encode()), status=status, preload_content=False)
-        headers = HTTPHeaders()
-        headers["x-amzn-RequestId"] = "fake"
-        return AWSResponse(request.url, status, headers, raw)
+        answer_headers = HTTPHeaders()
+        answer_headers["x-amzn-RequestId"] = "fake"
+        for name, value in (extra[0] if extra else {}).items():
+            answer_headers[name] = value
+        return AWSResponse(request.url, status, answer_headers, raw)
 
 
 def _writes(n: int, first: int = 1) -> list[SaleWrite]:
@@ -230,6 +246,61 @@ def test_throttled_transactions_are_resent_with_the_same_body_and_token() -> Non
     bodies = [body for op, body in fake.requests if op == "TransactWriteItems"]
     assert len(bodies) == 6 and all(b == bodies[0] for b in bodies[:4])  # botocore's own retries: same request
     assert all(len(b["TransactItems"]) == 5 for b in bodies)
+
+
+def test_a_lost_connection_resends_the_same_transaction_and_token() -> None:
+    # The first request may have been applied: only the same token lets DynamoDB tell.
+    storage = AwsStorage("t", sleep=no_sleep)
+    lost = ConnectionClosedError(endpoint_url="https://dynamodb")
+    fake = FakeDynamoDB(storage, [EndpointConnectionError(endpoint_url="https://dynamodb"), lost])
+    assert storage.commit(WriteBatch(_writes(5))) == {}
+    bodies = [body for op, body in fake.requests]
+    assert len(bodies) == 3 and bodies[0] == bodies[1] == bodies[2]
+
+
+def test_a_connection_that_keeps_failing_fails_the_commit_after_four_attempts() -> None:
+    storage = AwsStorage("t", sleep=no_sleep)
+    fake = FakeDynamoDB(storage, [ConnectionClosedError(endpoint_url="https://dynamodb")] * 6)
+    with pytest.raises(ConnectionClosedError):
+        storage.commit(WriteBatch(_writes(5)))
+    assert len(fake.requests) == 4  # one request and the standard mode's three retries
+
+
+def test_an_answer_that_fails_its_checksum_is_asked_again() -> None:
+    storage = AwsStorage("t", sleep=no_sleep)
+    fake = FakeDynamoDB(storage, [(200, {}, {"x-amz-crc32": "1"})])
+    assert storage.commit(WriteBatch(_writes(2))) == {}
+    assert len(fake.requests) == 2
+
+
+def test_a_transaction_is_signed_sent_to_the_clients_endpoint_and_seen_by_its_hooks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In Lambda, botocore's recursion detection forwards the trace header: kept on this path.
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ingest")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-00000000-000000000000000000000001")
+    storage = AwsStorage("t", sleep=no_sleep)
+    fake = FakeDynamoDB(storage)
+    seen: list[tuple[str, int]] = []
+    events = storage.client.meta.events
+    events.register("before-call.dynamodb", lambda model, params, **_: seen.append((model.name, len(params["body"]))))
+    events.register(
+        "after-call.dynamodb", lambda model, http_response, **_: seen.append((model.name, http_response.status_code))
+    )
+    assert storage.commit(WriteBatch(_writes(3))) == {}
+    (headers,) = fake.headers
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
+    assert "/us-east-1/dynamodb/aws4_request" in headers["Authorization"] and headers["X-Amz-Date"]
+    assert headers["X-Amzn-Trace-Id"] == "Root=1-00000000-000000000000000000000001"
+    assert headers["Content-Type"] == "application/x-amz-json-1.0"
+    assert seen[0][0] == "TransactWriteItems" and seen[0][1] > 1000 and seen[1] == ("TransactWriteItems", 200)
+
+
+def test_a_client_of_another_protocol_sends_through_its_own_call() -> None:
+    # Should botocore move DynamoDB to another protocol, the body written here would be wrong.
+    cbor = SimpleNamespace(meta=SimpleNamespace(service_model=SimpleNamespace(protocol="smithy-rpc-v2-cbor")))
+    assert TransactionSender.for_client(cbor, sleep=no_sleep) is None
+    assert TransactionSender.for_client(boto3.client("dynamodb"), sleep=no_sleep) is not None
 
 
 def test_sales_stored_in_the_earlier_shape_are_updated_and_reconciled_exactly(aws: dict[str, Any]) -> None:

@@ -4,6 +4,8 @@ version and every day aggregate equal to the sum of its stored sales."""
 
 from __future__ import annotations
 
+import io
+import json
 import random
 import threading
 import urllib.request
@@ -14,11 +16,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
+from urllib3.response import HTTPResponse
 
 from salesmetrics.events import objects_in
 from salesmetrics.imports import ImportStatus
@@ -135,36 +138,45 @@ def test_a_crash_after_k_writes_then_a_retry_ends_exact(aws: dict[str, Any], k: 
 # -- throttling and unprocessed items ------------------------------------------------------------
 
 
+def _answer(request: Any, status: int, body: dict[str, Any]) -> AWSResponse:
+    raw = HTTPResponse(body=io.BytesIO(json.dumps(body).encode()), status=status, preload_content=False)
+    headers = HTTPHeaders()
+    headers["x-amzn-RequestId"] = "flaky"
+    return AWSResponse(request.url, status, headers, raw)
+
+
 class FlakyClient:
-    """Throttles transactions and leaves batch-get keys unprocessed, at a seeded rate."""
+    """Throttles and cancels transactions (answered as DynamoDB would, in place of the server)
+    and leaves batch-get keys unprocessed, at a seeded rate."""
 
     def __init__(self, real: Any, rng: random.Random, rate: float) -> None:
         self.real, self.rng, self.rate = real, rng, rate
         self.faults = 0
+        self._hooked: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def transact_write_items(self, **kwargs: Any) -> Any:
-        if self.rng.random() < self.rate:
-            self.faults += 1
-            if self.rng.random() < 0.5:
-                raise ClientError(
-                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                    "TransactWriteItems",
-                )
-            reasons = [{"Code": "None"} for _ in kwargs["TransactItems"]]
-            reasons[self.rng.randrange(len(reasons))] = {
-                "Code": self.rng.choice(["ThrottlingError", "TransactionConflict"])
-            }
-            raise ClientError(
-                {
-                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                    "CancellationReasons": reasons,
-                },
-                "TransactWriteItems",
-            )
-        return self.real.transact_write_items(**kwargs)
+    def hook(self, client: Any) -> None:
+        self.real = client
+        if self._hooked is not client:
+            client.meta.events.register("before-send.dynamodb.TransactWriteItems", self._transaction)
+            self._hooked = client
+
+    def _transaction(self, request: Any, **_: Any) -> AWSResponse | None:
+        if self.rng.random() >= self.rate:
+            return None
+        self.faults += 1
+        prefix = "com.amazonaws.dynamodb.v20120810#"
+        if self.rng.random() < 0.5:
+            throttled = {"__type": prefix + "ProvisionedThroughputExceededException", "message": "slow"}
+            return _answer(request, 400, throttled)
+        reasons: list[dict[str, Any]] = [{"Code": "None"} for _ in json.loads(request.body)["TransactItems"]]
+        refused = self.rng.choice(["ThrottlingError", "TransactionConflict"])
+        reasons[self.rng.randrange(len(reasons))] = {"Code": refused}
+        cancelled: dict[str, Any] = {"__type": prefix + "TransactionCanceledException", "message": "cancelled"}
+        cancelled["CancellationReasons"] = reasons
+        return _answer(request, 400, cancelled)
 
     def batch_get_item(self, **kwargs: Any) -> Any:
         ((table, request),) = kwargs["RequestItems"].items()
@@ -185,7 +197,7 @@ class FlakyStorage(AwsStorage):
 
     @property
     def client(self) -> Any:
-        self.flaky.real = self.table.meta.client
+        self.flaky.hook(self.table.meta.client)
         return self.flaky
 
 

@@ -65,6 +65,7 @@ from .items import (
     to_wire,
 )
 from .sales_store import SalesStore
+from .transactions import TransactionSender
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -199,10 +200,12 @@ class _Meta:
 @dataclass(frozen=True, slots=True)
 class TableRef:
     """The table's name and the client that reaches it, shaped as boto3's `Table` is where code
-    reaches for it (`.name`, `.meta.client`); the client speaks DynamoDB's wire JSON."""
+    reaches for it (`.name`, `.meta.client`); the client speaks DynamoDB's wire JSON. `sender`
+    sends that client's transactions from their items' text (None: the client's own call)."""
 
     name: str
     meta: _Meta
+    sender: TransactionSender | None = None
 
 
 class DynamoTable:
@@ -235,12 +238,22 @@ class DynamoTable:
         if self._table is None:
             with self._table_lock:
                 if self._table is None:
-                    self._table = TableRef(self.table_name, _Meta(_dynamodb_client()))
+                    client = _dynamodb_client()
+                    sender = TransactionSender.for_client(client, sleep=self._sleep)
+                    self._table = TableRef(self.table_name, _Meta(client), sender)
         return self._table
 
     @property
     def client(self) -> DynamoDBClient:
         return self.table.meta.client
+
+    def transact(self, items: WireItems) -> None:
+        """One TransactWriteItems of these items; a refusal raises botocore's `ClientError`."""
+        sender = self.table.sender
+        if sender is None:
+            self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        else:
+            sender.send(items)
 
     def _backoff(self, attempt: int) -> None:
         # Full jitter: concurrent ingests that collided should not collide again in step.
@@ -305,7 +318,7 @@ class DynamoSalesStore(DynamoTable, SalesStore):
             raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_ITEMS} items, not {len(items)}")
         for attempt in range(self.max_attempts):
             try:
-                self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                self.transact(items)
                 return Conflicts()
             except ClientError as exc:
                 error = exc.response.get("Error", {})
