@@ -32,7 +32,6 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +113,15 @@ class _CountingBody:
         return getattr(self._body, name)
 
 
-def _is_sale_put(entry: Any) -> bool:
-    item = (entry.get("Put") or {}).get("Item") or {} if isinstance(entry, Mapping) else {}
-    sort_key = item.get("sk")
-    return sort_key == "SALE" or sort_key == {"S": "SALE"}
+def _sales_in(body: Any) -> int:
+    """The sale items a TransactWriteItems body puts: read from the request as sent, since
+    the ingest builds its bodies itself and botocore never sees them as parameters."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8")
+    if not isinstance(body, str) or not body:
+        return 0
+    entries = json.loads(body).get("TransactItems") or []
+    return sum(1 for entry in entries if ((entry.get("Put") or {}).get("Item") or {}).get("sk") == {"S": "SALE"})
 
 
 def install_progress_hooks(progress: Progress) -> None:
@@ -128,7 +132,7 @@ def install_progress_hooks(progress: Progress) -> None:
     events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
 
     def count_sales(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["devtools_sales"] = sum(1 for entry in params.get("TransactItems") or [] if _is_sale_put(entry))
+        context["devtools_sales"] = _sales_in(params.get("body"))
 
     def committed(http_response: Any, context: dict[str, Any], **_: Any) -> None:
         if getattr(http_response, "status_code", 0) == 200:
@@ -149,7 +153,7 @@ def install_progress_hooks(progress: Progress) -> None:
         progress.reads += 1
         progress.object_bytes = progress.bytes_read = progress.lines_read = 0
 
-    events.register("before-parameter-build.dynamodb.TransactWriteItems", count_sales)
+    events.register("before-call.dynamodb.TransactWriteItems", count_sales)
     events.register("after-call.dynamodb.TransactWriteItems", committed)
     events.register("before-parameter-build.s3.GetObject", note_key)
     events.register("after-call.s3.GetObject", counted_body)
