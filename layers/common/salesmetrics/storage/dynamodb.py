@@ -5,7 +5,9 @@ DynamoDB is reached through the low-level client with items in DynamoDB's wire J
 `storage.items`, and with botocore's parameter validation off: the requests are this module's
 own, of fixed shapes (checked against botocore's model in the unit tests), and validating them
 again on every call cost as much CPU as building them. A transaction's items, already wire JSON,
-are written into the request body as they are (`WireItems`), not walked again by botocore.
+are written into the request body as they are, not walked again by botocore: `TransactionSender`
+(`storage.transactions`) sends that body with the client's own signer, HTTP session and retry
+policy; on a client it cannot stand in for, `WireItems` has botocore's call do the same.
 """
 
 from __future__ import annotations
