@@ -93,12 +93,13 @@ class FakeDynamoDB:
     and headers, and answers with `answers` in turn - (status, JSON body[, headers]), or an
     exception raised as the HTTP layer would - then `{}`."""
 
-    def __init__(self, storage: AwsStorage, answers: list[Any] | None = None) -> None:
+    def __init__(self, storage: AwsStorage | Any, answers: list[Any] | None = None) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.headers: list[dict[str, str]] = []
         self.user_agents: list[str] = []
         self.answers = list(answers or [])
-        events: Any = storage.client.meta.events
+        client = storage.client if isinstance(storage, AwsStorage) else storage  # or a client of its own
+        events: Any = client.meta.events
         events.register("before-send.dynamodb", self.send)
 
     def send(self, request: Any, **_: Any) -> AWSResponse:
@@ -241,10 +242,13 @@ def test_a_cancelled_transaction_reports_what_is_stored_in_either_shape() -> Non
 def test_throttled_transactions_are_resent_with_the_same_body_and_token() -> None:
     storage = AwsStorage("t", sleep=no_sleep)
     throttled = (400, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"})
-    fake = FakeDynamoDB(storage, [throttled] * 5)
+    fake = FakeDynamoDB(storage, [throttled] * 6)
     assert storage.commit(WriteBatch(_writes(5))) == {}
     bodies = [body for op, body in fake.requests if op == "TransactWriteItems"]
-    assert len(bodies) == 6 and all(b == bodies[0] for b in bodies[:4])  # botocore's own retries: same request
+    # The client's retries (5 attempts: `max_attempts` 4 is four retries) send the same request;
+    # then the storage's own retry sends a new one, with a new token.
+    assert len(bodies) == 7 and all(b == bodies[0] for b in bodies[:5])
+    assert bodies[5]["ClientRequestToken"] != bodies[0]["ClientRequestToken"]
     assert all(len(b["TransactItems"]) == 5 for b in bodies)
 
 
@@ -258,12 +262,13 @@ def test_a_lost_connection_resends_the_same_transaction_and_token() -> None:
     assert len(bodies) == 3 and bodies[0] == bodies[1] == bodies[2]
 
 
-def test_a_connection_that_keeps_failing_fails_the_commit_after_four_attempts() -> None:
+def test_a_connection_that_keeps_failing_fails_the_commit_after_the_clients_attempts() -> None:
     storage = AwsStorage("t", sleep=no_sleep)
-    fake = FakeDynamoDB(storage, [ConnectionClosedError(endpoint_url="https://dynamodb")] * 6)
+    fake = FakeDynamoDB(storage, [ConnectionClosedError(endpoint_url="https://dynamodb")] * 8)
     with pytest.raises(ConnectionClosedError):
         storage.commit(WriteBatch(_writes(5)))
-    assert len(fake.requests) == 4  # one request and the standard mode's three retries
+    assert storage.client.meta.config.retries["total_max_attempts"] == 5
+    assert len(fake.requests) == 5  # one request and the four retries the client is configured for
 
 
 def test_an_answer_that_fails_its_checksum_is_asked_again() -> None:
@@ -300,7 +305,26 @@ def test_a_client_of_another_protocol_sends_through_its_own_call() -> None:
     # Should botocore move DynamoDB to another protocol, the body written here would be wrong.
     cbor = SimpleNamespace(meta=SimpleNamespace(service_model=SimpleNamespace(protocol="smithy-rpc-v2-cbor")))
     assert TransactionSender.for_client(cbor, sleep=no_sleep) is None
-    assert TransactionSender.for_client(boto3.client("dynamodb"), sleep=no_sleep) is not None
+    standard = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+    assert TransactionSender.for_client(standard, sleep=no_sleep) is not None
+
+
+@pytest.mark.parametrize("mode", ["legacy", "adaptive"])
+def test_a_client_that_retries_otherwise_sends_through_its_own_call(mode: str) -> None:
+    # The sender follows the standard mode only: adaptive also paces the client, legacy retries
+    # other errors; such a client keeps its own call rather than a different retry policy.
+    client = boto3.client("dynamodb", config=Config(retries={"mode": mode}))
+    assert TransactionSender.for_client(client, sleep=no_sleep) is None
+
+
+def test_the_sender_makes_the_attempts_the_clients_config_names() -> None:
+    client = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+    sender = TransactionSender.for_client(client, sleep=no_sleep)
+    assert sender is not None
+    fake = FakeDynamoDB(client, [ConnectionClosedError(endpoint_url="https://dynamodb")] * 3)
+    with pytest.raises(ConnectionClosedError):
+        sender.send([sale_put("t", _writes(1)[0], "now")])
+    assert len(fake.requests) == 2
 
 
 def test_sales_stored_in_the_earlier_shape_are_updated_and_reconciled_exactly(aws: dict[str, Any]) -> None:

@@ -41,14 +41,16 @@ __all__ = ["TransactionSender"]
 
 OPERATION = "TransactWriteItems"
 _EVENT_SUFFIX = "dynamodb." + OPERATION
-# The client's standard retry mode: one request and three retries of it.
-MAX_ATTEMPTS = 4
+# botocore's standard mode when the client's config names no number: one request, two retries.
+DEFAULT_MAX_ATTEMPTS = 3
 
 
 class TransactionSender:
     """Sends one TransactWriteItems request per `send`, as the client's own call would."""
 
-    def __init__(self, client: Any, *, sleep: Callable[[float], None], max_attempts: int = MAX_ATTEMPTS) -> None:
+    def __init__(
+        self, client: Any, *, sleep: Callable[[float], None], max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> None:
         meta = client.meta
         self._client = client
         self._url = meta.endpoint_url.rstrip("/") + "/"
@@ -73,13 +75,17 @@ class TransactionSender:
     @classmethod
     def for_client(cls, client: Any, *, sleep: Callable[[float], None]) -> TransactionSender | None:
         """A sender for this client, or None where the client is not one it can stand in for
-        (another protocol, or a botocore without the parts it reuses)."""
+        (another protocol, a retry mode other than standard, or a botocore without the parts it
+        reuses). It makes as many attempts as the client's own call would."""
         meta = getattr(client, "meta", None)
         if meta is None or meta.service_model.protocol != "json":
             return None
         if not all(hasattr(client, name) for name in ("_request_signer", "_endpoint", "_user_agent_creator")):
             return None
-        return cls(client, sleep=sleep)
+        retries = getattr(meta.config, "retries", None) or {}
+        if retries.get("mode") != "standard":
+            return None  # legacy and adaptive retry differently (adaptive also paces the client)
+        return cls(client, sleep=sleep, max_attempts=int(retries.get("total_max_attempts", DEFAULT_MAX_ATTEMPTS)))
 
     def body(self, items: Sequence[Any], token: str) -> bytes:
         listed = ",".join([item_text(item) for item in items])
