@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import botocore.endpoint
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def instant_sdk_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's retries back off at once: these tests answer in place of DynamoDB, so a
+    throttled or dropped request is resent by the client's own retry policy (the storage's
+    transactions included), which would otherwise sleep seconds per injected fault."""
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=lambda _seconds: None, time=time.time))
 
 
 @pytest.fixture

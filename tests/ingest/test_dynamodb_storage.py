@@ -23,7 +23,7 @@ from salesmetrics.imports import ImportStatus
 from salesmetrics.reconcile import reconcile
 from salesmetrics.sales import DayTotals, Sale, SaleLine, StoredSale
 from salesmetrics.storage.aws import AwsStorage
-from salesmetrics.storage.base import SaleWrite, WriteBatch
+from salesmetrics.storage.base import SaleWrite, TransientStorageError, WriteBatch
 from salesmetrics.storage.dynamodb import WireItems, user_agent
 from salesmetrics.storage.items import day_update, item_text, sale_item, sale_put, stored_sale
 from salesmetrics.storage.transactions import TransactionSender
@@ -260,15 +260,35 @@ def test_a_lost_connection_resends_the_same_transaction_and_token() -> None:
     assert storage.commit(WriteBatch(_writes(5))) == {}
     bodies = [body for op, body in fake.requests]
     assert len(bodies) == 3 and bodies[0] == bodies[1] == bodies[2]
+    # botocore's own retry headers: one invocation, numbered attempts (AWS correlates them).
+    assert [h["amz-sdk-request"].split(";")[0] for h in fake.headers] == ["attempt=1", "attempt=2", "attempt=3"]
+    assert len({h["amz-sdk-invocation-id"] for h in fake.headers}) == 1
 
 
 def test_a_connection_that_keeps_failing_fails_the_commit_after_the_clients_attempts() -> None:
     storage = AwsStorage("t", sleep=no_sleep)
     fake = FakeDynamoDB(storage, [ConnectionClosedError(endpoint_url="https://dynamodb")] * 8)
+    failed: list[BaseException] = []
+    storage.client.meta.events.register(
+        "after-call-error.dynamodb.TransactWriteItems", lambda exception, **_: failed.append(exception)
+    )
     with pytest.raises(ConnectionClosedError):
         storage.commit(WriteBatch(_writes(5)))
     assert storage.client.meta.config.retries["total_max_attempts"] == 5
     assert len(fake.requests) == 5  # one request and the four retries the client is configured for
+    assert len(failed) == 1 and isinstance(failed[0], ConnectionClosedError)
+
+
+def test_the_clients_retry_quota_stops_retries_in_an_outage() -> None:
+    # A DynamoDB that keeps failing: the client's retry quota (botocore's standard mode: 500
+    # tokens, 5 a retry) is shared by every transaction; once spent, each is tried once.
+    storage = AwsStorage("t", max_attempts=1, sleep=no_sleep)
+    failing = (500, {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down"})
+    fake = FakeDynamoDB(storage, [failing] * 1000)
+    for _ in range(40):
+        with pytest.raises(TransientStorageError):
+            storage.commit(WriteBatch(_writes(1)))
+    assert len(fake.requests) == 25 * 5 + 15  # 25 transactions x 5 attempts spend the 500 tokens
 
 
 def test_an_answer_that_fails_its_checksum_is_asked_again() -> None:
@@ -304,27 +324,22 @@ def test_a_transaction_is_signed_sent_to_the_clients_endpoint_and_seen_by_its_ho
 def test_a_client_of_another_protocol_sends_through_its_own_call() -> None:
     # Should botocore move DynamoDB to another protocol, the body written here would be wrong.
     cbor = SimpleNamespace(meta=SimpleNamespace(service_model=SimpleNamespace(protocol="smithy-rpc-v2-cbor")))
-    assert TransactionSender.for_client(cbor, sleep=no_sleep) is None
-    standard = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
-    assert TransactionSender.for_client(standard, sleep=no_sleep) is not None
+    assert TransactionSender.for_client(cbor) is None
+    assert TransactionSender.for_client(boto3.client("dynamodb")) is not None
+    required = boto3.client("dynamodb", config=Config(account_id_endpoint_mode="required"))
+    assert TransactionSender.for_client(required) is None  # the sender sends to the regional endpoint
 
 
-@pytest.mark.parametrize("mode", ["legacy", "adaptive"])
-def test_a_client_that_retries_otherwise_sends_through_its_own_call(mode: str) -> None:
-    # The sender follows the standard mode only: adaptive also paces the client, legacy retries
-    # other errors; such a client keeps its own call rather than a different retry policy.
-    client = boto3.client("dynamodb", config=Config(retries={"mode": mode}))
-    assert TransactionSender.for_client(client, sleep=no_sleep) is None
-
-
-def test_the_sender_makes_the_attempts_the_clients_config_names() -> None:
-    client = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
-    sender = TransactionSender.for_client(client, sleep=no_sleep)
+# legacy: DynamoDB's own 10 attempts in botocore's legacy retry config; standard: its default 3.
+@pytest.mark.parametrize(("retries", "attempts"), [({"mode": "legacy"}, 10), ({"mode": "standard"}, 3)])
+def test_the_sender_retries_as_the_clients_config_says(retries: dict[str, Any], attempts: int) -> None:
+    client = boto3.client("dynamodb", config=Config(retries=retries))
+    sender = TransactionSender.for_client(client)
     assert sender is not None
-    fake = FakeDynamoDB(client, [ConnectionClosedError(endpoint_url="https://dynamodb")] * 3)
+    fake = FakeDynamoDB(client, [ConnectionClosedError(endpoint_url="https://dynamodb")] * 12)
     with pytest.raises(ConnectionClosedError):
         sender.send([sale_put("t", _writes(1)[0], "now")])
-    assert len(fake.requests) == 2
+    assert len(fake.requests) == attempts
 
 
 def test_sales_stored_in_the_earlier_shape_are_updated_and_reconciled_exactly(aws: dict[str, Any]) -> None:

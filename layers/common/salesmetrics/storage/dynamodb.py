@@ -6,8 +6,9 @@ DynamoDB is reached through the low-level client with items in DynamoDB's wire J
 own, of fixed shapes (checked against botocore's model in the unit tests), and validating them
 again on every call cost as much CPU as building them. A transaction's items, already wire JSON,
 are written into the request body as they are, not walked again by botocore: `TransactionSender`
-(`storage.transactions`) sends that body with the client's own signer, HTTP session and retry
-policy; on a client it cannot stand in for, `WireItems` has botocore's call do the same.
+(`storage.transactions`) writes that body and hands it to the client's own endpoint (signing,
+HTTP, the client's retry policy and quota); on a client it cannot stand in for, `WireItems`
+has botocore's call do the same.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ class DynamoTable:
             with self._table_lock:
                 if self._table is None:
                     client = _dynamodb_client()
-                    sender = TransactionSender.for_client(client, sleep=self._sleep)
+                    sender = TransactionSender.for_client(client)
                     self._table = TableRef(self.table_name, _Meta(client), sender)
         return self._table
 
