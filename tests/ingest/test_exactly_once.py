@@ -135,6 +135,50 @@ def test_a_crash_after_k_writes_then_a_retry_ends_exact(aws: dict[str, Any], k: 
     check_exact(clean, [base, fix])
 
 
+# -- a transaction applied whose answer is lost ------------------------------------------------
+
+
+class LostAnswer:
+    """Lets the `k`-th transaction reach DynamoDB (moto's mock applies it), then drops the
+    connection before its answer arrives: the client's retry resends the same request."""
+
+    def __init__(self, k: int) -> None:
+        self.k, self.sent, self.lost = k, 0, 0
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Any, **kwargs: Any) -> None:
+        from botocore.exceptions import ConnectionClosedError
+        from moto.core.models import botocore_stubber
+
+        with self._lock:
+            self.sent += 1
+            self.bodies.append(request.body)
+            drop = self.sent == self.k
+        if drop:
+            botocore_stubber(request=request, **kwargs)  # applied
+            self.lost += 1
+            raise ConnectionClosedError(endpoint_url=request.url)
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_a_transaction_applied_whose_answer_was_lost_is_resent_and_ends_exact(aws: dict[str, Any], k: int) -> None:
+    base = export_bytes(BASE)
+    fix = export_bytes([corrected(s, Decimal(3), move_days=i % 2) if i % 3 == 0 else s for i, s in enumerate(BASE)])
+    clean = AwsStorage(aws["table"], sleep=no_sleep)
+    run(clean, put(aws["s3"], "uploads/base.csv", base, T0))
+    storage = AwsStorage(aws["table"], sleep=no_sleep)
+    lost = LostAnswer(k)
+    storage.client.meta.events.register("before-send.dynamodb.TransactWriteItems", lost)
+    record = run(storage, put(aws["s3"], "uploads/fix.csv", fix, T0 + timedelta(minutes=1)), per_flush=15)
+    assert lost.lost == 1  # DynamoDB applied it once; the resend of the same request changed nothing
+    # The client's retry sent the same items and token once more (lanes may interleave others).
+    assert lost.bodies.count(lost.bodies[k - 1]) == 2
+    assert record.status == ImportStatus.SUCCEEDED and record.attempts == 1
+    assert (record.sales_created, record.sales_updated) == (0, sum(1 for i in range(len(BASE)) if i % 3 == 0))
+    check_exact(clean, [base, fix])
+
+
 # -- throttling and unprocessed items ------------------------------------------------------------
 
 
