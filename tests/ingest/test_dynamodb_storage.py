@@ -93,12 +93,12 @@ class FakeDynamoDB:
     and headers, and answers with `answers` in turn - (status, JSON body[, headers]), or an
     exception raised as the HTTP layer would - then `{}`."""
 
-    def __init__(self, storage: AwsStorage | Any, answers: list[Any] | None = None) -> None:
+    def __init__(self, storage: Any, answers: list[Any] | None = None) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.headers: list[dict[str, str]] = []
         self.user_agents: list[str] = []
         self.answers = list(answers or [])
-        client = storage.client if isinstance(storage, AwsStorage) else storage  # or a client of its own
+        client = storage.client if isinstance(storage, AwsStorage) else storage  # a storage, or a bare client
         events: Any = client.meta.events
         events.register("before-send.dynamodb", self.send)
 
