@@ -7,7 +7,11 @@
 2. Nothing serialises writes: moto server runs requests on threads, and a cancelled transaction
    restoring its backup would undo writes other threads made meanwhile. Real DynamoDB isolates
    transactions from other writes; one lock around the backend's writes gives the same here, so
-   concurrency tests judge this project's code and not a race inside the mock.
+   concurrency tests judge this project's code and not a race inside the mock. DescribeTable
+   counts the table's items by walking its partitions, and a write adding one meanwhile made it
+   answer 500 ("dictionary changed size during iteration") to the health check while an ingest
+   wrote: the count now walks a copy of the partitions (taken at once under the GIL), without
+   the lock, which a DescribeTable queued behind an ingest's transactions waited seconds for.
 3. A Query on the table's own key sorts and walks every item of the table to find one partition,
    so its cost grows with the table, where DynamoDB's grows with the partition. Such a Query now
    reads just its partition (same items, same order), so latency benchmarks measure the design
@@ -181,6 +185,14 @@ def _patch_update_validators(validators: Any) -> None:
         setattr(cls, name, at_root)
 
 
+def _patch_item_count(table_type: Any) -> None:
+    def count(self: Any) -> int:
+        partitions = list(self.items.values())  # one C call: no write can resize it midway
+        return sum(len(value) for value in partitions) if self.has_range_key else len(partitions)
+
+    table_type.__len__ = count
+
+
 def apply() -> None:
     """Idempotent; call before the first DynamoDB request to moto (in-process or moto server)."""
     if _state["applied"]:
@@ -207,6 +219,7 @@ def apply() -> None:
                 _in_transaction.active = False
 
     _patch_query(Table)
+    _patch_item_count(Table)
     from moto.dynamodb.parsing import validators
 
     _patch_update_validators(validators)

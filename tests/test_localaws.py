@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.parser.models import S3Model
 from devtools import reconcile, redrive
 from devtools.dropfolder import DropFolder, describe_import, find_import
 from devtools.gateway import build_event
+from devtools.lambdacontext import ACCOUNT_ID, REGION
 from devtools.localaws import LocalAws
 from devtools.locallambda import function_name
 from devtools.s3events import build_put_event, encode_key, next_sequencer, upload_and_notify
@@ -624,6 +625,29 @@ def test_transactions_stay_all_or_nothing(real_stack: LocalAws) -> None:
     ddb.transact_write_items(TransactItems=[put_b, update_a])
     assert item("tx-b") is not None
     assert item("tx-a")["v"] == {"N": "2"}
+
+
+def test_describe_table_counts_items_while_a_write_adds_a_partition(real_stack: LocalAws) -> None:
+    """moto counts a table's items by walking its partitions; a write adding one meanwhile made
+    DescribeTable answer 500 (the health check's call, during an ingest). Here the write lands
+    in the middle of the count, deterministically: the count still answers."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[ACCOUNT_ID][REGION]
+    table = backend.get_table(real_stack.table().name)
+
+    class WrittenMeanwhile(dict):  # type: ignore[type-arg]
+        def __len__(self) -> int:
+            table.items[f"meanwhile-{id(self)}"] = {}  # another thread's put, mid-walk
+            return super().__len__()
+
+    table.items["partition-being-counted"] = WrittenMeanwhile({"T": object()})
+    try:
+        description = backend.describe_table(table.name)
+        assert description["Table"]["ItemCount"] >= 1
+    finally:
+        for key in [k for k in table.items if str(k).startswith(("meanwhile-", "partition-being-counted"))]:
+            del table.items[key]
 
 
 def test_operator_commands_without_a_running_demo_exit_2(tmp_path: Path, capsys) -> None:
