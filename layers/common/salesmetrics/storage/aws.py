@@ -3,8 +3,10 @@ and bucket, which a handler builds at cold start in one line."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -19,22 +21,33 @@ __all__ = ["AwsHealthProbe", "AwsStorage"]
 class AwsHealthProbe(HealthProbe):
     """`HealthProbe`: DescribeTable and a one-key ListObjectsV2, each one attempt bounded by
     `timeout` seconds (connect and read), on clients of their own so that the storage's
-    retrying clients never make a probe slow."""
+    retrying clients never make a probe slow. The clients are made once, on the first check
+    and under a lock (boto3 makes clients unsafely from several threads at once), then reused:
+    the checks may run at the same time, and a warm probe reuses its connections."""
 
     def __init__(self, table_name: str, *, timeout: float = 2.0) -> None:
         self.table_name = table_name
         self._health_timeout = timeout
+        self._health_clients: tuple[Any, Any] | None = None
+        self._health_lock = threading.Lock()
 
     def _health_config(self) -> Config:
         return Config(
             connect_timeout=self._health_timeout, read_timeout=self._health_timeout, retries={"total_max_attempts": 1}
         )
 
+    def _probe_clients(self) -> tuple[Any, Any]:
+        with self._health_lock:
+            if self._health_clients is None:
+                config = self._health_config()
+                self._health_clients = (boto3.client("dynamodb", config=config), boto3.client("s3", config=config))
+            return self._health_clients
+
     def check_table(self) -> None:
-        boto3.client("dynamodb", config=self._health_config()).describe_table(TableName=self.table_name)
+        self._probe_clients()[0].describe_table(TableName=self.table_name)
 
     def check_bucket(self, bucket: str) -> None:
-        boto3.client("s3", config=self._health_config()).list_objects_v2(Bucket=bucket, MaxKeys=1)
+        self._probe_clients()[1].list_objects_v2(Bucket=bucket, MaxKeys=1)
 
 
 class AwsStorage(DynamoSalesStore, DynamoImportLog, S3ObjectStore, AwsHealthProbe):
