@@ -56,3 +56,23 @@ def test_correlation_id_echoed(client: Any) -> None:
     assert reply.header("X-Correlation-Id") == "probe-42"
     reply = client.get("/health")
     assert reply.header("X-Correlation-Id")  # the API Gateway request id
+
+
+def test_the_two_checks_run_at_once(client: Any) -> None:
+    """Each check waits for the other to have started: in turn, they would never meet, and
+    /health would take as long as both."""
+    import threading
+
+    from tests.api.conftest import handlers
+
+    _, health = handlers()
+    both_started = threading.Barrier(2, timeout=5)
+
+    class MeetingProbe:
+        def check_table(self) -> None:
+            both_started.wait()
+
+        def check_bucket(self, bucket: str) -> None:
+            both_started.wait()
+
+    assert health.run_checks(MeetingProbe(), BUCKET) == {"table": "ok", "bucket": "ok"}
