@@ -161,13 +161,19 @@ def _decoded_lines(raw_lines: Iterable[bytes], bad_lines: dict[int, str], long_l
 
 # Stands for a physical line longer than MAX_LINE_BYTES, whose bytes were skipped.
 OVERLONG_LINE = b"\x00<overlong line>\n"
-BLOCK_BYTES = 1 << 20
+# Below glibc malloc's 128 KiB mmap threshold, so each block and its decoded text come from the
+# heap's free lists and go back to them. Blocks of 1 MiB were mmapped and freed, which makes glibc
+# raise the threshold and serve the next ones from the heap top, where the small allocations
+# between them kept it from shrinking: the first pass of a million lines grew RSS by ~20 MiB that
+# no live object held (tracemalloc flat at ~4 MiB; MALLOC_MMAP_THRESHOLD_ fixed, it did not grow).
+# Smaller blocks cost no CPU that the bench could see (docs/benchmarks.md, "Memory").
+BLOCK_BYTES = 1 << 16
 
 
 class ByteLines:
     """The physical lines of a binary stream (see `iter_byte_lines`).
 
-    Iterating yields one LF-ended line at a time; `ExportReader` instead reads the stream in 1 MiB
+    Iterating yields one LF-ended line at a time; `ExportReader` instead reads the stream in 64 KiB
     blocks (`text_blocks`), decoding each block at once when it is clean UTF-8 (the common case)
     and line by line otherwise, and ends lines at a bare CR too.
     """
@@ -188,7 +194,7 @@ class ByteLines:
                 continue
             yield line
 
-    def text_blocks(  # noqa: C901, PLR0912, PLR0915 - hot path: one loop per 1 MiB block, no calls per line
+    def text_blocks(  # noqa: C901, PLR0912, PLR0915 - hot path: one loop per block, no calls per line
         self, bad_lines: dict[int, str], long_lines: set[int]
     ) -> Iterator[list[str]]:
         """Decoded lines, a block at a time, numbered as csv counts them (for `bad_lines` and
