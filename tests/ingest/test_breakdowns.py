@@ -14,15 +14,29 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from devtools.samplegen import GenSale
 from salesmetrics import breakdowns
-from salesmetrics.breakdowns import MAX_KEYS_PER_UPDATE, SHARD_UNITS, KeyTotals, ShardDelta, ShardRef, key_totals
+from salesmetrics.breakdowns import (
+    DIMENSIONS,
+    MAX_KEYS_PER_UPDATE,
+    SHARD_UNITS,
+    BreakdownPlan,
+    KeyTotals,
+    ShardDelta,
+    ShardDirectory,
+    ShardRef,
+    key_totals,
+    sale_deltas,
+)
 from salesmetrics.events import ObjectRef
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import MAX_TRANSACTION_ITEMS, Ingestor
 from salesmetrics.reconcile import reconcile
+from salesmetrics.sales import SaleLine
 from salesmetrics.storage.aws import AwsStorage
 from salesmetrics.storage.base import WriteBatch
 from tests.fakes.storage import MemoryStorage
@@ -288,3 +302,53 @@ def test_a_first_ingest_with_breakdowns_stays_within_15_requests_per_1000_lines(
     requests = storage.commits + storage.reads + storage.shard_reads + 4  # import record x3, its first read
     assert storage.cancelled == 0 and storage.shard_reads == 0
     assert requests / 6 <= 15, requests
+
+
+_KEYS = st.sampled_from(["Latte", " Latte ", "", "Mocha", "Tea", "x" * 300, "Scone", "Card", "Cash"])
+_AMOUNTS = st.decimals(min_value=Decimal("-50"), max_value=Decimal("500"), places=2, allow_nan=False)
+_LINES = st.builds(
+    SaleLine,
+    line_no=st.integers(1, 10_000),
+    item_name=_KEYS,
+    quantity=st.none() | _AMOUNTS,
+    item_price=st.none(),
+    subtotal=st.none(),
+    discount_amount=st.none(),
+    tax=st.none() | _AMOUNTS,
+    item_total=_AMOUNTS,
+    payment_method=_KEYS,
+    location=_KEYS,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sales=st.lists(st.tuples(st.integers(0, 2), _LINES), min_size=1, max_size=60),
+    stored=st.lists(st.tuples(st.sampled_from(DIMENSIONS), st.integers(0, 2), _KEYS, st.integers(0, 2)), max_size=12),
+    full=st.integers(0, SHARD_UNITS),
+)
+def test_a_new_one_line_sale_is_placed_as_its_deltas_would_be(
+    sales: list[tuple[int, SaleLine]], stored: list[tuple[str, int, str, int]], full: int
+) -> None:
+    """The planner's path for a new one-line sale (`place_line`, `apply_line`) against the general
+    one (`place` of `sale_deltas`, `apply`), from the same knowledge of stored shards: the same
+    offers, and the same shard deltas in the end."""
+    directory = ShardDirectory()
+    for dimension, offset, key, shard in stored:
+        day = DAY + timedelta(days=offset)
+        directory.committed(
+            {ShardRef(dimension, day, shard): ShardDelta({breakdowns.key_of(key): KeyTotals(lines=1)}, new_units=full)}
+        )
+    general, by_line = BreakdownPlan(directory), BreakdownPlan(directory)
+    for offset, line in sales:
+        day = DAY + timedelta(days=offset)
+        expected = general.place(sale_deltas(day, (line,), None, None))
+        offer = by_line.place_line(day, line)
+        assert (offer.placements, offer.new_items, offer.size) == (
+            expected.placements,
+            expected.new_items,
+            expected.size,
+        )
+        general.apply(expected)
+        by_line.apply_line(offer, day, line)
+    assert by_line.finish() == general.finish()

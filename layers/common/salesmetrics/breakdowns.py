@@ -305,6 +305,15 @@ class _Figures:
         self.lines = self.sales = 0
 
 
+def _line_slots(day: date, ln: SaleLine) -> tuple[Slot, Slot, Slot]:
+    """The three slots one line counts under on `day` (`contribution`'s keys, in its order)."""
+    return (
+        ("item", day, ln.item_name.strip() or NONE_KEY),
+        ("location", day, ln.location.strip() or NONE_KEY),
+        ("payment_method", day, ln.payment_method.strip() or NONE_KEY),
+    )
+
+
 class BreakdownPlan:
     """The breakdown part of one transaction being planned: every key placed in a shard.
 
@@ -352,6 +361,23 @@ class BreakdownPlan:
         unplaced = [slot for slot in deltas if slot not in figures]  # the others add up where they are
         if not unplaced:
             return Offer(deltas, [], 0, 0)
+        return self._offer(deltas, unplaced)
+
+    def place_line(self, day: date, ln: SaleLine) -> Offer:
+        """`place` for a new one-line sale (most sales of a first ingest whose keys are not all in
+        the plan yet): its three slots, without the deltas `sale_deltas` would build for them;
+        `apply_line` then adds the line as `apply` would add its deltas."""
+        figures = self._figures
+        slots = _line_slots(day, ln)
+        return self._offer({}, [slot for slot in slots if slot not in figures])
+
+    def apply_line(self, offer: Offer, day: date, ln: SaleLine) -> None:
+        self.apply(offer)
+        figures = self._figures
+        item, location, payment = _line_slots(day, ln)
+        self.add_line((figures[item], figures[location], figures[payment]), ln)
+
+    def _offer(self, deltas: DayDeltas, unplaced: list[Slot]) -> Offer:
         placements: list[Placement] = []
         extra: dict[ShardRef, tuple[int, int]] = {}
         for slot in unplaced:

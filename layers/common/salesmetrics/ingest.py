@@ -274,14 +274,24 @@ class SaleWriter:
             if digest is None:
                 digest = hashes[sale_id] = sale.content_hash
             day = sale.sale_date
-            if stored is None and len(sale.lines) == 1 and (known_keys := shards.known_line(day, sale.lines[0])):
-                # The common case, a new one-line sale whose keys this transaction already adds
-                # to: no shard item more, so only the sale and perhaps its day count.
+            if stored is None and len(sale.lines) == 1:
+                # The common case, a new one-line sale: most often the transaction already adds to
+                # its three keys, so only the sale and perhaps its day count; else its keys new to
+                # the plan are placed, as `place` would place its deltas.
+                ln = sale.lines[0]
+                known_keys = shards.known_line(day, ln)
+                offer = None if known_keys is not None else shards.place_line(day, ln)
                 size = 650  # request bytes: 400 + 250 a line, as below
                 items = len(writes) + len(days) + shards.item_count() + 1 + (day not in days)
+                if offer is not None:
+                    size += offer.size
+                    items += offer.new_items
                 if writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
-                shards.add_line(known_keys, sale.lines[0])
+                if known_keys is not None:
+                    shards.add_line(known_keys, ln)
+                elif offer is not None:
+                    shards.apply_line(offer, day, ln)
                 writes.append(SaleWrite(sale, version, import_id, import_id, None, created, digest))
                 plan.size += size
                 days.add(day, sale.total, sale.tax, sale.discounts)
