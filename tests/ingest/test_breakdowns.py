@@ -323,32 +323,34 @@ _LINES = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    sales=st.lists(st.tuples(st.integers(0, 2), _LINES), min_size=1, max_size=60),
+    sales=st.lists(
+        st.tuples(st.integers(0, 2), st.lists(_LINES, min_size=1, max_size=4).map(tuple)), min_size=1, max_size=60
+    ),
     stored=st.lists(st.tuples(st.sampled_from(DIMENSIONS), st.integers(0, 2), _KEYS, st.integers(0, 2)), max_size=12),
     full=st.integers(0, SHARD_UNITS),
 )
-def test_a_new_one_line_sale_is_placed_as_its_deltas_would_be(
-    sales: list[tuple[int, SaleLine]], stored: list[tuple[str, int, str, int]], full: int
+def test_a_new_sale_is_placed_as_its_deltas_would_be(
+    sales: list[tuple[int, tuple[SaleLine, ...]]], stored: list[tuple[str, int, str, int]], full: int
 ) -> None:
-    """The planner's path for a new one-line sale (`place_line`, `apply_line`) against the general
-    one (`place` of `sale_deltas`, `apply`), from the same knowledge of stored shards: the same
-    offers, and the same shard deltas in the end."""
+    """The planner's path for a sale new to storage (`place_new`, `apply_new`) against the
+    general one (`place` of `sale_deltas`, `apply`), from the same knowledge of stored shards:
+    the same offers, and the same shard deltas in the end."""
     directory = ShardDirectory()
     for dimension, offset, key, shard in stored:
         day = DAY + timedelta(days=offset)
         directory.committed(
             {ShardRef(dimension, day, shard): ShardDelta({breakdowns.key_of(key): KeyTotals(lines=1)}, new_units=full)}
         )
-    general, by_line = BreakdownPlan(directory), BreakdownPlan(directory)
-    for offset, line in sales:
+    general, new = BreakdownPlan(directory), BreakdownPlan(directory)
+    for offset, lines in sales:
         day = DAY + timedelta(days=offset)
-        expected = general.place(sale_deltas(day, (line,), None, None))
-        offer = by_line.place_line(day, line)
+        expected = general.place(sale_deltas(day, lines, None, None))
+        offer = new.place_new(day, lines)
         assert (offer.placements, offer.new_items, offer.size) == (
             expected.placements,
             expected.new_items,
             expected.size,
         )
         general.apply(expected)
-        by_line.apply_line(offer, day, line)
-    assert by_line.finish() == general.finish()
+        new.apply_new(offer, day, lines)
+    assert new.finish() == general.finish()

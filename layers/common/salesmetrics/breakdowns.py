@@ -363,19 +363,37 @@ class BreakdownPlan:
             return Offer(deltas, [], 0, 0)
         return self._offer(deltas, unplaced)
 
-    def place_line(self, day: date, ln: SaleLine) -> Offer:
-        """`place` for a new one-line sale (most sales of a first ingest whose keys are not all in
-        the plan yet): its three slots, without the deltas `sale_deltas` would build for them;
-        `apply_line` then adds the line as `apply` would add its deltas."""
+    def place_new(self, day: date, lines: Sequence[SaleLine]) -> Offer:
+        """`place` for a sale new to storage (most sales of a first ingest): its lines' slots, in
+        `contribution`'s order, without the deltas `sale_deltas` would build for them; `apply_new`
+        then adds the lines as `apply` would add those deltas."""
         figures = self._figures
-        slots = _line_slots(day, ln)
+        if len(lines) == 1:
+            return self._offer({}, [slot for slot in _line_slots(day, lines[0]) if slot not in figures])
+        slots = dict.fromkeys(slot for ln in lines for slot in _line_slots(day, ln))
         return self._offer({}, [slot for slot in slots if slot not in figures])
 
-    def apply_line(self, offer: Offer, day: date, ln: SaleLine) -> None:
+    def apply_new(self, offer: Offer, day: date, lines: Sequence[SaleLine]) -> None:
         self.apply(offer)
         figures = self._figures
-        item, location, payment = _line_slots(day, ln)
-        self.add_line((figures[item], figures[location], figures[payment]), ln)
+        if len(lines) == 1:
+            item, location, payment = _line_slots(day, lines[0])
+            self.add_line((figures[item], figures[location], figures[payment]), lines[0])
+            return
+        counted: set[Slot] = set()  # a key counts the sale once, however many of its lines it has
+        for ln in lines:
+            total = ln.item_total
+            tax = ZERO if ln.tax is None else ln.tax
+            quantity = ZERO if ln.quantity is None else ln.quantity
+            for slot in _line_slots(day, ln):
+                f = figures[slot]
+                f.revenue += total
+                f.tax += tax
+                f.quantity += quantity
+                f.lines += 1
+                if slot not in counted:
+                    counted.add(slot)
+                    f.sales += 1
 
     def _offer(self, deltas: DayDeltas, unplaced: list[Slot]) -> Offer:
         placements: list[Placement] = []

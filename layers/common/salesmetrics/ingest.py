@@ -274,14 +274,14 @@ class SaleWriter:
             if digest is None:
                 digest = hashes[sale_id] = sale.content_hash
             day = sale.sale_date
-            if stored is None and len(sale.lines) == 1:
-                # The common case, a new one-line sale: most often the transaction already adds to
-                # its three keys, so only the sale and perhaps its day count; else its keys new to
-                # the plan are placed, as `place` would place its deltas.
-                ln = sale.lines[0]
-                known_keys = shards.known_line(day, ln)
-                offer = None if known_keys is not None else shards.place_line(day, ln)
-                size = 650  # request bytes: 400 + 250 a line, as below
+            if stored is None:
+                # The common case, a sale new to storage: most often a one-line sale whose three
+                # keys the transaction already adds to, so only the sale and perhaps its day
+                # count; else its keys new to the plan are placed, as `place` would place its deltas.
+                lines = sale.lines
+                known_keys = shards.known_line(day, lines[0]) if len(lines) == 1 else None
+                offer = None if known_keys is not None else shards.place_new(day, lines)
+                size = 400 + 250 * len(lines)  # request bytes, as below
                 items = len(writes) + len(days) + shards.item_count() + 1 + (day not in days)
                 if offer is not None:
                     size += offer.size
@@ -289,9 +289,9 @@ class SaleWriter:
                 if writes and (items > limit or plan.size + size > MAX_TRANSACTION_BYTES):
                     break
                 if known_keys is not None:
-                    shards.add_line(known_keys, ln)
+                    shards.add_line(known_keys, lines[0])
                 elif offer is not None:
-                    shards.apply_line(offer, day, ln)
+                    shards.apply_new(offer, day, lines)
                 writes.append(SaleWrite(sale, version, import_id, import_id, None, created, digest))
                 plan.size += size
                 days.add(day, sale.total, sale.tax, sale.discounts)
@@ -303,12 +303,7 @@ class SaleWriter:
             old_day: date | None = None  # the day the stored version leaves, when its figures move
             lines_delta: DayDeltas = {}
             entry = ChangeEntry(sale_id, SaleChange.UNCHANGED, day, sale.total)
-            if stored is None:
-                change = created
-                write = SaleWrite(sale, version, import_id, import_id, None, change, digest)
-                lines_delta = sale_deltas(day, sale.lines, None, None)
-                entry = ChangeEntry(sale_id, change, day, sale.total)
-            elif stored.version == version:
+            if stored.version == version:
                 change = stored.change  # this import wrote it before a crash; count it as it was
                 entry = _again(sale, stored)
             elif stored.version > version:
@@ -343,7 +338,7 @@ class SaleWriter:
                 plan.size += size
                 if moves:
                     days.add(day, sale.total, sale.tax, sale.discounts)
-                if old_day is not None and stored is not None:
+                if old_day is not None:
                     days.add(old_day, stored.total, stored.tax, stored.discounts, negate=True)
                 shards.apply(offer)
             changes.append(change)
