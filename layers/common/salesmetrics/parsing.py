@@ -164,9 +164,9 @@ OVERLONG_LINE = b"\x00<overlong line>\n"
 # Below glibc malloc's 128 KiB mmap threshold, so each block and its decoded text come from the
 # heap's free lists and go back to them. Blocks of 1 MiB were mmapped and freed, which makes glibc
 # raise the threshold and serve the next ones from the heap top, where the small allocations
-# between them kept it from shrinking: the first pass of a million lines grew RSS by ~20 MiB that
-# no live object held (tracemalloc flat at ~4 MiB; MALLOC_MMAP_THRESHOLD_ fixed, it did not grow).
-# Smaller blocks cost no CPU that the bench could see (docs/benchmarks.md, "Memory").
+# between them kept it from shrinking: the first pass of a million lines grew RSS by ~25 MiB that
+# no live object held (tracemalloc saw under 8 MiB; with MALLOC_MMAP_THRESHOLD_ fixed it did not
+# grow). Smaller blocks read no slower (docs/benchmarks.md, notes of the 2026-12-03 afternoon).
 BLOCK_BYTES = 1 << 16
 
 
