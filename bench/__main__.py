@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     kept = report.notes(out) or (report.notes(ROOT / "docs" / "benchmarks.md") if args.quick else "")
     out.write_text(report.render(runs, facts, command, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), kept))
-    print(f"bench: {time.perf_counter() - started_all:.0f} s in all; wrote {out.relative_to(ROOT)}")
+    shown = out.resolve().relative_to(ROOT) if out.resolve().is_relative_to(ROOT) else out  # --out may be anywhere
+    print(f"bench: {time.perf_counter() - started_all:.0f} s in all; wrote {shown}")
     if failures:
         print(f"bench: these could not run: {', '.join(failures)}", file=sys.stderr)
         return 1
