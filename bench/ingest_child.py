@@ -197,10 +197,14 @@ def stage_budget(bucket: str, key: str, version_id: str, storage: Any) -> dict[s
     - planning: `SaleWriter` over those sales in the ingest's flushes, one lane, its `commit`
       answering "written" in process (digest included: the writer asks for it);
     - items: planning plus every transaction's items built (`DynamoSalesStore.transaction`),
-      not sent.
+      not sent;
+    - sending: those transactions' request bodies, written once beforehand, each sent through the
+      storage's own `TransactionSender` to the instant endpoint (signing, HTTP, the answer parsed):
+      what the requests cost however cheaply their items were planned and built.
 
-    What is left of the whole ingest after these is the sending (botocore, HTTP) and the
-    handler's own calls. Imports and allocations outside the timed calls are not counted.
+    What is left of the whole ingest after these is the handler's own calls (the import record,
+    the change list, the rejects file) and the threads. Imports and allocations outside the timed
+    calls are not counted.
     """
     import boto3  # noqa: PLC0415
 
@@ -215,15 +219,23 @@ def stage_budget(bucket: str, key: str, version_id: str, storage: Any) -> dict[s
     kwargs = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
     raw = s3.get_object(**kwargs)["Body"].read()
 
-    class Answered:
-        """`commit` answering "written": with `build`, after building the transaction's items."""
+    sender = storage.table.sender
+    if sender is None:
+        raise RuntimeError("the storage's client sends transactions by its own call; nothing to time alone")
 
-        def __init__(self, build: bool) -> None:
+    class Answered:
+        """`commit` answering "written": with `build`, after building the transaction's items;
+        with `bodies`, after writing its request body there too."""
+
+        def __init__(self, build: bool, bodies: list[bytes] | None = None) -> None:
             self.build = build
+            self.bodies = bodies
 
         def commit(self, batch: Any) -> Conflicts:
             if self.build:
-                storage.transaction(batch)
+                items = storage.transaction(batch)[0]
+                if self.bodies is not None:
+                    self.bodies.append(sender.body(items, "bench-token"))
             return Conflicts()
 
         def read_sales(self, _sale_ids: Any) -> dict[str, Any]:
@@ -245,10 +257,17 @@ def stage_budget(bucket: str, key: str, version_id: str, storage: Any) -> dict[s
         for sale in sales:
             _ = sale.content_hash
 
-    def write(build: bool) -> None:
-        writer = SaleWriter(Answered(build), "bench-import", "v#")  # type: ignore[arg-type]
+    def write(build: bool, bodies: list[bytes] | None = None) -> None:
+        writer = SaleWriter(Answered(build, bodies), "bench-import", "v#")  # type: ignore[arg-type]
         for start in range(0, len(sales), SALES_PER_FLUSH):
             writer.write(sales[start : start + SALES_PER_FLUSH])
+
+    bodies: list[bytes] = []
+    write(True, bodies)
+
+    def send() -> None:
+        for body in bodies:
+            sender.send_body(body)
 
     stages = (
         ("first_pass", first),
@@ -256,13 +275,20 @@ def stage_budget(bucket: str, key: str, version_id: str, storage: Any) -> dict[s
         ("content_hash", digests),
         ("planning", partial(write, False)),
         ("planning_and_items", partial(write, True)),
+        ("sending", send),
     )
     timed: dict[str, float] = {}
     for _ in range(STAGE_ROUNDS):
         for name, fn in stages:
             _wall, cpu, _ = _timed(fn)
             timed[name] = min(cpu, timed.get(name, cpu))
-    return {"sales": len(sales), "bytes": len(raw), "cpu_s": {k: round(v, 3) for k, v in timed.items()}}
+    return {
+        "sales": len(sales),
+        "bytes": len(raw),
+        "transactions": len(bodies),
+        "request_bytes": sum(len(b) for b in bodies),
+        "cpu_s": {k: round(v, 3) for k, v in timed.items()},
+    }
 
 
 def main(argv: list[str]) -> int:
