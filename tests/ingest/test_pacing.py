@@ -4,6 +4,7 @@ figures are exact and the change list lists every sale."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from datetime import date
@@ -14,7 +15,7 @@ import pytest
 from salesmetrics.changes import iter_parts
 from salesmetrics.imports import ImportStatus
 from salesmetrics.ingest import Ingestor
-from salesmetrics.pacing import PROBE_SALES, WAIT_SHARE, WritePacing
+from salesmetrics.pacing import PROBE_SALES, SWITCH_INTERVAL_S, WAIT_SHARE, WritePacing, writer_switch_interval
 from salesmetrics.reconcile import reconcile
 from salesmetrics.storage.base import Conflicts, WriteBatch
 from tests.fakes.storage import MemoryStorage
@@ -127,3 +128,61 @@ def test_answers_that_keep_it_waiting_send_the_rest_of_the_import_from_the_write
     assert all(s.startswith("sale-writer") for s in storage.senders[first:])  # then the lanes only
     listed = {e.sale_id for _, entries in iter_parts(storage, BUCKET, record.import_id) for e in entries}
     assert len(listed) == SALES
+
+
+class _Intervals(_Threads):
+    """Records the interpreter's switch interval at every commit."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.intervals: list[float] = []
+
+    def commit(self, batch: WriteBatch) -> Conflicts:
+        self.intervals.append(sys.getswitchinterval())
+        if self.fail:
+            raise RuntimeError("the storage broke mid-import")
+        return super().commit(batch)
+
+
+def test_an_import_with_writer_lanes_holds_the_gil_longer_and_puts_the_interval_back() -> None:
+    before = sys.getswitchinterval()
+    storage = _Intervals()
+    record = Ingestor(storage, "rejects/", writers=8, sales_per_flush=PER_FLUSH).run(ref_for(storage, _export()))
+    _check(storage, record.status)
+    assert storage.intervals and storage.intervals == pytest.approx([SWITCH_INTERVAL_S] * len(storage.intervals))
+    assert sys.getswitchinterval() == before
+
+
+def test_the_interval_is_put_back_when_the_import_fails_and_left_alone_on_one_thread() -> None:
+    before = sys.getswitchinterval()
+    failing = _Intervals(fail=True)
+    with pytest.raises(RuntimeError):
+        Ingestor(failing, "rejects/", writers=8, sales_per_flush=PER_FLUSH).run(ref_for(failing, _export()))
+    assert failing.intervals and failing.intervals == pytest.approx([SWITCH_INTERVAL_S] * len(failing.intervals))
+    assert sys.getswitchinterval() == before
+    serial = _Intervals()
+    Ingestor(serial, "rejects/", writers=1, sales_per_flush=PER_FLUSH).run(ref_for(serial, _export()))
+    assert set(serial.intervals) == {before}  # one thread hands the GIL to nobody
+
+
+def test_overlapping_imports_share_the_interval_and_the_last_one_out_restores_it() -> None:
+    before = sys.getswitchinterval()
+    inside = threading.Barrier(2, timeout=10)
+    seen: list[float] = []
+
+    def hold() -> None:
+        with writer_switch_interval():
+            inside.wait()  # both imports are running
+            seen.append(sys.getswitchinterval())
+            inside.wait()  # the first to leave must not reset it for the other
+
+    first = threading.Thread(target=hold)
+    first.start()
+    with writer_switch_interval():
+        inside.wait()
+        inside.wait()
+        first.join(timeout=10)
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)  # the other import left; this one runs on
+    assert seen == pytest.approx([SWITCH_INTERVAL_S])
+    assert sys.getswitchinterval() == before

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,7 +21,7 @@ from .dates import utc_now
 from .events import ObjectRef
 from .formats import Dialect, open_export
 from .imports import RETRACTED_STATES, ImportRecord, ImportStatus, import_id_for
-from .pacing import WritePacing
+from .pacing import WritePacing, writer_switch_interval
 from .parsing import ExportError, ExportReader, Fragment, Rejection, iter_byte_lines
 from .rejects import RejectsFile
 from .sales import HOLDER_DIGEST, MAX_HOLDERS, DaySums, Holder, Sale, SaleChange, StoredSale
@@ -541,7 +542,8 @@ class Ingestor:
             logger.info("import is being retracted; not ingested", extra=_log_keys(stored or record))
             return stored or record
         try:
-            self._ingest(obj, record)
+            with writer_switch_interval() if self.writers > 1 else nullcontext():
+                self._ingest(obj, record)
         except ObjectChanged as exc:
             record.status = ImportStatus.FAILED
             record.message = (

@@ -11,8 +11,11 @@ Against DynamoDB itself (a transaction waits ~10 ms or more) that is after the f
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 A = TypeVar("A")
@@ -20,6 +23,37 @@ R = TypeVar("R")
 
 WAIT_SHARE = 0.2  # about what the threads cost: below it, one thread is the cheaper way
 PROBE_SALES = 300  # the first flush's size, when the pacing adapts: a few transactions whose waits decide early
+# How long a thread may hold the GIL while another waits for it, while an import's writer threads
+# exist (CPython's default is 5 ms). The reader and the lanes are CPU-bound between their requests,
+# so at 5 ms they hand the GIL over hundreds of times a second, each time through the kernel: on
+# 100,000 lines with the lanes on, 1.8-3.1 s of system CPU against 0.55 s on one thread. At 50 ms
+# the same ingest took 10.3-11.3 s of CPU instead of 11.7-14.5, and with DynamoDB 25 ms late 13.6-
+# 13.7 s of wall instead of 17.8-20.9: a thread still lets go of the GIL whenever it waits on a
+# socket, so the answers are read as soon as a lane is free to (docs/benchmarks.md, notes).
+SWITCH_INTERVAL_S = 0.05
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_before = 0.0
+
+
+@contextmanager
+def writer_switch_interval(seconds: float = SWITCH_INTERVAL_S) -> Iterator[None]:
+    """The interpreter's switch interval at `seconds` while the block runs (it is per process, so
+    the first of concurrent imports sets it and the last one out puts back what it was)."""
+    global _switch_users, _switch_before  # noqa: PLW0603 - one setting of the process, counted
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_before = sys.getswitchinterval()
+            sys.setswitchinterval(seconds)
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_before)
 
 
 class WritePacing:
