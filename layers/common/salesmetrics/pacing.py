@@ -27,7 +27,7 @@ PROBE_SALES = 300  # the first flush's size, when the pacing adapts: a few trans
 # exist (CPython's default is 5 ms). The reader and the lanes are CPU-bound between their requests,
 # so at 5 ms they hand the GIL over hundreds of times a second, each time through the kernel: on
 # 100,000 lines with the lanes on, 1.8-3.1 s of system CPU against 0.55 s on one thread. At 50 ms
-# the same ingest took 10.3-11.3 s of CPU instead of 11.7-14.5, and with DynamoDB 25 ms late 13.6-
+# the same ingest took 10.7-11.3 s of CPU instead of 11.7-12.9, and with DynamoDB 25 ms late 13.6-
 # 13.7 s of wall instead of 17.8-20.9: a thread still lets go of the GIL whenever it waits on a
 # socket, so the answers are read as soon as a lane is free to (docs/benchmarks.md, notes).
 SWITCH_INTERVAL_S = 0.05
