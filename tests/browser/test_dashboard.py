@@ -388,8 +388,10 @@ def test_an_imports_changes_are_listed_and_retracting_it_brings_the_figures_back
     export = tmp_path / UNDO_NAME
     export.write_text(UNDO, encoding="utf-8")
     page.get_by_label("Sales export (.csv, .csv.gz)").set_input_files(str(export))
+    shown = loaded(page)
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#upload-message")).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
+    wait_reloaded(page, shown)  # the outcome is told first; the figures follow it
     after = assert_figures_match_api(page, demo, *july)
     assert after["total_revenue_sgd"] != before["total_revenue_sgd"]
 
@@ -406,8 +408,10 @@ def test_an_imports_changes_are_listed_and_retracting_it_brings_the_figures_back
     screenshot(page, "import-changes")
 
     row.get_by_role("button", name="Retract").click()
+    shown = loaded(page)
     page.locator("#retract-confirm").click()
     expect(page.locator("#notice")).to_contain_text("Retracted", timeout=120_000)
+    wait_reloaded(page, shown)
     expect(row).to_have_attribute("data-status", "RETRACTED")
     assert row.get_by_role("button", name="Retract").count() == 0
     back = assert_figures_match_api(page, demo, *july)
